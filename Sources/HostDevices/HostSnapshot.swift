@@ -1,0 +1,136 @@
+/// Where discovery reads from. Production uses `/sys` and `/dev`; tests point both
+/// at fixture trees.
+public struct HostRoots: Sendable {
+    public var sysRoot: String
+    public var devRoot: String
+
+    public init(sysRoot: String = "/sys", devRoot: String = "/dev") {
+        self.sysRoot = sysRoot
+        self.devRoot = devRoot
+    }
+}
+
+/// An immutable picture of the node's PCI devices, network interfaces and RDMA
+/// devices, taken in one pass. Rescans take a new snapshot and compare.
+public struct HostSnapshot: Sendable {
+    public var pciDevices: [PCIDevice]
+    public var networkInterfaces: [NetworkInterface]
+    public var rdmaDevices: [RDMADevice]
+    /// Whether the kernel exposes the RDMA class at all (`<sysRoot>/class/infiniband`).
+    public var kernelHasRDMAClass: Bool
+
+    public var physicalFunctions: [PCIDevice] { pciDevices.filter(\.isPhysicalFunction) }
+    public var virtualFunctions: [PCIDevice] { pciDevices.filter(\.isVirtualFunction) }
+
+    public func device(at address: PCIAddress) -> PCIDevice? {
+        pciDevices.first { $0.address == address }
+    }
+
+    public func interfaces(of address: PCIAddress) -> [NetworkInterface] {
+        networkInterfaces.filter { $0.pciAddress == address }
+    }
+
+    /// Reads the node. `names` adds pci.ids names; pass nil to skip the look-ups.
+    public static func scan(roots: HostRoots = HostRoots(), names: PCINames? = nil) -> HostSnapshot {
+        let sysfs = SysfsReader(root: roots.sysRoot)
+        var devices = sysfs.entries("bus/pci/devices").compactMap { entry -> PCIDevice? in
+            guard let address = PCIAddress(entry) else { return nil }
+            return readPCIDevice(address, sysfs: sysfs, names: names)
+        }
+        devices.sort { $0.address < $1.address }
+
+        // A VF's index is its PF's `virtfnN` name: computed once per PF here rather
+        // than by scanning every virtfn link for every VF.
+        var vfIndex: [PCIAddress: (PCIAddress, Int)] = [:]
+        for pf in devices {
+            for (index, vf) in pf.sriov?.virtualFunctions ?? [:] { vfIndex[vf] = (pf.address, index) }
+        }
+        for position in devices.indices {
+            if let (pf, index) = vfIndex[devices[position].address] {
+                devices[position].pfAddress = pf
+                devices[position].vfIndex = index
+            } else if let pf = sysfs.linkName("bus/pci/devices/\(devices[position].address)/physfn").flatMap(PCIAddress.init) {
+                // A VF whose PF we could not read: keep the relation without an index.
+                devices[position].pfAddress = pf
+            }
+        }
+
+        let interfaces = sysfs.entries("class/net").map { readInterface($0, sysfs: sysfs) }
+        let rdma = sysfs.entries("class/infiniband").map { readRDMADevice($0, sysfs: sysfs) }
+        return HostSnapshot(
+            pciDevices: devices,
+            networkInterfaces: interfaces,
+            rdmaDevices: rdma,
+            kernelHasRDMAClass: sysfs.exists("class/infiniband")
+        )
+    }
+
+    private static func readPCIDevice(_ address: PCIAddress, sysfs: SysfsReader, names: PCINames?) -> PCIDevice? {
+        let base = "bus/pci/devices/\(address)/"
+        guard let vendor = sysfs.hexNumber(base + "vendor"), let device = sysfs.hexNumber(base + "device") else {
+            return nil
+        }
+        let classCode = sysfs.hexNumber(base + "class") ?? 0
+        var sriov: SRIOVCapability?
+        if let total = sysfs.int(base + "sriov_totalvfs") {
+            var vfs: [Int: PCIAddress] = [:]
+            for entry in sysfs.entries("bus/pci/devices/\(address)") where entry.hasPrefix("virtfn") {
+                if let index = Int(entry.dropFirst("virtfn".count)),
+                   let vf = sysfs.linkName(base + entry).flatMap(PCIAddress.init) {
+                    vfs[index] = vf
+                }
+            }
+            sriov = SRIOVCapability(totalVFs: total, enabledVFs: sysfs.int(base + "sriov_numvfs") ?? 0, virtualFunctions: vfs)
+        }
+        let numa = sysfs.int(base + "numa_node").flatMap { $0 < 0 ? nil : $0 }
+        var result = PCIDevice(
+            address: address,
+            vendorID: UInt16(truncatingIfNeeded: vendor),
+            deviceID: UInt16(truncatingIfNeeded: device),
+            subsystemVendorID: sysfs.hexNumber(base + "subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) },
+            subsystemDeviceID: sysfs.hexNumber(base + "subsystem_device").map { UInt16(truncatingIfNeeded: $0) },
+            classCode: classCode,
+            driver: sysfs.linkName(base + "driver"),
+            numaNode: numa,
+            iommuGroup: sysfs.linkName(base + "iommu_group").flatMap { Int($0) },
+            sriov: sriov
+        )
+        result.names = names?.names(vendorID: result.vendorID, deviceID: result.deviceID, classCode: classCode)
+        return result
+    }
+
+    private static func readInterface(_ name: String, sysfs: SysfsReader) -> NetworkInterface {
+        let base = "class/net/\(name)/"
+        // The device path of a netdev may pass through a bus device (virtio0) before
+        // its PCI function: take the nearest PCI address walking up from the leaf.
+        let pci = sysfs.resolved(base + "device").flatMap { path in
+            path.split(separator: "/").reversed().lazy.compactMap { PCIAddress($0) }.first
+        }
+        return NetworkInterface(
+            name: name,
+            index: sysfs.int(base + "ifindex"),
+            mtu: sysfs.int(base + "mtu"),
+            macAddress: sysfs.string(base + "address").flatMap(MACAddress.init),
+            operState: sysfs.string(base + "operstate"),
+            carrier: sysfs.int(base + "carrier").map { $0 == 1 },
+            linkType: sysfs.int(base + "type"),
+            pciAddress: pci
+        )
+    }
+
+    private static func readRDMADevice(_ name: String, sysfs: SysfsReader) -> RDMADevice {
+        let base = "class/infiniband/\(name)/"
+        let pci = sysfs.resolved(base + "device").flatMap { path in
+            path.split(separator: "/").reversed().lazy.compactMap { PCIAddress($0) }.first
+        }
+        var netdevs: Set<String> = []
+        for port in sysfs.entries(base + "ports") {
+            for gid in sysfs.entries(base + "ports/\(port)/gid_attrs/ndevs") {
+                if let netdev = sysfs.string(base + "ports/\(port)/gid_attrs/ndevs/\(gid)"), !netdev.isEmpty {
+                    netdevs.insert(netdev)
+                }
+            }
+        }
+        return RDMADevice(name: name, pciAddress: pci, netdevs: netdevs.sorted(), nodeType: sysfs.string(base + "node_type"))
+    }
+}

@@ -1,0 +1,51 @@
+/// A PCI function address in sysfs form, `DDDD:BB:DD.F` (domain, bus, device, function).
+public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let domain: UInt32
+    public let bus: UInt8
+    public let device: UInt8
+    public let function: UInt8
+
+    public init(domain: UInt32, bus: UInt8, device: UInt8, function: UInt8) {
+        self.domain = domain
+        self.bus = bus
+        self.device = device
+        self.function = function
+    }
+
+    /// Parses `DDDD:BB:DD.F`; also accepts the short `BB:DD.F` form (domain 0) that
+    /// `lspci` prints. Domains wider than four digits exist (Intel VMD uses 10000).
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        let domainText: Substring
+        let busText: Substring
+        let slotText: Substring
+        switch parts.count {
+        case 3: (domainText, busText, slotText) = (Substring(parts[0]), Substring(parts[1]), Substring(parts[2]))
+        case 2: (domainText, busText, slotText) = ("0000", Substring(parts[0]), Substring(parts[1]))
+        default: return nil
+        }
+        let slotParts = slotText.split(separator: ".", omittingEmptySubsequences: false)
+        guard slotParts.count == 2,
+              (4...8).contains(domainText.count),
+              busText.count == 2, slotParts[0].count == 2, slotParts[1].count == 1,
+              let domain = UInt32(domainText, radix: 16),
+              let bus = UInt8(busText, radix: 16),
+              let device = UInt8(slotParts[0], radix: 16), device < 32,
+              let function = UInt8(slotParts[1], radix: 16), function < 8
+        else { return nil }
+        self.init(domain: domain, bus: bus, device: device, function: function)
+    }
+
+    public var description: String {
+        hex(domain, width: 4) + ":" + hex(bus, width: 2) + ":" + hex(device, width: 2) + "." + String(function, radix: 16)
+    }
+
+    public static func < (lhs: PCIAddress, rhs: PCIAddress) -> Bool {
+        (lhs.domain, lhs.bus, lhs.device, lhs.function) < (rhs.domain, rhs.bus, rhs.device, rhs.function)
+    }
+}
+
+func hex(_ value: some BinaryInteger, width: Int) -> String {
+    let digits = String(value, radix: 16)
+    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}

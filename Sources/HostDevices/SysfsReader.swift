@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Reads attribute files and links below one root (`/sys` in production, a fixture
+/// tree in tests). Every read is a single small syscall sequence; a missing or
+/// unreadable attribute is `nil`, because sysfs attributes come and go with drivers.
+struct SysfsReader: Sendable {
+    let root: String
+
+    func path(_ relative: String) -> String { root + "/" + relative }
+
+    /// The attribute's contents without the trailing newline.
+    func string(_ relative: String) -> String? {
+        let fd = open(path(relative), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return nil  // e.g. `carrier` of a down link answers EINVAL
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+        while let last = bytes.last, last == UInt8(ascii: "\n") || last == 0 { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func int(_ relative: String) -> Int? {
+        string(relative).flatMap { Int($0.trimmingWhitespace) }
+    }
+
+    /// Parses `0x10c9`-style attributes (vendor, device, class).
+    func hexNumber(_ relative: String) -> UInt32? {
+        guard var text = string(relative)?.trimmingWhitespace else { return nil }
+        if text.hasPrefix("0x") || text.hasPrefix("0X") { text.removeFirst(2) }
+        return UInt32(text, radix: 16)
+    }
+
+    /// The target of a symbolic link as stored, or nil if it is not a link.
+    func link(_ relative: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path(relative), &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The last path component of a link's target (`driver` → `igb`).
+    func linkName(_ relative: String) -> String? {
+        link(relative).map { lastComponent($0) }
+    }
+
+    /// The fully resolved path of an entry, symlinks followed.
+    func resolved(_ relative: String) -> String? {
+        guard let raw = realpath(path(relative), nil) else { return nil }
+        defer { free(raw) }
+        return String(cString: raw)
+    }
+
+    /// Entry names of a directory, sorted, without `.` and `..`; empty if absent.
+    func entries(_ relative: String) -> [String] {
+        guard let dir = opendir(path(relative)) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    func exists(_ relative: String) -> Bool {
+        access(path(relative), F_OK) == 0
+    }
+}
+
+func lastComponent(_ path: String) -> String {
+    path.split(separator: "/").last.map(String.init) ?? path
+}
+
+extension StringProtocol {
+    var trimmingWhitespace: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import XCTest
+
+/// Checks the release executables as a user gets them: `--version`, `--help`, and
+/// that they run on a node without a Swift toolchain (static Swift stdlib).
+/// `scripts/test` builds them first with `swift build -c release --static-swift-stdlib`;
+/// SRIOV_RDMA_BIN_DIR overrides where they are looked for.
+final class ExecutablesTests: XCTestCase {
+    static let executables = ["sriov-rdma-dp", "sriov-rdma-cni", "rdma-lat"]
+
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    static var binDir: URL {
+        if let dir = ProcessInfo.processInfo.environment["SRIOV_RDMA_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+        return packageRoot.appendingPathComponent(".build/release")
+    }
+
+    struct Output { var status: Int32; var stdout: String; var stderr: String }
+
+    func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func binary(_ name: String) throws -> String {
+        let path = Self.binDir.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            XCTFail("\(path) is missing: build it with `swift build -c release --static-swift-stdlib` (scripts/test does)")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return path
+    }
+
+    func testVersionMatchesTheVersionFile() throws {
+        let expected = try String(contentsOf: Self.packageRoot.appendingPathComponent("VERSION"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        for name in Self.executables {
+            let output = try run(try binary(name), ["--version"])
+            XCTAssertEqual(output.status, 0, name)
+            XCTAssertEqual(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines), expected, name)
+        }
+    }
+
+    func testHelpNamesTheCommandAndItsPurpose() throws {
+        let purposes = [
+            "sriov-rdma-dp": "device plugin for SR-IOV virtual functions and RDMA devices",
+            "sriov-rdma-cni": "moves SR-IOV VFs and their RDMA devices into pods",
+            "rdma-lat": "RDMA send, write and read latency",
+        ]
+        for name in Self.executables {
+            let output = try run(try binary(name), ["--help"])
+            XCTAssertEqual(output.status, 0, name)
+            XCTAssertTrue(output.stdout.contains("USAGE: \(name)"), "\(name) --help: \(output.stdout)")
+            // --help wraps at the terminal width: compare with whitespace folded.
+            let folded = output.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            XCTAssertTrue(folded.contains(purposes[name]!), "\(name) --help: \(output.stdout)")
+        }
+    }
+
+    /// With the Swift runtime linked in, what remains dynamic are the C runtime and
+    /// the system libraries each binary really uses; nothing from the Swift toolchain.
+    func testReleaseBinariesNeedNoSwiftRuntime() throws {
+        let allowedEverywhere: Set<String> = ["linux-vdso.so.1", "libc.so.6", "libm.so.6", "ld-linux-x86-64.so.2",
+                                               "libstdc++.so.6", "libgcc_s.so.1"]
+        let extra: [String: Set<String>] = [
+            "sriov-rdma-dp": ["libpci.so.3", "libz.so.1", "libudev.so.1"],
+            "sriov-rdma-cni": [],
+            "rdma-lat": ["libibverbs.so.1", "libnl-route-3.so.200", "libnl-3.so.200"],
+        ]
+        for name in Self.executables {
+            let output = try run("/usr/bin/ldd", [try binary(name)])
+            XCTAssertEqual(output.status, 0, "ldd \(name): \(output.stderr)")
+            let libraries = Set(output.stdout.split(separator: "\n").compactMap { line in
+                line.split(whereSeparator: \.isWhitespace).first.map { String($0.split(separator: "/").last!) }
+            })
+            XCTAssertTrue(libraries.isSubset(of: allowedEverywhere.union(extra[name]!)),
+                          "\(name) links \(libraries.subtracting(allowedEverywhere).sorted())")
+            let swiftRuntime = libraries.filter { ["libswift", "libFoundation", "libdispatch", "libBlocksRuntime"].contains(where: $0.hasPrefix) }
+            XCTAssertEqual(swiftRuntime, [], "\(name) still needs the Swift runtime")
+        }
+    }
+
+    func testCNIWithoutCommandSaysWhatItIs() throws {
+        let output = try run(try binary("sriov-rdma-cni"), [], environment: [:])
+        XCTAssertNotEqual(output.status, 0)
+        XCTAssertTrue(output.stdout.contains("CNI plugin sriov-rdma"), output.stdout)
+    }
+}

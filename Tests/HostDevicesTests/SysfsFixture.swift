@@ -1,0 +1,67 @@
+import Foundation
+
+/// Builds a fake sysfs tree in a temporary directory with the same shape the
+/// kernel gives: devices under `devices/`, and `bus/pci/devices`, `class/net`,
+/// `class/infiniband` as relative links into it, so path resolution behaves as on a host.
+final class SysfsFixture {
+    let root: URL
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("sysfs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    var path: String { root.path }
+
+    func write(_ relative: String, _ contents: String) throws {
+        let url = root.appendingPathComponent(relative)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try (contents + "\n").write(to: url, atomically: false, encoding: .utf8)
+    }
+
+    func link(_ relative: String, to target: String) throws {
+        let url = root.appendingPathComponent(relative)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: url.path, withDestinationPath: target)
+    }
+
+    /// A PCI function at `devices/pci0000:00/<parentPath>/<address>`.
+    @discardableResult
+    func pciFunction(
+        _ address: String, under parentPath: String = "", vendor: String, device: String, classCode: String,
+        driver: String?, numaNode: Int = -1
+    ) throws -> String {
+        let dir = "devices/pci0000:00/" + (parentPath.isEmpty ? "" : parentPath + "/") + address
+        try write("\(dir)/vendor", vendor)
+        try write("\(dir)/device", device)
+        try write("\(dir)/class", classCode)
+        try write("\(dir)/subsystem_vendor", "0x8086")
+        try write("\(dir)/subsystem_device", "0x0000")
+        try write("\(dir)/numa_node", String(numaNode))
+        if let driver {
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent("bus/pci/drivers/\(driver)"), withIntermediateDirectories: true)
+            let depth = dir.split(separator: "/").count
+            try link("\(dir)/driver", to: String(repeating: "../", count: depth) + "bus/pci/drivers/\(driver)")
+        }
+        let depth = 3  // bus/pci/devices
+        try link("bus/pci/devices/\(address)", to: String(repeating: "../", count: depth) + dir)
+        return dir
+    }
+
+    /// A netdev below a device directory, linked from `class/net`.
+    func netdev(_ name: String, under deviceDir: String, mtu: Int, mac: String, operstate: String = "up", carrier: Int? = 1) throws {
+        let dir = "\(deviceDir)/net/\(name)"
+        try write("\(dir)/mtu", String(mtu))
+        try write("\(dir)/address", mac)
+        try write("\(dir)/operstate", operstate)
+        try write("\(dir)/type", "1")
+        try write("\(dir)/ifindex", "7")
+        if let carrier { try write("\(dir)/carrier", String(carrier)) }
+        // <dir>/device → the device directory, as the kernel links it.
+        try link("\(dir)/device", to: "../..")
+        try link("class/net/\(name)", to: "../../" + dir)
+    }
+}
