@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
 
         .target(name: "HostDevices", dependencies: ["CPCI"]),
+        // Protobuf wire format (encoding spec), written by hand: no protobuf library.
+        .target(name: "ProtoWire"),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
             "HostDevices",
@@ -36,6 +38,7 @@ let package = Package(
 
         .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"]),
         .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices"]),
+        .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
         .testTarget(name: "ExecutablesTests"),
     ]
 )
