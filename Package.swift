@@ -23,6 +23,8 @@ let package = Package(
         .target(name: "HostDevices", dependencies: ["CPCI"]),
         // Protobuf wire format (encoding spec), written by hand: no protobuf library.
         .target(name: "ProtoWire"),
+        // Kubelet device-plugin API v1beta1 messages over ProtoWire.
+        .target(name: "DevicePluginAPI", dependencies: ["ProtoWire"]),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
             "HostDevices",
@@ -39,6 +41,7 @@ let package = Package(
         .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"]),
         .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices"]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
+        .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire"]),
         .testTarget(name: "ExecutablesTests"),
     ]
 )
