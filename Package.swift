@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
 
         .target(name: "HostDevices", dependencies: ["CPCI"]),
+        .target(name: "HPACK"),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
             "HostDevices",
@@ -36,6 +37,7 @@ let package = Package(
 
         .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"]),
         .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices"]),
+        .testTarget(name: "HPACKTests", dependencies: ["HPACK"]),
         .testTarget(name: "ExecutablesTests"),
     ]
 )
