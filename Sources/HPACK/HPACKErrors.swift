@@ -26,6 +26,7 @@ public enum HPACKError: Error, Equatable, Sendable, CustomStringConvertible {
     /// connection can continue; in HTTP/2 this is a stream error (HTTP 431).
     case headerListTooLarge(size: Int, limit: Int)
 
+    /// What went wrong, with the offending value.
     public var description: String {
         switch self {
         case let .invalidIndex(index, available):
