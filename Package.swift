@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "ProtoWire"),
         // Kubelet device-plugin API v1beta1 messages over ProtoWire.
         .target(name: "DevicePluginAPI", dependencies: ["ProtoWire"]),
+        // RFC 7541 header compression.
+        .target(name: "HPACK"),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
             "HostDevices",
@@ -42,6 +44,7 @@ let package = Package(
         .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices"]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
         .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire"]),
+        .testTarget(name: "HPACKTests", dependencies: ["HPACK"]),
         .testTarget(name: "ExecutablesTests"),
     ]
 )
