@@ -19,14 +19,20 @@ let package = Package(
         .systemLibrary(name: "CRDMACM", pkgConfig: "librdmacm", providers: [.apt(["librdmacm-dev"])]),
         .systemLibrary(name: "CNL", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
+        // Linux headers Swift's Glibc module leaves out (epoll, eventfd, inotify).
+        .systemLibrary(name: "CLinux"),
 
         .target(name: "HostDevices", dependencies: ["CPCI"]),
         // Protobuf wire format (encoding spec), written by hand: no protobuf library.
         .target(name: "ProtoWire"),
-        // Kubelet device-plugin API v1beta1 messages over ProtoWire.
-        .target(name: "DevicePluginAPI", dependencies: ["ProtoWire"]),
         // RFC 7541 header compression.
         .target(name: "HPACK"),
+        // RFC 9113 as a sans-IO state machine.
+        .target(name: "HTTP2", dependencies: ["HPACK"]),
+        // gRPC over HTTP/2 on Unix sockets: server, unary client, status, deadlines.
+        .target(name: "GRPC", dependencies: ["HTTP2", "HPACK", "ProtoWire", "CLinux"]),
+        // Kubelet device-plugin API v1beta1: messages over ProtoWire, services over GRPC.
+        .target(name: "DevicePluginAPI", dependencies: ["ProtoWire", "GRPC"]),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
             "HostDevices",
@@ -40,11 +46,19 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // A DevicePlugin server and Register client for the Python interop suite (Tests/interop).
+        .executableTarget(name: "dp-interop-server", dependencies: [
+            "DevicePluginAPI", "GRPC",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Tests/InteropServer"),
+
         .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"]),
         .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices"]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
         .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire"]),
         .testTarget(name: "HPACKTests", dependencies: ["HPACK"]),
+        .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "HPACK"]),
+        .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI"]),
         .testTarget(name: "ExecutablesTests"),
     ]
 )

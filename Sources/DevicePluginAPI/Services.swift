@@ -1,0 +1,18 @@
+// The fuzz build compiles this module's sources without the GRPC module.
+#if !FUZZING
+import GRPC
+
+/// kubelet's Registration service (served on kubelet.sock).
+public enum RegistrationService {
+    public static let register = GRPCMethod<RegisterRequest, Empty>(path: "/v1beta1.Registration/Register")
+}
+
+/// The DevicePlugin service every plugin serves on its own socket.
+public enum DevicePluginService {
+    public static let getDevicePluginOptions = GRPCMethod<Empty, DevicePluginOptions>(path: "/v1beta1.DevicePlugin/GetDevicePluginOptions")
+    public static let listAndWatch = GRPCMethod<Empty, ListAndWatchResponse>(path: "/v1beta1.DevicePlugin/ListAndWatch")
+    public static let getPreferredAllocation = GRPCMethod<PreferredAllocationRequest, PreferredAllocationResponse>(path: "/v1beta1.DevicePlugin/GetPreferredAllocation")
+    public static let allocate = GRPCMethod<AllocateRequest, AllocateResponse>(path: "/v1beta1.DevicePlugin/Allocate")
+    public static let preStartContainer = GRPCMethod<PreStartContainerRequest, PreStartContainerResponse>(path: "/v1beta1.DevicePlugin/PreStartContainer")
+}
+#endif

@@ -1,0 +1,58 @@
+import HTTP2
+import Synchronization
+
+/// A gRPC server on a Unix-domain socket: HTTP/2 with prior knowledge (h2c), any
+/// `:authority`, unary and server-streaming methods, many concurrent calls per
+/// connection. One loop thread does all socket I/O; handlers run as tasks.
+public final class GRPCServer: Sendable {
+    public struct Configuration: Sendable {
+        public var http2 = HTTP2Connection.Configuration()
+        /// Largest request message accepted (grpc-go's and C-core's default, 4 MiB).
+        public var maxReceiveMessageSize = GRPCMessageFraming.defaultMaxMessageSize
+        /// Request bytes one connection may have buffered across its calls.
+        public var maxBufferedRequestBytes = 16 * 1024 * 1024
+        /// Outbound bytes a connection may have queued before it counts as stuck.
+        public var maxPendingWriteBytes = 32 * 1024 * 1024
+        /// A streaming handler's `send` waits while more than this is queued on its stream.
+        public var streamHighWaterMark = 1024 * 1024
+        /// Mode of the socket file.
+        public var socketMode: UInt32 = 0o600
+        public init() {}
+    }
+
+    public let socketPath: String
+    private let loop: GRPCServerLoop
+    private let thread = Mutex<OSThread?>(nil)
+    private let counter = ConnectionCounter()
+
+    /// Binds `socketPath` (replacing a stale socket file there) and starts serving.
+    public init(socketPath: String, router: GRPCRouter, configuration: Configuration = Configuration()) throws {
+        self.socketPath = socketPath
+        let listener = try UnixSocket.listen(path: socketPath, mode: configuration.socketMode)
+        let loop = try GRPCServerLoop(listener: listener, router: router, configuration: configuration, counter: counter)
+        self.loop = loop
+        thread.withLock { $0 = OSThread(name: "grpc-server") { loop.run() } }
+    }
+
+    /// Connections currently open.
+    public var connectionCount: Int { counter.value.load(ordering: .relaxed) }
+
+    /// Stops serving: every connection gets GOAWAY and is closed, handlers are
+    /// cancelled, the socket file is removed. Returns when the loop has ended.
+    public func stop() {
+        loop.requestStop()
+        let thread = self.thread.withLock { thread -> OSThread? in
+            defer { thread = nil }
+            return thread
+        }
+        thread?.join()
+        UnixSocket.remove(path: socketPath)
+    }
+
+    deinit { stop() }
+}
+
+/// The loop thread publishes its connection count here for `connectionCount`.
+final class ConnectionCounter: Sendable {
+    let value = Atomic<Int>(0)
+}

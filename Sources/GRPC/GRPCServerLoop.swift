@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinux
+import Synchronization
+
+/// One thread, one epoll set: the listening socket, every accepted connection, and
+/// an eventfd through which handler tasks post work. All connection state lives in
+/// `LoopState` and is touched on this thread only.
+final class GRPCServerLoop: Sendable {
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let mailbox = Mutex<[@Sendable (LoopState) -> Void]>([])
+    private let stopped = Atomic<Bool>(false)
+    // Set once before the thread starts, then only read on the loop thread.
+    nonisolated(unsafe) private var state: LoopState!
+
+    init(listener: UnixSocket, router: GRPCRouter, configuration: GRPCServer.Configuration, counter: ConnectionCounter) throws(SocketError) {
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+        guard epollFD >= 0, wakeFD >= 0 else { throw SocketError(operation: "epoll_create1/eventfd", path: "", errno: errno) }
+        state = LoopState(loop: self, listener: listener, router: router, configuration: configuration, counter: counter)
+        watch(listener.fd, writable: false)
+        watch(wakeFD, writable: false)
+    }
+
+    /// Runs `job` on the loop thread soon.
+    func post(_ job: @escaping @Sendable (LoopState) -> Void) {
+        mailbox.withLock { $0.append(job) }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+    }
+
+    func requestStop() {
+        stopped.store(true, ordering: .releasing)
+        post { _ in }
+    }
+
+    // MARK: epoll registration (loop thread)
+
+    func watch(_ fd: Int32, writable: Bool) {
+        var event = epoll_event(events: EPOLLIN.rawValue | (writable ? EPOLLOUT.rawValue : 0), data: epoll_data_t(fd: fd))
+        if epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) != 0 {
+            epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
+        }
+    }
+
+    func unwatch(_ fd: Int32) {
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+    }
+
+    // MARK: The loop
+
+    func run() {
+        var events = [epoll_event](repeating: epoll_event(), count: 64)
+        while !stopped.load(ordering: .acquiring) {
+            let timeout = state.millisecondsUntilNextDeadline()
+            let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
+            if count < 0 && errno != EINTR { break }
+            for index in 0..<max(0, Int(count)) {
+                let fd = events[index].data.fd
+                let flags = events[index].events
+                if fd == wakeFD {
+                    var value: UInt64 = 0
+                    _ = Glibc.read(wakeFD, &value, 8)
+                } else if fd == state.listener.fd {
+                    state.acceptAll()
+                } else {
+                    state.handleIO(fd: fd, readable: flags & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0,
+                                   writable: flags & EPOLLOUT.rawValue != 0)
+                }
+            }
+            let jobs = mailbox.withLock { jobs -> [@Sendable (LoopState) -> Void] in
+                defer { jobs.removeAll() }
+                return jobs
+            }
+            for job in jobs { job(state) }
+            state.fireExpiredDeadlines()
+            state.flushAll()
+        }
+        state.shutdown()
+        close(epollFD)
+        close(wakeFD)
+    }
+}

@@ -1,0 +1,97 @@
+import DevicePluginAPI
+import GRPC
+import XCTest
+
+/// Our server and our client on a real Unix socket in a temporary directory.
+final class GRPCServerClientTests: XCTestCase {
+    private var directory: String!
+
+    override func setUp() {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("grpc-\(UUID().uuidString.prefix(8))").path
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func makeServer() throws -> GRPCServer {
+        var router = GRPCRouter()
+        router.register(DevicePluginService.getDevicePluginOptions) { _, _ in
+            DevicePluginOptions(preStartRequired: false, getPreferredAllocationAvailable: true)
+        }
+        router.register(DevicePluginService.allocate) { request, _ in
+            let ids = request.containerRequests.first?.devicesIDs ?? []
+            if ids.contains("bad") { throw GRPCStatus(.invalidArgument, "device bad: not in pool 100% ü") }
+            if ids.contains("slow") { try await Task.sleep(for: .seconds(10)) }
+            var response = ContainerAllocateResponse()
+            response.envs["IDS"] = ids.joined(separator: ",")
+            return AllocateResponse(containerResponses: [response])
+        }
+        return try GRPCServer(socketPath: directory + "/dp.sock", router: router)
+    }
+
+    func testUnaryRoundTripOverAUnixSocket() async throws {
+        let server = try makeServer()
+        defer { server.stop() }
+        let options = try await GRPCClient.unary(socketPath: server.socketPath, method: DevicePluginService.getDevicePluginOptions, request: Empty(), timeout: .seconds(10))
+        XCTAssertEqual(options, DevicePluginOptions(preStartRequired: false, getPreferredAllocationAvailable: true))
+        let response = try await GRPCClient.unary(
+            socketPath: server.socketPath, method: DevicePluginService.allocate,
+            request: AllocateRequest(containerRequests: [ContainerAllocateRequest(devicesIDs: ["a", "b"])]), timeout: .seconds(10))
+        XCTAssertEqual(response.containerResponses.first?.envs, ["IDS": "a,b"])
+    }
+
+    func testHandlerErrorArrivesWithCodeAndMessage() async throws {
+        let server = try makeServer()
+        defer { server.stop() }
+        do {
+            _ = try await GRPCClient.unary(socketPath: server.socketPath, method: DevicePluginService.allocate,
+                                           request: AllocateRequest(containerRequests: [ContainerAllocateRequest(devicesIDs: ["bad"])]))
+            XCTFail("expected an error")
+        } catch let status as GRPCStatus {
+            XCTAssertEqual(status, GRPCStatus(.invalidArgument, "device bad: not in pool 100% ü"))
+        }
+    }
+
+    func testUnknownMethodIsUnimplemented() async throws {
+        let server = try makeServer()
+        defer { server.stop() }
+        do {
+            _ = try await GRPCClient.unary(socketPath: server.socketPath, method: DevicePluginService.preStartContainer, request: PreStartContainerRequest())
+            XCTFail("expected an error")
+        } catch let status as GRPCStatus {
+            XCTAssertEqual(status, GRPCStatus(.unimplemented, "unknown method PreStartContainer for service v1beta1.DevicePlugin"))
+        }
+    }
+
+    func testDeadlineIsEnforcedByTheServer() async throws {
+        let server = try makeServer()
+        defer { server.stop() }
+        do {
+            _ = try await GRPCClient.unary(socketPath: server.socketPath, method: DevicePluginService.allocate,
+                                           request: AllocateRequest(containerRequests: [ContainerAllocateRequest(devicesIDs: ["slow"])]),
+                                           timeout: .milliseconds(200))
+            XCTFail("expected an error")
+        } catch let status as GRPCStatus {
+            XCTAssertEqual(status.code, .deadlineExceeded)
+        }
+    }
+
+    func testMissingSocketIsUnavailable() async throws {
+        do {
+            _ = try await GRPCClient.unary(socketPath: directory + "/absent.sock", method: DevicePluginService.getDevicePluginOptions, request: Empty())
+            XCTFail("expected an error")
+        } catch let status as GRPCStatus {
+            XCTAssertEqual(status.code, .unavailable)
+        }
+    }
+
+    func testSocketFileIsPrivateAndRemovedOnStop() throws {
+        let server = try makeServer()
+        let attributes = try FileManager.default.attributesOfItem(atPath: server.socketPath)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        server.stop()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: server.socketPath))
+    }
+}
