@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
 
         .target(name: "HostDevices", dependencies: ["CPCI"]),
+        // The config file, selectors, pool membership and what Allocate returns.
+        .target(name: "ResourcePools", dependencies: ["HostDevices"]),
         // Protobuf wire format (encoding spec), written by hand: no protobuf library.
         .target(name: "ProtoWire"),
         // RFC 7541 header compression.
@@ -53,7 +55,10 @@ let package = Package(
         ], path: "Tests/InteropServer"),
 
         .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"]),
-        .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices"]),
+        // Generated fake sysfs and /dev trees for tests and benchmarks.
+        .target(name: "SysfsFixtures", path: "Tests/SysfsFixtures"),
+        .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "SysfsFixtures"]),
+        .testTarget(name: "ResourcePoolsTests", dependencies: ["ResourcePools", "HostDevices", "SysfsFixtures"]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
         .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire"]),
         .testTarget(name: "HPACKTests", dependencies: ["HPACK"]),
