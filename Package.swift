@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "DevicePluginAPI", dependencies: ["ProtoWire", "GRPC"]),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
-            "HostDevices",
+            "HostDevices", "ResourcePools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
