@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System libraries from Debian's -dev packages, found through pkg-config.
@@ -36,8 +37,15 @@ let package = Package(
         // Kubelet device-plugin API v1beta1: messages over ProtoWire, services over GRPC.
         .target(name: "DevicePluginAPI", dependencies: ["ProtoWire", "GRPC"]),
 
+        // The daemon: per-pool servers, registration, health, rescans, kubelet restarts.
+        .target(name: "DevicePlugin", dependencies: [
+            "ResourcePools", "HostDevices", "DevicePluginAPI", "GRPC", "CLinux",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
-            "HostDevices", "ResourcePools",
+            "HostDevices", "ResourcePools", "DevicePlugin",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
