@@ -47,7 +47,9 @@ public struct HostSnapshot: Sendable {
     }
 
     /// Reads the node. `names` adds pci.ids names; pass nil to skip the look-ups.
-    public static func scan(roots: HostRoots = HostRoots(), names: PCINames? = nil) -> HostSnapshot {
+    /// `readGIDs` reads every GID table (hundreds of files per ConnectX port): for
+    /// `discover`, not for the daemon's frequent rescans.
+    public static func scan(roots: HostRoots = HostRoots(), names: PCINames? = nil, readGIDs: Bool = false) -> HostSnapshot {
         let sysfs = SysfsReader(root: roots.sysRoot)
         var devices = sysfs.entries("bus/pci/devices").compactMap { entry -> PCIDevice? in
             guard let address = PCIAddress(entry) else { return nil }
@@ -73,7 +75,7 @@ public struct HostSnapshot: Sendable {
 
         let interfaces = sysfs.entries("class/net").map { readInterface($0, sysfs: sysfs) }
         let nodes = DeviceNodes.scan(devRoot: roots.devRoot)
-        let rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes)
+        let rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: readGIDs)
         return HostSnapshot(
             pciDevices: devices,
             networkInterfaces: interfaces,
@@ -86,12 +88,18 @@ public struct HostSnapshot: Sendable {
 
     private static func readPCIDevice(_ address: PCIAddress, sysfs: SysfsReader, names: PCINames?) -> PCIDevice? {
         let base = "bus/pci/devices/\(address)/"
-        guard let vendor = sysfs.hexNumber(base + "vendor"), let device = sysfs.hexNumber(base + "device") else {
-            return nil
-        }
-        let classCode = sysfs.hexNumber(base + "class") ?? 0
+        // One read of `modalias` gives all five IDs (what ghw does); fixtures and odd
+        // devices without it fall back to the separate attributes.
+        let ids = sysfs.string(base + "modalias").flatMap(PCIModalias.init)
+            ?? PCIModalias(vendor: sysfs.hexNumber(base + "vendor"), device: sysfs.hexNumber(base + "device"),
+                           subsystemVendor: sysfs.hexNumber(base + "subsystem_vendor"),
+                           subsystemDevice: sysfs.hexNumber(base + "subsystem_device"), classCode: sysfs.hexNumber(base + "class"))
+        guard let vendor = ids.vendor, let device = ids.device else { return nil }
+        let classCode = ids.classCode ?? 0
+        // A VF (it has physfn) cannot have SR-IOV capability of its own.
+        let isVF = sysfs.link(base + "physfn") != nil
         var sriov: SRIOVCapability?
-        if let total = sysfs.int(base + "sriov_totalvfs") {
+        if !isVF, let total = sysfs.int(base + "sriov_totalvfs") {
             var vfs: [Int: PCIAddress] = [:]
             for entry in sysfs.entries("bus/pci/devices/\(address)") where entry.hasPrefix("virtfn") {
                 if let index = Int(entry.dropFirst("virtfn".count)),
@@ -106,8 +114,8 @@ public struct HostSnapshot: Sendable {
             address: address,
             vendorID: UInt16(truncatingIfNeeded: vendor),
             deviceID: UInt16(truncatingIfNeeded: device),
-            subsystemVendorID: sysfs.hexNumber(base + "subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) },
-            subsystemDeviceID: sysfs.hexNumber(base + "subsystem_device").map { UInt16(truncatingIfNeeded: $0) },
+            subsystemVendorID: ids.subsystemVendor.map { UInt16(truncatingIfNeeded: $0) },
+            subsystemDeviceID: ids.subsystemDevice.map { UInt16(truncatingIfNeeded: $0) },
             classCode: classCode,
             driver: sysfs.linkName(base + "driver"),
             numaNode: numa,
@@ -115,10 +123,12 @@ public struct HostSnapshot: Sendable {
             sriov: sriov
         )
         result.acpiIndex = sysfs.int(base + "acpi_index").flatMap { $0 == 0 ? nil : $0 }
-        result.uioDevices = sysfs.entries(base + "uio")
-        result.auxiliaryDevices = sysfs.entries("bus/pci/devices/\(address)").filter { entry in
-            // <driver>.<type>.<id>, e.g. mlx5_core.sf.4 or mlx5_core.eth.0
-            entry.split(separator: ".").count == 3 && Int(entry.split(separator: ".")[2]) != nil
+        if let driver = result.driver, driver.contains("uio") { result.uioDevices = sysfs.entries(base + "uio") }
+        if !isVF {
+            // Scalable functions hang off PFs: <driver>.<type>.<id>, e.g. mlx5_core.sf.4.
+            result.auxiliaryDevices = sysfs.entries("bus/pci/devices/\(address)").filter { entry in
+                entry.split(separator: ".").count == 3 && Int(entry.split(separator: ".")[2]) != nil
+            }
         }
         result.names = names?.names(vendorID: result.vendorID, deviceID: result.deviceID, classCode: classCode)
         return result
@@ -126,7 +136,9 @@ public struct HostSnapshot: Sendable {
 
     private static func readInterface(_ name: String, sysfs: SysfsReader) -> NetworkInterface {
         let base = "class/net/\(name)/"
-        let devicePath = sysfs.resolved(base + "device")
+        // class/net/<name> links to .../<device>/net/<name>: the device path is in the
+        // link text, with no realpath(3) walk. Anything odder is resolved in full.
+        let devicePath = sysfs.link("class/net/\(name)").flatMap(deviceDirectory(ofClassLink:)) ?? sysfs.resolved(base + "device")
         let pci = devicePath.flatMap(immediatePCIAddress(ofDevicePath:))
         let auxiliary = devicePath.flatMap { path -> String? in
             guard pci == nil, let last = path.split(separator: "/").last, last.split(separator: ".").count == 3 else { return nil }

@@ -1,7 +1,7 @@
 /// Reads `<sysRoot>/class/infiniband` and the character-device classes that point
 /// back at each RDMA device by name (`infiniband_verbs/uverbsN/ibdev` and friends).
 enum RDMADiscovery {
-    static func scan(sysfs: SysfsReader, devRoot: String, nodes: DeviceNodes) -> [RDMADevice] {
+    static func scan(sysfs: SysfsReader, devRoot: String, nodes: DeviceNodes, readGIDs: Bool) -> [RDMADevice] {
         // ibdev name → char device names, one pass per class.
         var owners: [String: RDMACharacterDevices] = [:]
         func collect(_ classDir: String, prefix: String, _ assign: (inout RDMACharacterDevices, String) -> Void) {
@@ -17,21 +17,29 @@ enum RDMADiscovery {
 
         return sysfs.entries("class/infiniband").map { name in
             let base = "class/infiniband/\(name)/"
-            let pci = sysfs.resolved(base + "device").flatMap { immediatePCIAddress(ofDevicePath: $0) }
+            let devicePath = sysfs.link("class/infiniband/\(name)").flatMap(deviceDirectory(ofClassLink:)) ?? sysfs.resolved(base + "device")
+            let pci = devicePath.flatMap { immediatePCIAddress(ofDevicePath: $0) }
             var netdevs: Set<String> = []
             var ports: [RDMAPort] = []
             for port in sysfs.entries(base + "ports") {
                 guard let number = Int(port) else { continue }
                 let portBase = base + "ports/\(port)/"
-                for gid in sysfs.entries(portBase + "gid_attrs/ndevs") {
-                    if let netdev = sysfs.string(portBase + "gid_attrs/ndevs/\(gid)"), !netdev.isEmpty { netdevs.insert(netdev) }
+                // A PCI device's netdevs are its function's; only a software device
+                // (rxe) names its netdev here, in every GID slot, so the first will do.
+                if pci == nil {
+                    for gid in sysfs.entries(portBase + "gid_attrs/ndevs") {
+                        if let netdev = sysfs.string(portBase + "gid_attrs/ndevs/\(gid)"), !netdev.isEmpty {
+                            netdevs.insert(netdev)
+                            break
+                        }
+                    }
                 }
                 // "4: ACTIVE"
                 let stateText = sysfs.string(portBase + "state")
                 let stateNumber = stateText.flatMap { Int($0.split(separator: ":").first.map(String.init)?.trimmingWhitespace ?? "") }
                 let stateName = stateText.flatMap { $0.split(separator: ":").last.map { $0.trimmingWhitespace } }
                 var gids: [Int: String] = [:]
-                for index in sysfs.entries(portBase + "gids") {
+                for index in readGIDs ? sysfs.entries(portBase + "gids") : [] {
                     if let number = Int(index), let gid = sysfs.string(portBase + "gids/\(index)"),
                        gid != "0000:0000:0000:0000:0000:0000:0000:0000" {
                         gids[number] = gid
@@ -59,4 +67,12 @@ func immediatePCIAddress(ofDevicePath path: String) -> PCIAddress? {
         return PCIAddress(components[components.count - 2])
     }
     return nil
+}
+
+/// The device directory in a class link's text: `../../devices/.../0000:01:10.0/net/eth1`
+/// → `../../devices/.../0000:01:10.0`; virtual devices (`devices/virtual/...`) have none.
+func deviceDirectory(ofClassLink link: String) -> String? {
+    let parts = link.split(separator: "/")
+    guard parts.count >= 3, !parts.contains("virtual") else { return nil }
+    return parts.dropLast(2).joined(separator: "/")
 }

@@ -25,8 +25,10 @@ struct SysfsReader: Sendable {
                 if errno == EINTR { continue }
                 return nil  // e.g. `carrier` of a down link answers EINVAL
             }
-            if count == 0 { break }
             bytes.append(contentsOf: buffer[0..<count])
+            // A sysfs attribute arrives in one read; a short read means the end,
+            // which saves the extra read(2) per attribute on large nodes.
+            if count < buffer.count { break }
         }
         while let last = bytes.last, last == UInt8(ascii: "\n") || last == 0 { bytes.removeLast() }
         return String(decoding: bytes, as: UTF8.self)

@@ -24,7 +24,7 @@ struct Discover: ParsableCommand {
     var json = false
 
     func run() throws {
-        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: sysRoot, devRoot: devRoot), names: PCINames())
+        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: sysRoot, devRoot: devRoot), names: PCINames(), readGIDs: true)
         var assignment: PoolAssignment?
         if let config {
             guard let data = FileManager.default.contents(atPath: config) else {

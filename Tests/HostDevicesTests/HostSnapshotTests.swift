@@ -103,7 +103,7 @@ final class HostSnapshotTests: XCTestCase {
 
     func testCharDevicesPortsAndDeviceNodes() throws {
         let node = try SRIOVNodeFixture(pfs: 1, vfsPerPF: 4)
-        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath))
+        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath), readGIDs: true)
         let vf0 = try XCTUnwrap(snapshot.rdmaDevices.first { $0.name == "mlx5_1" })
         let dev = node.tree.devPath
         XCTAssertEqual(vf0.pciAddress, PCIAddress("0000:10:01.0"))

@@ -11,7 +11,10 @@ public final class SysfsFixture {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
 
-    deinit { try? FileManager.default.removeItem(at: root) }
+    /// Leave the tree on disk when this object goes (for benchmarks that hand it on).
+    public var keep = false
+
+    deinit { if !keep { try? FileManager.default.removeItem(at: root) } }
 
     public var path: String { root.path }
     /// A device root beside the sysfs root, for /dev nodes.
@@ -44,6 +47,10 @@ public final class SysfsFixture {
         try write("\(dir)/subsystem_vendor", "0x8086")
         try write("\(dir)/subsystem_device", "0x0000")
         try write("\(dir)/numa_node", String(numaNode))
+        func id(_ text: String) -> UInt32 { UInt32(text.dropFirst(2), radix: 16) ?? 0 }
+        let classValue = id(classCode)
+        try write("\(dir)/modalias", String(format: "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", id(vendor), id(device), 0x8086, 0,
+                                                classValue >> 16, (classValue >> 8) & 0xff, classValue & 0xff))
         if let driver {
             try FileManager.default.createDirectory(
                 at: root.appendingPathComponent("bus/pci/drivers/\(driver)"), withIntermediateDirectories: true)
