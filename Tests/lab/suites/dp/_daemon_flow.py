@@ -58,6 +58,9 @@ try:
     wait_for(lambda: len(resource.latest.devices) == 4, timeout=20, what="pool regrows to 4")
     print("sriov_numvfs 4 -> pool", sorted(d.ID for d in resource.latest.devices))
     assert not resource.ended.is_set(), "ListAndWatch ended"
+    # igb resets the PF link when VFs are re-created: its VFs are Unhealthy (and
+    # refused by Allocate) until the carrier is back.
+    wait_for(lambda: set(resource.health().values()) == {"Healthy"}, timeout=30, what="VFs Healthy after re-creation")
 
     response = resource.stub.Allocate(api_pb2.AllocateRequest(container_requests=[api_pb2.ContainerAllocateRequest(devices_ids=[vfs[1]])]), timeout=10)
     envs = dict(response.container_responses[0].envs)
