@@ -3,6 +3,10 @@ import PackageDescription
 
 // Architecture and module names: DESIGN.md (shared). Library targets are added as
 // the issues that own them land.
+
+/// Where libnl's headers are, for every target that imports CNL (directly or through
+/// Netlink). CNL has no pkgConfig so that libnl links statically.
+let libnlHeaders: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I/usr/include/libnl3"])]
 let package = Package(
     name: "sriov-rdma",
     products: [
@@ -17,7 +21,9 @@ let package = Package(
         // System libraries from Debian's -dev packages, found through pkg-config.
         .systemLibrary(name: "CIBVerbs", pkgConfig: "libibverbs", providers: [.apt(["libibverbs-dev"])]),
         .systemLibrary(name: "CRDMACM", pkgConfig: "librdmacm", providers: [.apt(["librdmacm-dev"])]),
-        .systemLibrary(name: "CNL", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+        // libnl is linked statically (see Sources/CNL/module.modulemap); no pkgConfig here,
+        // because its -lnl-3 would pull in the shared library.
+        .systemLibrary(name: "CNL", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
         // Linux headers Swift's Glibc module leaves out (epoll, eventfd, inotify).
         .systemLibrary(name: "CLinux"),
@@ -38,9 +44,15 @@ let package = Package(
             "HostDevices",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The CNI plugin: the CNI spec, netlink, and the VF attach logic.
+        .target(name: "Netlink", dependencies: ["CNL"], swiftSettings: libnlHeaders),
+        .target(name: "CNI"),
+        .target(name: "VFAttach", dependencies: ["CNI", "Netlink", "HostDevices"], swiftSettings: libnlHeaders),
+
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
+            "CNI", "VFAttach",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], swiftSettings: libnlHeaders),
         .executableTarget(name: "rdma-lat", dependencies: [
             "CIBVerbs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,13 +64,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tests/InteropServer"),
 
-        .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"]),
+        .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"], swiftSettings: libnlHeaders),
         .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices"]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
         .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire"]),
         .testTarget(name: "HPACKTests", dependencies: ["HPACK"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "HPACK"]),
         .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI"]),
+        // Scratch network namespaces and host tools for the CNI tests.
+        .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetnsTestSupport"], swiftSettings: libnlHeaders),
+        .testTarget(name: "CNITests", dependencies: ["CNI"]),
+        .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "Netlink", "HostDevices", "NetnsTestSupport"], swiftSettings: libnlHeaders),
         .testTarget(name: "ExecutablesTests"),
     ]
 )
