@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System libraries from Debian's -dev packages, found through pkg-config.
@@ -29,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
 
         .target(name: "HostDevices", dependencies: ["CPCI"]),
+        // The config file, selectors, pool membership and what Allocate returns.
+        .target(name: "ResourcePools", dependencies: ["HostDevices"]),
         // Protobuf wire format (encoding spec), written by hand: no protobuf library.
         .target(name: "ProtoWire"),
         // RFC 7541 header compression.
@@ -40,8 +43,15 @@ let package = Package(
         // Kubelet device-plugin API v1beta1: messages over ProtoWire, services over GRPC.
         .target(name: "DevicePluginAPI", dependencies: ["ProtoWire", "GRPC"]),
 
+        // The daemon: per-pool servers, registration, health, rescans, kubelet restarts.
+        .target(name: "DevicePlugin", dependencies: [
+            "ResourcePools", "HostDevices", "DevicePluginAPI", "GRPC", "CLinux",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
-            "HostDevices",
+            "HostDevices", "ResourcePools", "DevicePlugin",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The CNI plugin: the CNI spec, netlink, and the VF attach logic.
@@ -65,7 +75,10 @@ let package = Package(
         ], path: "Tests/InteropServer"),
 
         .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"], swiftSettings: libnlHeaders),
-        .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices"]),
+        // Generated fake sysfs and /dev trees for tests and benchmarks.
+        .target(name: "SysfsFixtures", path: "Tests/SysfsFixtures"),
+        .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "SysfsFixtures"]),
+        .testTarget(name: "ResourcePoolsTests", dependencies: ["ResourcePools", "HostDevices", "SysfsFixtures"]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
         .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire"]),
         .testTarget(name: "HPACKTests", dependencies: ["HPACK"]),
@@ -75,7 +88,7 @@ let package = Package(
         .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetnsTestSupport"], swiftSettings: libnlHeaders),
         .testTarget(name: "CNITests", dependencies: ["CNI"]),
-        .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "Netlink", "HostDevices", "NetnsTestSupport"], swiftSettings: libnlHeaders),
+        .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"], swiftSettings: libnlHeaders),
         .testTarget(name: "ExecutablesTests"),
     ]
 )

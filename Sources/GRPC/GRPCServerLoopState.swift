@@ -15,7 +15,13 @@ final class LoopState: @unchecked Sendable {
     private var connections: [Int32: GRPCServerConnection] = [:]
     private var connectionsByID: [Int: GRPCServerConnection] = [:]
     private var nextConnectionID = 1
-    private var deadlines: [(at: ContinuousClock.Instant, connection: Int, stream: UInt32)] = []
+    /// Deadlines of calls in progress, dropped when a call ends.
+    private var deadlines: [CallKey: ContinuousClock.Instant] = [:]
+
+    struct CallKey: Hashable {
+        var connection: Int
+        var stream: UInt32
+    }
     private var readBuffer = [UInt8](repeating: 0, count: 65_536)
     private let counter: ConnectionCounter
 
@@ -114,6 +120,7 @@ final class LoopState: @unchecked Sendable {
         guard connections[connection.socket.fd] === connection else { return }
         for call in connection.calls.values { end(call, error: GRPCStatus(.unavailable, "connection closed")) }
         connection.calls.removeAll()
+        deadlines = deadlines.filter { $0.key.connection != connection.id }
         loop.unwatch(connection.socket.fd)
         connection.socket.closeSocket()
         connections[connection.socket.fd] = nil
@@ -147,6 +154,7 @@ final class LoopState: @unchecked Sendable {
             receiveData(bytes, endStream: endStream, call: call, on: connection)
         case .streamReset(let stream, _), .streamError(let stream, _, _):
             if let call = connection.calls.removeValue(forKey: stream) {
+                deadlines[CallKey(connection: connection.id, stream: stream)] = nil
                 end(call, error: GRPCStatus(.cancelled, "stream reset by the client"))
             }
         case .connectionError:
@@ -187,7 +195,7 @@ final class LoopState: @unchecked Sendable {
         let call = GRPCServerCall(stream: stream, path: path, handler: handler, context: context,
                                   maxMessageSize: configuration.maxReceiveMessageSize)
         connection.calls[stream] = call
-        if let deadline { deadlines.append((deadline, connection.id, stream)) }
+        if let deadline { deadlines[CallKey(connection: connection.id, stream: stream)] = deadline }
         if endStream { requestComplete(call, on: connection) }
     }
 
@@ -307,6 +315,7 @@ final class LoopState: @unchecked Sendable {
         let fields = call.headersSent ? GRPCResponseHeaders.trailers(status) : GRPCResponseHeaders.trailersOnly(status)
         try? connection.http2.sendHeaders(fields, on: call.stream, endStream: true)
         connection.calls[call.stream] = nil
+        deadlines[CallKey(connection: connection.id, stream: call.stream)] = nil
         end(call, error: GRPCStatus(.cancelled, "the call has ended"))
     }
 
@@ -316,7 +325,6 @@ final class LoopState: @unchecked Sendable {
         let waiters = call.waiters
         call.waiters.removeAll()
         for waiter in waiters { waiter.resume(throwing: error) }
-        // A deadline entry of an ended call is dropped when it comes due.
     }
 
     private func resumeWaiters(_ connection: GRPCServerConnection) {
@@ -332,7 +340,7 @@ final class LoopState: @unchecked Sendable {
     // MARK: Deadlines
 
     func millisecondsUntilNextDeadline() -> Int32 {
-        guard let next = deadlines.map(\.at).min() else { return -1 }
+        guard let next = deadlines.values.min() else { return -1 }
         let remaining = ContinuousClock.now.duration(to: next)
         if remaining <= .zero { return 0 }
         let (seconds, attoseconds) = remaining.components
@@ -342,14 +350,14 @@ final class LoopState: @unchecked Sendable {
     func fireExpiredDeadlines() {
         guard !deadlines.isEmpty else { return }
         let now = ContinuousClock.now
-        let expired = deadlines.filter { $0.at <= now }
-        deadlines.removeAll { $0.at <= now }
-        for entry in expired {
-            guard let (connection, call) = call(entry.connection, entry.stream) else { continue }
+        let expired = deadlines.filter { $0.value <= now }.map(\.key)
+        for key in expired {
+            deadlines[key] = nil
+            guard let (connection, call) = call(key.connection, key.stream) else { continue }
             finish(call, status: GRPCStatus(.deadlineExceeded, "context deadline exceeded"), on: connection)
             // grpc-go's server resets the stream when the deadline passes.
-            if connection.http2.isOpen(entry.stream) && connection.http2.pendingDataBytes(on: entry.stream) == 0 {
-                connection.http2.resetStream(entry.stream, code: .cancel)
+            if connection.http2.isOpen(key.stream) && connection.http2.pendingDataBytes(on: key.stream) == 0 {
+                connection.http2.resetStream(key.stream, code: .cancel)
             }
         }
     }

@@ -18,6 +18,9 @@ public struct HostSnapshot: Sendable {
     public var rdmaDevices: [RDMADevice]
     /// Whether the kernel exposes the RDMA class at all (`<sysRoot>/class/infiniband`).
     public var kernelHasRDMAClass: Bool
+    /// vfio, vhost-net, tun and rdma_cm nodes under the device root.
+    public var deviceNodes: DeviceNodes
+    public var roots: HostRoots
 
     public var physicalFunctions: [PCIDevice] { pciDevices.filter(\.isPhysicalFunction) }
     public var virtualFunctions: [PCIDevice] { pciDevices.filter(\.isVirtualFunction) }
@@ -28,6 +31,19 @@ public struct HostSnapshot: Sendable {
 
     public func interfaces(of address: PCIAddress) -> [NetworkInterface] {
         networkInterfaces.filter { $0.pciAddress == address }
+    }
+
+    /// The netdev that names a PF: its own port, never a switchdev representor or a
+    /// scalable function's netdev listed beside it (SRIOV-DP #383, #645).
+    public func pfName(of pf: PCIAddress) -> String? {
+        interfaces(of: pf).filter { !$0.isRepresentor }.map(\.name).sorted().first
+    }
+
+    /// RDMA devices of a PCI function: those below it, and soft-RoCE devices bound to
+    /// one of its netdevs.
+    public func rdmaDevices(of address: PCIAddress) -> [RDMADevice] {
+        let netdevs = Set(interfaces(of: address).map(\.name))
+        return rdmaDevices.filter { $0.pciAddress == address || ($0.pciAddress == nil && !netdevs.isDisjoint(with: $0.netdevs)) }
     }
 
     /// Reads the node. `names` adds pci.ids names; pass nil to skip the look-ups.
@@ -56,12 +72,15 @@ public struct HostSnapshot: Sendable {
         }
 
         let interfaces = sysfs.entries("class/net").map { readInterface($0, sysfs: sysfs) }
-        let rdma = sysfs.entries("class/infiniband").map { readRDMADevice($0, sysfs: sysfs) }
+        let nodes = DeviceNodes.scan(devRoot: roots.devRoot)
+        let rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes)
         return HostSnapshot(
             pciDevices: devices,
             networkInterfaces: interfaces,
             rdmaDevices: rdma,
-            kernelHasRDMAClass: sysfs.exists("class/infiniband")
+            kernelHasRDMAClass: sysfs.exists("class/infiniband"),
+            deviceNodes: nodes,
+            roots: roots
         )
     }
 
@@ -95,16 +114,23 @@ public struct HostSnapshot: Sendable {
             iommuGroup: sysfs.linkName(base + "iommu_group").flatMap { Int($0) },
             sriov: sriov
         )
+        result.acpiIndex = sysfs.int(base + "acpi_index").flatMap { $0 == 0 ? nil : $0 }
+        result.uioDevices = sysfs.entries(base + "uio")
+        result.auxiliaryDevices = sysfs.entries("bus/pci/devices/\(address)").filter { entry in
+            // <driver>.<type>.<id>, e.g. mlx5_core.sf.4 or mlx5_core.eth.0
+            entry.split(separator: ".").count == 3 && Int(entry.split(separator: ".")[2]) != nil
+        }
         result.names = names?.names(vendorID: result.vendorID, deviceID: result.deviceID, classCode: classCode)
         return result
     }
 
     private static func readInterface(_ name: String, sysfs: SysfsReader) -> NetworkInterface {
         let base = "class/net/\(name)/"
-        // The device path of a netdev may pass through a bus device (virtio0) before
-        // its PCI function: take the nearest PCI address walking up from the leaf.
-        let pci = sysfs.resolved(base + "device").flatMap { path in
-            path.split(separator: "/").reversed().lazy.compactMap { PCIAddress($0) }.first
+        let devicePath = sysfs.resolved(base + "device")
+        let pci = devicePath.flatMap(immediatePCIAddress(ofDevicePath:))
+        let auxiliary = devicePath.flatMap { path -> String? in
+            guard pci == nil, let last = path.split(separator: "/").last, last.split(separator: ".").count == 3 else { return nil }
+            return String(last)
         }
         return NetworkInterface(
             name: name,
@@ -114,23 +140,9 @@ public struct HostSnapshot: Sendable {
             operState: sysfs.string(base + "operstate"),
             carrier: sysfs.int(base + "carrier").map { $0 == 1 },
             linkType: sysfs.int(base + "type"),
-            pciAddress: pci
+            pciAddress: pci,
+            auxiliaryDevice: auxiliary,
+            physPortName: sysfs.string(base + "phys_port_name").flatMap { $0.isEmpty ? nil : $0 }
         )
-    }
-
-    private static func readRDMADevice(_ name: String, sysfs: SysfsReader) -> RDMADevice {
-        let base = "class/infiniband/\(name)/"
-        let pci = sysfs.resolved(base + "device").flatMap { path in
-            path.split(separator: "/").reversed().lazy.compactMap { PCIAddress($0) }.first
-        }
-        var netdevs: Set<String> = []
-        for port in sysfs.entries(base + "ports") {
-            for gid in sysfs.entries(base + "ports/\(port)/gid_attrs/ndevs") {
-                if let netdev = sysfs.string(base + "ports/\(port)/gid_attrs/ndevs/\(gid)"), !netdev.isEmpty {
-                    netdevs.insert(netdev)
-                }
-            }
-        }
-        return RDMADevice(name: name, pciAddress: pci, netdevs: netdevs.sorted(), nodeType: sysfs.string(base + "node_type"))
     }
 }

@@ -11,9 +11,20 @@ public struct NetworkInterface: Hashable, Sendable {
     public var carrier: Bool?
     /// ARPHRD_* from include/uapi/linux/if_arp.h: 1 Ethernet, 32 InfiniBand, 772 loopback.
     public var linkType: Int?
-    /// The PCI function behind the interface, found by walking up its device path;
-    /// nil for virtual interfaces.
+    /// The PCI function behind the interface: its device itself, or the PCI parent of
+    /// a virtio bus device; nil for virtual interfaces and for auxiliary (SF) devices,
+    /// whose netdevs must not pass for their PF's (SRIOV-DP #645).
     public var pciAddress: PCIAddress?
+    /// The auxiliary device (`mlx5_core.sf.4`) a scalable-function netdev belongs to.
+    public var auxiliaryDevice: String?
+    /// `phys_port_name`: `p0` on an uplink, `pf0vf3` on a VF representor.
+    public var physPortName: String?
+
+    /// A switchdev representor (`pf0vf3`, `pf0sf4`, `c1pf0vf3`) rather than a port of its own.
+    public var isRepresentor: Bool {
+        guard let name = physPortName else { return false }
+        return name.contains("vf") || name.contains("sf")
+    }
 
     public var linkTypeName: String {
         switch linkType {

@@ -12,6 +12,12 @@ public struct PCIDevice: Hashable, Sendable {
     /// The NUMA node, nil where the platform reports none (-1).
     public var numaNode: Int?
     public var iommuGroup: Int?
+    /// `acpi_index`: the firmware's index of an onboard device, 0 or nil if none.
+    public var acpiIndex: Int?
+    /// `/dev/uioN` names of a device bound to uio or igb_uio.
+    public var uioDevices: [String] = []
+    /// Auxiliary devices (`mlx5_core.sf.4`) below this function.
+    public var auxiliaryDevices: [String] = []
     /// Present on a physical function that can create VFs.
     public var sriov: SRIOVCapability?
     /// Present on a virtual function: its PF and its index among that PF's VFs.

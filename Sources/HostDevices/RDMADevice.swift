@@ -7,11 +7,61 @@ public struct RDMADevice: Hashable, Sendable {
     public var netdevs: [String]
     /// `node_type`, e.g. "1: CA".
     public var nodeType: String?
+    /// Ports by number, from `ports/N/`.
+    public var ports: [RDMAPort] = []
+    /// Character devices under `<devRoot>/infiniband` that belong to this device.
+    public var characterDevices: RDMACharacterDevices = RDMACharacterDevices()
 
-    public init(name: String, pciAddress: PCIAddress?, netdevs: [String], nodeType: String?) {
+    public init(name: String, pciAddress: PCIAddress?, netdevs: [String], nodeType: String?,
+                ports: [RDMAPort] = [], characterDevices: RDMACharacterDevices = RDMACharacterDevices()) {
         self.name = name
         self.pciAddress = pciAddress
         self.netdevs = netdevs
         self.nodeType = nodeType
+        self.ports = ports
+        self.characterDevices = characterDevices
     }
+
+    /// Every port ACTIVE (include/uapi/rdma/ib_user_verbs.h IB_PORT_ACTIVE = 4).
+    public var allPortsActive: Bool { !ports.isEmpty && ports.allSatisfy { $0.state == 4 } }
+}
+
+public struct RDMAPort: Hashable, Sendable {
+    public var number: Int
+    /// From `ports/N/state`, "4: ACTIVE": the number is enum ib_port_state.
+    public var state: Int?
+    public var stateName: String?
+    /// `Ethernet` (RoCE) or `InfiniBand`.
+    public var linkLayer: String?
+    /// Non-zero GIDs by index, as sysfs prints them.
+    public var gids: [Int: String] = [:]
+
+    public init(number: Int, state: Int?, stateName: String?, linkLayer: String?, gids: [Int: String] = [:]) {
+        self.number = number
+        self.state = state
+        self.stateName = stateName
+        self.linkLayer = linkLayer
+        self.gids = gids
+    }
+}
+
+/// The RDMA character devices a container needs to use one RDMA device, as paths
+/// under the device root. rdma_cm is shared by all devices.
+public struct RDMACharacterDevices: Hashable, Sendable {
+    public var uverbs: String?
+    public var umad: String?
+    public var issm: String?
+    public var ucm: String?
+    public var rdmaCM: String?
+
+    public init(uverbs: String? = nil, umad: String? = nil, issm: String? = nil, ucm: String? = nil, rdmaCM: String? = nil) {
+        self.uverbs = uverbs
+        self.umad = umad
+        self.issm = issm
+        self.ucm = ucm
+        self.rdmaCM = rdmaCM
+    }
+
+    /// All present paths, in a fixed order.
+    public var all: [String] { [ucm, issm, umad, uverbs, rdmaCM].compactMap { $0 } }
 }

@@ -24,18 +24,16 @@ struct VFLocation: Sendable {
     static func locate(_ address: PCIAddress, roots: HostRoots) throws(VFLocationError) -> VFLocation? {
         let snapshot = HostSnapshot.scan(roots: roots)
         guard let device = snapshot.device(at: address) else { return nil }
-        let netdev = snapshot.interfaces(of: address).map(\.name).sorted().first
+        let netdev = snapshot.interfaces(of: address).filter { !$0.isRepresentor }.map(\.name).sorted().first
         var pf: PFLocation?
         if let pfAddress = device.pfAddress {
             guard let index = device.vfIndex else { throw .indexUnknown(vf: address, pf: pfAddress) }
-            guard let pfNetdev = snapshot.interfaces(of: pfAddress).map(\.name).sorted().first else {
+            guard let pfNetdev = snapshot.pfName(of: pfAddress) else {
                 throw .pfWithoutNetdev(vf: address, pf: pfAddress)
             }
             pf = PFLocation(address: pfAddress, netdev: pfNetdev, vfIndex: index)
         }
-        let rdma = snapshot.rdmaDevices.filter { rdma in
-            rdma.pciAddress == address || (rdma.pciAddress == nil && netdev.map { rdma.netdevs.contains($0) } == true)
-        }.map(\.name)
+        let rdma = snapshot.rdmaDevices(of: address).map(\.name)
         return VFLocation(address: address, driver: device.driver, netdev: netdev, pf: pf, rdmaDevices: rdma)
     }
 }

@@ -1,10 +1,18 @@
 import ArgumentParser
+import Foundation
 import HostDevices
+import ResourcePools
 
 struct Discover: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the SR-IOV and RDMA devices this node has, in plain words."
+        abstract: "Print the SR-IOV and RDMA devices this node has, and with --config which pool each lands in and why others were left out."
     )
+
+    @Option(help: "Pool configuration (SRIOV-DP resourceList format) to apply to what is found.")
+    var config: String?
+
+    @Option(help: "Default resource prefix for pools that set none.")
+    var resourcePrefix = PoolsConfig.defaultResourcePrefix
 
     @Option(help: "Root of the sysfs tree to read.")
     var sysRoot = "/sys"
@@ -12,8 +20,23 @@ struct Discover: ParsableCommand {
     @Option(help: "Root of the device-node tree to read.")
     var devRoot = "/dev"
 
+    @Flag(help: "Print JSON for scripts instead of text.")
+    var json = false
+
     func run() throws {
         let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: sysRoot, devRoot: devRoot), names: PCINames())
-        print(DiscoveryReport(snapshot: snapshot, sysRoot: sysRoot).text, terminator: "")
+        var assignment: PoolAssignment?
+        if let config {
+            guard let data = FileManager.default.contents(atPath: config) else {
+                throw ValidationError("cannot read the config file \(config)")
+            }
+            do {
+                assignment = PoolAssignment(config: try PoolsConfig.parse(data, defaultPrefix: resourcePrefix), snapshot: snapshot)
+            } catch {
+                throw ValidationError("\(config): \(error)")
+            }
+        }
+        let report = DiscoveryReport(snapshot: snapshot, sysRoot: sysRoot, assignment: assignment)
+        print(json ? report.json : report.text, terminator: json ? "\n" : "")
     }
 }

@@ -1,10 +1,13 @@
+import Foundation
 import HostDevices
+import ResourcePools
 
 /// What `discover` prints: the node's network functions, SR-IOV PFs with their VFs,
-/// and RDMA devices, and where something is missing, why.
+/// RDMA devices, and with a config the pools and why devices were left out.
 struct DiscoveryReport {
     let snapshot: HostSnapshot
     let sysRoot: String
+    var assignment: PoolAssignment? = nil
 
     var text: String {
         var out = ""
@@ -51,10 +54,74 @@ struct DiscoveryReport {
             for device in snapshot.rdmaDevices {
                 let parent = device.pciAddress.map { "PCI \($0)" } ?? "no PCI parent (software device)"
                 let netdevs = device.netdevs.isEmpty ? "no netdev" : "netdev \(device.netdevs.joined(separator: ", "))"
-                out += "  \(device.name): \(parent), \(netdevs)\n"
+                let ports = device.ports.map { "port \($0.number) \($0.stateName ?? "?") \($0.linkLayer ?? "")" }.joined(separator: ", ")
+                let chars = device.characterDevices.all.map { ($0 as NSString).lastPathComponent }.joined(separator: " ")
+                out += "  \(device.name): \(parent), \(netdevs), \(ports.isEmpty ? "no ports" : ports), char devices: \(chars.isEmpty ? "none" : chars)\n"
+            }
+        }
+        if let assignment {
+            out += "\nPools:\n"
+            for pool in assignment.pools {
+                let kind = pool.config.deviceType == .rdmaShared
+                    ? "\(pool.devices.count) shared slots over \(pool.sharedRDMADevices.map(\.name).joined(separator: ", "))"
+                    : "\(pool.devices.count) device\(pool.devices.count == 1 ? "" : "s")"
+                out += "  \(pool.qualifiedName): \(kind)\n"
+                if pool.config.deviceType != .rdmaShared {
+                    for device in pool.devices {
+                        var line = "     \(device.id)"
+                        if !device.netdevs.isEmpty { line += " \(device.netdevs.joined(separator: ","))" }
+                        if !device.rdmaDevices.isEmpty { line += " rdma \(device.rdmaDevices.joined(separator: ","))" }
+                        if let numa = device.numaNode { line += " NUMA \(numa)" }
+                        out += line + "\n"
+                    }
+                }
+            }
+            if !assignment.excluded.isEmpty {
+                out += "\nLeft out:\n"
+                for device in assignment.excluded {
+                    out += "  \(device.address):\n" + device.reasons.map { "     \($0)\n" }.joined()
+                }
             }
         }
         return out
+    }
+
+    /// The same facts as data, for scripts.
+    var json: String {
+        var root: [String: Any] = [
+            "pciDevices": snapshot.pciDevices.filter { $0.isNetworkController || $0.classCode >> 16 == 0x12 }.map { device -> [String: Any] in
+                var entry: [String: Any] = [
+                    "address": device.address.description, "vendor": hex4(device.vendorID), "device": hex4(device.deviceID),
+                    "class": String(format: "%06x", device.classCode), "driver": nullable(device.driver),
+                    "numaNode": nullable(device.numaNode), "iommuGroup": nullable(device.iommuGroup),
+                    "netdevs": snapshot.interfaces(of: device.address).map(\.name),
+                    "rdmaDevices": snapshot.rdmaDevices(of: device.address).map(\.name),
+                ]
+                if let sriov = device.sriov {
+                    entry["sriov"] = ["totalVFs": sriov.totalVFs, "numVFs": sriov.enabledVFs, "pfName": nullable(snapshot.pfName(of: device.address))]
+                }
+                if let (pf, index) = device.virtualFunctionOf { entry["pf"] = pf.description; entry["vfIndex"] = index }
+                return entry
+            },
+            "netdevs": snapshot.networkInterfaces.map { iface -> [String: Any] in
+                ["name": iface.name, "pciAddress": nullable(iface.pciAddress?.description), "mac": nullable(iface.macAddress?.description),
+                 "mtu": nullable(iface.mtu), "operState": nullable(iface.operState), "linkType": iface.linkTypeName]
+            },
+            "rdmaDevices": snapshot.rdmaDevices.map { device -> [String: Any] in
+                ["name": device.name, "pciAddress": nullable(device.pciAddress?.description), "netdevs": device.netdevs,
+                 "ports": device.ports.map { ["port": $0.number, "state": nullable($0.stateName), "linkLayer": nullable($0.linkLayer)] },
+                 "charDevices": device.characterDevices.all]
+            },
+        ]
+        if let assignment {
+            root["pools"] = assignment.pools.map { pool -> [String: Any] in
+                ["resourceName": pool.qualifiedName, "deviceType": pool.config.deviceType.rawValue,
+                 "devices": pool.devices.map { ["id": $0.id, "numaNode": nullable($0.numaNode), "netdevs": $0.netdevs, "rdmaDevices": $0.rdmaDevices] }]
+            }
+            root["excluded"] = assignment.excluded.map { ["address": $0.address.description, "reasons": $0.reasons] }
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: root, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 
     private func describe(_ device: PCIDevice) -> String {
@@ -76,3 +143,6 @@ struct DiscoveryReport {
         return String(repeating: "0", count: 4 - digits.count) + digits
     }
 }
+
+/// JSON null for a missing value.
+private func nullable(_ value: Any?) -> Any { value ?? NSNull() }

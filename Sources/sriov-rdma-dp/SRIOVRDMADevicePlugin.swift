@@ -4,7 +4,7 @@ import ArgumentParser
 let productVersion = "0.1.0"
 
 @main
-struct SRIOVRDMADevicePlugin: ParsableCommand {
+struct SRIOVRDMADevicePlugin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sriov-rdma-dp",
         abstract: "Kubernetes device plugin for SR-IOV virtual functions and RDMA devices.",
@@ -13,6 +13,6 @@ struct SRIOVRDMADevicePlugin: ParsableCommand {
             groups them into resource pools and serves them to kubelet.
             """,
         version: productVersion,
-        subcommands: [Discover.self]
+        subcommands: [Run.self, Discover.self, Health.self]
     )
 }

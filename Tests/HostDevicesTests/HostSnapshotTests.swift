@@ -1,4 +1,5 @@
 import HostDevices
+import SysfsFixtures
 import XCTest
 
 final class HostSnapshotTests: XCTestCase {
@@ -78,7 +79,42 @@ final class HostSnapshotTests: XCTestCase {
         let tree = try labLikeTree()
         let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: tree.path))
         XCTAssertTrue(snapshot.kernelHasRDMAClass)
-        XCTAssertEqual(snapshot.rdmaDevices, [RDMADevice(name: "rxe0", pciAddress: nil, netdevs: ["enp1s0v0"], nodeType: "1: CA")])
+        XCTAssertEqual(snapshot.rdmaDevices, [RDMADevice(name: "rxe0", pciAddress: nil, netdevs: ["enp1s0v0"], nodeType: "1: CA",
+                                                         ports: [RDMAPort(number: 1, state: nil, stateName: nil, linkLayer: nil)])])
+        // rxe0 rides on VF 0's netdev, so it belongs to that VF.
+        XCTAssertEqual(snapshot.rdmaDevices(of: PCIAddress("0000:01:10.0")!).map(\.name), ["rxe0"])
+    }
+
+    /// Switchdev representors and SF netdevs sit beside the uplink; neither may name
+    /// the PF (SRIOV-DP #383, #645), and an SF netdev does not belong to the PF at all.
+    func testPFNameIgnoresRepresentorsAndScalableFunctions() throws {
+        let tree = try SysfsFixture()
+        let pf = try tree.pciFunction("0000:3b:00.0", vendor: "0x15b3", device: "0x101d", classCode: "0x020000", driver: "mlx5_core")
+        try tree.netdev("eth0rep", under: pf, mtu: 1500, mac: "02:00:00:00:00:10", physPortName: "pf0vf0")
+        try tree.netdev("ens1f0np0", under: pf, mtu: 1500, mac: "02:00:00:00:00:01", physPortName: "p0")
+        try tree.netdev("en3f0pf0sf4", under: "\(pf)/mlx5_core.sf.4", mtu: 1500, mac: "02:00:00:00:00:20")
+        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: tree.path))
+        XCTAssertEqual(snapshot.pfName(of: PCIAddress("0000:3b:00.0")!), "ens1f0np0")
+        let sf = try XCTUnwrap(snapshot.networkInterfaces.first { $0.name == "en3f0pf0sf4" })
+        XCTAssertNil(sf.pciAddress)
+        XCTAssertEqual(sf.auxiliaryDevice, "mlx5_core.sf.4")
+        XCTAssertEqual(snapshot.device(at: PCIAddress("0000:3b:00.0")!)?.auxiliaryDevices, ["mlx5_core.sf.4"])
+    }
+
+    func testCharDevicesPortsAndDeviceNodes() throws {
+        let node = try SRIOVNodeFixture(pfs: 1, vfsPerPF: 4)
+        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath))
+        let vf0 = try XCTUnwrap(snapshot.rdmaDevices.first { $0.name == "mlx5_1" })
+        let dev = node.tree.devPath
+        XCTAssertEqual(vf0.pciAddress, PCIAddress("0000:10:01.0"))
+        XCTAssertEqual(vf0.characterDevices, RDMACharacterDevices(uverbs: dev + "/infiniband/uverbs1", umad: dev + "/infiniband/umad1",
+                                                                  issm: dev + "/infiniband/issm1", rdmaCM: dev + "/infiniband/rdma_cm"))
+        XCTAssertEqual(vf0.ports, [RDMAPort(number: 1, state: 4, stateName: "ACTIVE", linkLayer: "Ethernet",
+                                            gids: [0: "fe80:0000:0000:0000:0000:0000:0000:0001"])])
+        XCTAssertTrue(vf0.allPortsActive)
+        XCTAssertEqual(snapshot.deviceNodes.vfioGroups, [100: dev + "/vfio/100"])
+        XCTAssertEqual(snapshot.deviceNodes.vfioContainer, dev + "/vfio/vfio")
+        XCTAssertEqual(snapshot.device(at: PCIAddress("0000:10:01.3")!)?.iommuGroup, 100)
     }
 
     func testEmptyTreeGivesEmptySnapshotWithoutRDMAClass() throws {

@@ -123,7 +123,11 @@ def cpu_range(first: int, last: int) -> str:
 def vng_command(tools: dict, opts, out: Path, exec_script: Path) -> list[str]:
     """The vng command line for one boot."""
     mem = parse_mem_mib(opts.memory)
+    if not str(opts.cpus).isdigit() or int(opts.cpus) < 1:
+        raise ValueError(f"bad --cpus {opts.cpus!r} (a whole number >= 1)")
     cpus = int(opts.cpus)
+    if mem < 256:
+        raise ValueError(f"--memory {opts.memory} is too small for the lab guest (>= 256M)")
     append = [f"module_blacklist={MODULE_BLACKLIST}"]
     qemu = ["-machine", "q35"]
     numa: list[str] = []
@@ -140,13 +144,13 @@ def vng_command(tools: dict, opts, out: Path, exec_script: Path) -> list[str]:
                  "-device", "pxb-pcie,id=pxb1,bus_nr=0x80,numa_node=1,bus=pcie.0",
                  "-device", "pcie-root-port,id=rp1,chassis=1,slot=1,bus=pxb1"]
     else:
-        qemu += ["-device", "pcie-root-port,id=rp1,chassis=1,slot=1"]
+        qemu += ["-device", "pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0"]
     qemu += ["-netdev", "hubport,id=n0,hubid=0",
              "-device", "igb,netdev=n0,bus=rp1,mac=52:54:00:56:00:01"]
     if opts.second_nic:
         # Its own root port on the root complex (NUMA node 0); same isolated hub,
         # so the two NICs share a wire.
-        qemu += ["-device", "pcie-root-port,id=rp2,chassis=2,slot=2",
+        qemu += ["-device", "pcie-root-port,id=rp2,chassis=2,slot=2,bus=pcie.0",
                  "-netdev", "hubport,id=n1,hubid=0",
                  "-device", "igb,netdev=n1,bus=rp2,mac=52:54:00:56:00:02"]
     cmd = [str(tools["vng"]), "--run", tools["kernel"], "--user", "root",
@@ -314,7 +318,7 @@ def cmd_run(opts) -> int:
         return EXIT_TIMEOUT
     if boot is None:
         guest.print_tail(f"the guest never reached the command (vng exit status {rc})")
-        return rc if rc not in (0, None) else EXIT_NO_BOOT
+        return EXIT_NO_BOOT
     if opts.verbose:
         log(f"boot {boot:.1f} s (guest uptime {guest.guest_uptime} s), total {time.monotonic() - guest.started:.1f} s, exit {rc}")
     if rc == 255:
@@ -359,7 +363,11 @@ def cmd_list(opts) -> int:
 
 
 def cmd_suite(opts) -> int:
+    # NAME is a folder of Tests/lab/suites/, or a path to a suite folder elsewhere.
     suite_dir = SUITES / opts.name
+    if "/" in opts.name and Path(opts.name).is_dir():
+        suite_dir = Path(opts.name).resolve()
+        opts.name = suite_dir.name
     if not suite_dir.is_dir():
         log(f"no suite {opts.name!r} (have: {', '.join(sorted(p.name for p in SUITES.iterdir() if p.is_dir()))})")
         return EXIT_SETUP
@@ -405,23 +413,23 @@ def cmd_suite(opts) -> int:
     width = max(len(c) for c in cases)
 
     def on_line(line, m):
-        if opts.verbose and not m:
-            print(f"  | {line}", flush=True)
         if not m:
+            if opts.verbose:
+                print(f"  console| {line}", flush=True)
             return
         kind, rest = m.group(1), (m.group(2) or "")
         if kind == "ready":
             print(f"boot: {time.monotonic() - guest.started:.1f} s (guest uptime {rest} s)", flush=True)
         elif kind == "case":
-            name, status, secs = (rest.split() + ["?", "?", "?"])[:3]
-            print(f"  {status:<7} {name:<{width}}  {secs} s", flush=True)
-            if status != "PASS":
+            name, status, secs, reset = (rest.split() + ["?"] * 4)[:4]
+            print(f"  {status:<7} {name:<{width}}  {secs} s  (reset {reset} s)", flush=True)
+            if status != "PASS" or opts.verbose:
                 logf = suite_out / name / "output.log"
                 try:
                     text = logf.read_text(errors="replace").splitlines()
                 except OSError:
                     text = ["(no output log)"]
-                for l in text[-TAIL_LINES:]:
+                for l in (text if opts.verbose else text[-TAIL_LINES:]):
                     print(f"          | {l}", flush=True)
                 print(f"          (full log: {logf})", flush=True)
 
@@ -472,7 +480,8 @@ def main(argv: list[str]) -> int:
                    help="the project's binaries (default: $SRIOV_RDMA_BIN_DIR or .build/release)")
     g.add_argument("--memory", default=None, help="guest memory (default 2G)")
     g.add_argument("--cpus", default=None, help="guest CPUs (default 2)")
-    g.add_argument("-v", "--verbose", action="store_true", help="show the whole console")
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="suite: show every case's output and the console; run: print boot and total time")
 
     p = argparse.ArgumentParser(prog="scripts/lab", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -480,7 +489,7 @@ def main(argv: list[str]) -> int:
     r = sub.add_parser("run", parents=[common], help="run a command in the guest as root")
     r.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
     s = sub.add_parser("suite", parents=[common], help="boot once and run a suite's cases")
-    s.add_argument("name", help="a folder of Tests/lab/suites/")
+    s.add_argument("name", help="a folder of Tests/lab/suites/ (or a path to a suite folder)")
     s.add_argument("cases", nargs="*", help="only these cases (default: all)")
     sub.add_parser("list", help="list the suites and their cases")
     opts = p.parse_args(argv)

@@ -1,27 +1,31 @@
 import Foundation
 
-/// Builds a fake sysfs tree in a temporary directory with the same shape the
+/// Builds a fake sysfs tree (with a /dev tree at `devPath`) in a temporary directory with the same shape the
 /// kernel gives: devices under `devices/`, and `bus/pci/devices`, `class/net`,
 /// `class/infiniband` as relative links into it, so path resolution behaves as on a host.
-final class SysfsFixture {
-    let root: URL
+public final class SysfsFixture {
+    public let root: URL
 
-    init() throws {
+    public init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("sysfs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
 
     deinit { try? FileManager.default.removeItem(at: root) }
 
-    var path: String { root.path }
+    public var path: String { root.path }
+    /// A device root beside the sysfs root, for /dev nodes.
+    public var devPath: String { root.path + "/dev" }
 
-    func write(_ relative: String, _ contents: String) throws {
+    public func write(_ relative: String, _ contents: String) throws {
         let url = root.appendingPathComponent(relative)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try (contents + "\n").write(to: url, atomically: false, encoding: .utf8)
+        guard FileManager.default.createFile(atPath: url.path, contents: Data((contents + "\n").utf8)) else {
+            throw CocoaError(.fileWriteUnknown)
+        }
     }
 
-    func link(_ relative: String, to target: String) throws {
+    public func link(_ relative: String, to target: String) throws {
         let url = root.appendingPathComponent(relative)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: url.path, withDestinationPath: target)
@@ -29,7 +33,7 @@ final class SysfsFixture {
 
     /// A PCI function at `devices/pci0000:00/<parentPath>/<address>`.
     @discardableResult
-    func pciFunction(
+    public func pciFunction(
         _ address: String, under parentPath: String = "", vendor: String, device: String, classCode: String,
         driver: String?, numaNode: Int = -1
     ) throws -> String {
@@ -52,7 +56,8 @@ final class SysfsFixture {
     }
 
     /// A netdev below a device directory, linked from `class/net`.
-    func netdev(_ name: String, under deviceDir: String, mtu: Int, mac: String, operstate: String = "up", carrier: Int? = 1) throws {
+    public func netdev(_ name: String, under deviceDir: String, mtu: Int, mac: String, operstate: String = "up", carrier: Int? = 1,
+                       physPortName: String? = nil) throws {
         let dir = "\(deviceDir)/net/\(name)"
         try write("\(dir)/mtu", String(mtu))
         try write("\(dir)/address", mac)
@@ -60,6 +65,7 @@ final class SysfsFixture {
         try write("\(dir)/type", "1")
         try write("\(dir)/ifindex", "7")
         if let carrier { try write("\(dir)/carrier", String(carrier)) }
+        if let physPortName { try write("\(dir)/phys_port_name", physPortName) }
         // <dir>/device → the device directory, as the kernel links it.
         try link("\(dir)/device", to: "../..")
         try link("class/net/\(name)", to: "../../" + dir)

@@ -1,0 +1,116 @@
+import CLinux
+import DevicePluginAPI
+import Foundation
+import GRPC
+import HostDevices
+import Logging
+import ResourcePools
+import Synchronization
+
+/// `sriov-rdma-dp run`: one gRPC server per pool, registered with kubelet, kept in
+/// step with the node and with kubelet. Every event (a tick, a kernel link event,
+/// inotify in kubelet's directory or the config's, a registration result, a
+/// signal) goes through one sequential loop, so no two reactions interleave.
+public final class Daemon: Sendable {
+    enum Event: Sendable {
+        case tick, kernelChanged, reloadConfig, terminate
+        case kubeletDirectoryChanged(name: String, created: Bool)
+        case registered(pool: String, socket: String)
+        case registrationFailed(pool: String, socket: String, reason: String)
+    }
+
+    private let configuration: DaemonConfiguration
+    private let logger: Logger
+    private let events: AsyncStream<Event>
+    private let sink: AsyncStream<Event>.Continuation
+    private let kernelEventPending = PendingFlag()
+
+    public init(configuration: DaemonConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        (events, sink) = AsyncStream.makeStream(of: Event.self)
+    }
+
+    /// Ends `run()`: servers stop, sockets and device-info files are removed.
+    public func terminate() { sink.yield(.terminate) }
+    /// Re-reads the config file (SIGHUP).
+    public func reloadConfig() { sink.yield(.reloadConfig) }
+
+    /// Runs until `terminate()`. Throws only when the config is unusable at start.
+    public func run() async throws {
+        var loop = try DaemonLoop(configuration: configuration, logger: logger, sink: sink)
+        try? FileManager.default.createDirectory(atPath: configuration.kubeletDirectory, withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o750])
+        startWatchers()
+        loop.rescan()
+        loop.writeStatus()
+        let ticker = Task { [sink, interval = configuration.pollInterval] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                sink.yield(.tick)
+            }
+        }
+        defer { ticker.cancel() }
+        for await event in events {
+            switch event {
+            case .terminate:
+                loop.shutdown()
+                return
+            case .tick:
+                loop.rescan()
+                loop.checkConnections()
+            case .kernelChanged:
+                kernelEventPending.clear()
+                loop.rescan()
+            case .reloadConfig:
+                loop.reloadConfig()
+                loop.rescan()
+            case .kubeletDirectoryChanged(let name, let created):
+                loop.kubeletDirectoryChanged(name: name, created: created)
+            case .registered(let pool, let socket):
+                loop.registered(pool: pool, socket: socket)
+            case .registrationFailed(let pool, let socket, let reason):
+                loop.registrationFailed(pool: pool, socket: socket, reason: reason)
+            }
+            loop.writeStatus()
+        }
+    }
+
+    private func startWatchers() {
+        let sink = self.sink
+        let kubeletDirectory = configuration.kubeletDirectory
+        let configDirectory = (configuration.configPath as NSString).deletingLastPathComponent
+        let configName = (configuration.configPath as NSString).lastPathComponent
+        let watcher = DirectoryWatcher(directories: [kubeletDirectory, configDirectory]) { directory, name, mask in
+            if directory == kubeletDirectory {
+                let created = mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0
+                let deleted = mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0
+                if created || deleted { sink.yield(.kubeletDirectoryChanged(name: name, created: created)) }
+            }
+            // A ConfigMap update swaps the `..data` symlink; a plain edit closes the file.
+            if directory == configDirectory && (name == configName || name == "..data") {
+                sink.yield(.reloadConfig)
+            }
+        }
+        if watcher == nil { logger.warning("inotify unavailable: kubelet restarts are noticed only by polling") }
+        let pending = kernelEventPending
+        let started = LinkWatcher.start {
+            // A burst of link events becomes one rescan.
+            if pending.set() { sink.yield(.kernelChanged) }
+        }
+        if !started { logger.warning("rtnetlink link events unavailable: health is polled only") }
+        _ = Unmanaged.passRetained(WatcherBox(watcher))  // the watcher lives as long as the process
+    }
+}
+
+/// Set by the event thread, cleared by the loop: true from `set()` means "first since clear".
+final class PendingFlag: Sendable {
+    private let flag = Mutex(false)
+    func set() -> Bool { flag.withLock { value in defer { value = true }; return !value } }
+    func clear() { flag.withLock { $0 = false } }
+}
+
+private final class WatcherBox {
+    let watcher: DirectoryWatcher?
+    init(_ watcher: DirectoryWatcher?) { self.watcher = watcher }
+}

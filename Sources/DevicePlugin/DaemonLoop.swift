@@ -1,0 +1,236 @@
+import DevicePluginAPI
+import Foundation
+import GRPC
+import HostDevices
+import Logging
+import ResourcePools
+
+/// The daemon's state, touched only from its event loop.
+struct DaemonLoop {
+    let configuration: DaemonConfiguration
+    let logger: Logger
+    let sink: AsyncStream<Daemon.Event>.Continuation
+    var config: PoolsConfig
+    var servers: [String: PoolServer] = [:]
+    var registering: Set<String> = []
+    var lastAttempt: [String: ContinuousClock.Instant] = [:]
+    var socketCounter = 0
+    var lastCDISpecs: [String: String] = [:]
+
+    init(configuration: DaemonConfiguration, logger: Logger, sink: AsyncStream<Daemon.Event>.Continuation) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.sink = sink
+        config = try Self.loadConfig(configuration)
+    }
+
+    static func loadConfig(_ configuration: DaemonConfiguration) throws -> PoolsConfig {
+        guard let data = FileManager.default.contents(atPath: configuration.configPath) else {
+            throw DaemonError("cannot read the config file \(configuration.configPath)")
+        }
+        do {
+            let config = try PoolsConfig.parse(data, defaultPrefix: configuration.resourcePrefix)
+            for pool in config.pools {
+                if let problem = ResourceNameValidation.problem(with: pool.qualifiedName) {
+                    throw DaemonError("\(configuration.configPath): resource \(pool.qualifiedName): kubelet would refuse it: \(problem)")
+                }
+            }
+            return config
+        } catch let error as DaemonError {
+            throw error
+        } catch {
+            throw DaemonError("\(configuration.configPath): \(error)")
+        }
+    }
+
+    // MARK: Rescans
+
+    /// Reads the node, rebuilds the pools, and brings servers in line: new pools
+    /// start and register, removed pools stop, changed lists and health are streamed.
+    mutating func rescan() {
+        let snapshot = HostSnapshot.scan(roots: configuration.roots)
+        let assignment = PoolAssignment(config: config, snapshot: snapshot)
+        let wanted = Set(assignment.pools.map(\.qualifiedName))
+        for name in servers.keys.sorted() where !wanted.contains(name) {
+            logger.info("\(name): removed from the config, stopping")
+            stopServer(name, removeFiles: true)
+        }
+        for pool in assignment.pools {
+            let health = pool.health(in: snapshot)
+            for (id, state) in health.sorted(by: { $0.key < $1.key }) where !state.healthy {
+                if let previous = servers[pool.qualifiedName]?.pool, previous.device(id) != nil {
+                    logger.debug("\(pool.qualifiedName): \(id) unhealthy: \(state.reason ?? "")")
+                }
+            }
+            if let server = servers[pool.qualifiedName] {
+                server.update(pool: pool, snapshot: snapshot, health: health)
+            } else {
+                startServer(pool, snapshot: snapshot, health: health)
+            }
+            if configuration.useCDI { writeCDISpec(pool, snapshot: snapshot) }
+        }
+        retryRegistrations()
+    }
+
+    mutating func reloadConfig() {
+        do {
+            config = try Self.loadConfig(configuration)
+            logger.info("config reloaded: \(config.pools.map(\.qualifiedName).joined(separator: ", "))")
+        } catch {
+            logger.error("config reload failed, keeping the previous config: \(error)")
+        }
+    }
+
+    // MARK: Servers and registration
+
+    private mutating func startServer(_ pool: ResourcePool, snapshot: HostSnapshot, health: [String: DeviceHealthState]) {
+        socketCounter += 1
+        let base = "sriov-rdma-\(pool.config.resourcePrefix)_\(pool.config.resourceName)-\(Int(Date().timeIntervalSince1970))\(socketCounter).sock"
+        let path = configuration.kubeletDirectory + "/" + base
+        do {
+            let server = try PoolServer(pool: pool, snapshot: snapshot, health: health, socketPath: path,
+                                        options: AllocationOptions(useCDI: configuration.useCDI, deviceInfoDirectory: configuration.deviceInfoDirectory),
+                                        logger: logger)
+            servers[pool.qualifiedName] = server
+            logger.info("\(pool.qualifiedName): serving \(pool.devices.count) devices on \(path)")
+            register(pool.qualifiedName)
+        } catch {
+            logger.error("\(pool.qualifiedName): cannot serve on \(path): \(error)")
+        }
+    }
+
+    private mutating func stopServer(_ name: String, removeFiles: Bool) {
+        guard let server = servers.removeValue(forKey: name) else { return }
+        server.stop()
+        if removeFiles {
+            DeviceInfoStore.removeAll(of: server.pool, directory: configuration.deviceInfoDirectory)
+            try? FileManager.default.removeItem(atPath: cdiSpecPath(server.pool))
+        }
+        registering.remove(name)
+    }
+
+    /// A new server on a new socket, then Register: what kubelet needs after it
+    /// restarted or dropped our stream (it never re-dials an old endpoint).
+    private mutating func restart(_ name: String, reason: String) {
+        guard let old = servers[name] else { return }
+        logger.info("\(name): \(reason); restarting on a new socket and registering again")
+        let snapshot = HostSnapshot.scan(roots: configuration.roots)
+        let pool = PoolAssignment(config: config, snapshot: snapshot).pools.first { $0.qualifiedName == name } ?? old.pool
+        servers.removeValue(forKey: name)
+        registering.remove(name)
+        startServer(pool, snapshot: snapshot, health: pool.health(in: snapshot))
+        old.stop()
+    }
+
+    private mutating func register(_ name: String) {
+        guard let server = servers[name], !registering.contains(name) else { return }
+        guard FileManager.default.fileExists(atPath: configuration.kubeletSocket) else {
+            logger.debug("\(name): \(configuration.kubeletSocket) is absent; registering when it appears")
+            return
+        }
+        registering.insert(name)
+        lastAttempt[name] = .now
+        let request = RegisterRequest(version: devicePluginAPIVersion, endpoint: (server.socketPath as NSString).lastPathComponent,
+                                      resourceName: name, options: DevicePluginOptions(preStartRequired: false, getPreferredAllocationAvailable: true))
+        let socket = server.socketPath
+        let kubeletSocket = configuration.kubeletSocket
+        let sink = self.sink
+        Task {
+            do {
+                // kubelet dials back within its own 10 s before answering.
+                _ = try await GRPCClient.unary(socketPath: kubeletSocket, method: RegistrationService.register, request: request, timeout: .seconds(30))
+                sink.yield(.registered(pool: name, socket: socket))
+            } catch {
+                sink.yield(.registrationFailed(pool: name, socket: socket, reason: "\(error)"))
+            }
+        }
+    }
+
+    mutating func registered(pool name: String, socket: String) {
+        registering.remove(name)
+        guard let server = servers[name], server.socketPath == socket else { return }
+        server.isRegistered = true
+        logger.info("\(name): registered with kubelet")
+    }
+
+    mutating func registrationFailed(pool name: String, socket: String, reason: String) {
+        registering.remove(name)
+        guard servers[name]?.socketPath == socket else { return }
+        logger.error("\(name): Register failed: \(reason)")
+    }
+
+    private mutating func retryRegistrations() {
+        for (name, server) in servers where !server.isRegistered && !registering.contains(name) {
+            if let last = lastAttempt[name], ContinuousClock.now - last < .seconds(5) { continue }
+            register(name)
+        }
+    }
+
+    /// kubelet restarted (kubelet.sock re-created) or removed one of our sockets.
+    mutating func kubeletDirectoryChanged(name: String, created: Bool) {
+        if name == "kubelet.sock" && created {
+            for pool in servers.keys.sorted() { restart(pool, reason: "kubelet.sock was re-created (kubelet restarted)") }
+            return
+        }
+        if !created, let pool = servers.first(where: { ($0.value.socketPath as NSString).lastPathComponent == name })?.key {
+            restart(pool, reason: "our socket \(name) was removed")
+        }
+    }
+
+    /// kubelet's ListAndWatch on a registered pool ended (its connection dropped or
+    /// it cancelled the stream). kubelet never retries it, so register anew.
+    mutating func checkConnections() {
+        for (name, server) in servers where server.isRegistered && server.streamEnded {
+            restart(name, reason: "kubelet's ListAndWatch stream ended")
+        }
+    }
+
+    mutating func shutdown() {
+        for name in servers.keys.sorted() { stopServer(name, removeFiles: true) }
+        try? FileManager.default.removeItem(atPath: configuration.statusFile)
+        logger.info("stopped")
+    }
+
+    // MARK: CDI and status
+
+    private func cdiSpecPath(_ pool: ResourcePool) -> String {
+        configuration.cdiDirectory + "/sriov-rdma_\(pool.config.resourcePrefix)_\(pool.config.resourceName).json"
+    }
+
+    private mutating func writeCDISpec(_ pool: ResourcePool, snapshot: HostSnapshot) {
+        let devices: [[String: Any]] = pool.devices.compactMap { device in
+            guard let allocation = try? pool.allocation(ids: [device.id], snapshot: snapshot) else { return nil }
+            return ["name": device.id, "containerEdits": [
+                "deviceNodes": allocation.devices.map { ["path": $0.containerPath, "hostPath": $0.hostPath, "permissions": $0.permissions] },
+                "env": allocation.envs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+            ] as [String: Any]]
+        }
+        let spec: [String: Any] = ["cdiVersion": "0.6.0", "kind": pool.cdiKind, "devices": devices]
+        guard let data = try? JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        let text = String(decoding: data, as: UTF8.self)
+        let path = cdiSpecPath(pool)
+        guard lastCDISpecs[path] != text else { return }
+        try? FileManager.default.createDirectory(atPath: configuration.cdiDirectory, withIntermediateDirectories: true)
+        if FileManager.default.createFile(atPath: path, contents: data) { lastCDISpecs[path] = text }
+    }
+
+    /// `<stateDir>/sriov-rdma-dp/status.json`, read by `sriov-rdma-dp health`.
+    func writeStatus() {
+        let pools: [String: Any] = servers.reduce(into: [:]) { result, entry in
+            result[entry.key] = ["registered": entry.value.isRegistered, "streaming": entry.value.watcherCount > 0,
+                                 "socket": entry.value.socketPath, "devices": entry.value.pool.devices.count]
+        }
+        let status: [String: Any] = ["pid": Int(getpid()), "updated": Date().timeIntervalSince1970, "pools": pools,
+                                     "configuredPools": config.pools.map(\.qualifiedName)]
+        guard let data = try? JSONSerialization.data(withJSONObject: status, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        let path = configuration.statusFile
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let temporary = path + ".tmp"
+        if FileManager.default.createFile(atPath: temporary, contents: data) { rename(temporary, path) }
+    }
+}
+
+public struct DaemonError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import HostDevices
+
+extension PoolsConfig {
+    /// SRIOV-DP's default prefix, so existing configs and pod specs keep working.
+    public static let defaultResourcePrefix = "intel.com"
+    /// k8s-rdma-shared-dev-plugin's default prefix for shared RDMA pools.
+    public static let defaultSharedRDMAPrefix = "rdma"
+
+    /// Parses a config file: SRIOV-DP's `{"resourceList": [...]}` unchanged, shared
+    /// RDMA pools (`deviceType: rdmaShared` or an entry with `rdmaHcaMax`), and
+    /// k8s-rdma-shared-dev-plugin's `{"configList": [...]}`. Anything unknown or
+    /// invalid is an error that names the resource, the key and the value.
+    public static func parse(_ data: Data, defaultPrefix: String = defaultResourcePrefix) throws(ConfigError) -> PoolsConfig {
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw ConfigError(resource: nil, key: nil, .invalidValue("not valid JSON: \(error.localizedDescription)"))
+        }
+        guard let object = root as? [String: Any] else {
+            throw ConfigError(resource: nil, key: nil, .invalidValue("the top level must be an object with \"resourceList\""))
+        }
+        for key in object.keys.sorted() where !["resourceList", "configList", "periodicUpdateInterval"].contains(key) {
+            throw ConfigError(resource: nil, key: nil, .unknownKey(key))
+        }
+        var pools: [PoolConfig] = []
+        for (listKey, shared) in [("resourceList", false), ("configList", true)] {
+            guard let raw = object[listKey] else { continue }
+            guard let list = raw as? [Any] else {
+                throw ConfigError(resource: nil, key: listKey, .invalidValue("must be a list of resources"))
+            }
+            for (index, entry) in list.enumerated() {
+                guard let entry = entry as? [String: Any] else {
+                    throw ConfigError(resource: nil, key: "\(listKey)[\(index)]", .invalidValue("must be an object"))
+                }
+                pools.append(try parsePool(entry, sharedList: shared, defaultPrefix: defaultPrefix))
+            }
+        }
+        if object["resourceList"] == nil && object["configList"] == nil {
+            throw ConfigError(resource: nil, key: nil, .missingKey("resourceList"))
+        }
+        var seen: Set<String> = []
+        for pool in pools where !seen.insert(pool.qualifiedName).inserted {
+            throw ConfigError(resource: pool.resourceName, key: nil, .invalidValue("\"\(pool.qualifiedName)\" is defined twice"))
+        }
+        return PoolsConfig(pools: pools)
+    }
+
+    private static let poolKeys: Set<String> = [
+        "resourceName", "resourcePrefix", "deviceType", "excludeTopology", "selectors", "additionalInfo",
+        "rdmaHcaMax", "allocationPolicy",
+    ]
+
+    private static func parsePool(_ entry: [String: Any], sharedList: Bool, defaultPrefix: String) throws(ConfigError) -> PoolConfig {
+        guard let nameValue = entry["resourceName"] else { throw ConfigError(resource: nil, key: nil, .missingKey("resourceName")) }
+        guard let name = nameValue as? String else {
+            throw ConfigError(resource: nil, key: "resourceName", .invalidValue("must be a string, not \(describe(nameValue))"))
+        }
+        func fail(_ key: String?, _ reason: ConfigError.Reason) -> ConfigError { ConfigError(resource: name, key: key, reason) }
+
+        guard !name.isEmpty, name.utf8.allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
+            throw fail("resourceName", .invalidValue("\"\(name)\" must match ^[a-zA-Z0-9_-]+$"))
+        }
+        for key in entry.keys.sorted() where !poolKeys.contains(key) {
+            throw fail(nil, .unknownKey(key))
+        }
+
+        var deviceType: DeviceType = sharedList || entry["rdmaHcaMax"] != nil ? .rdmaShared : .netDevice
+        if let raw = entry["deviceType"] {
+            guard let text = raw as? String else { throw fail("deviceType", .invalidValue("must be a string, not \(describe(raw))")) }
+            guard let parsed = DeviceType(rawValue: text) else {
+                let hint = text == "auxNetDevice" ? " (scalable functions are not supported yet)" : ""
+                throw fail("deviceType", .invalidValue("\"\(text)\" is not one of netDevice, accelerator, rdmaShared\(hint)"))
+            }
+            deviceType = parsed
+        }
+        let prefix = try string(entry, "resourcePrefix", resource: name)
+            ?? (deviceType == .rdmaShared ? defaultSharedRDMAPrefix : defaultPrefix)
+        guard isValidPrefix(prefix) else {
+            throw fail("resourcePrefix", .invalidValue("\"\(prefix)\" is not a DNS subdomain"))
+        }
+        var pool = PoolConfig(resourceName: name, resourcePrefix: prefix, deviceType: deviceType)
+        if let raw = entry["excludeTopology"] {
+            guard let flag = raw as? Bool, isJSONBool(raw) else { throw fail("excludeTopology", .invalidValue("must be true or false, not \(describe(raw))")) }
+            pool.excludeTopology = flag
+        }
+        if let raw = entry["allocationPolicy"] {
+            guard let text = raw as? String, let policy = AllocationPolicy(rawValue: text) else {
+                throw fail("allocationPolicy", .invalidValue("\(describe(raw)) is not one of spread, pack"))
+            }
+            pool.allocationPolicy = policy
+        }
+        if let raw = entry["rdmaHcaMax"] {
+            guard deviceType == .rdmaShared else { throw fail("rdmaHcaMax", .invalidValue("only applies to deviceType rdmaShared")) }
+            guard let count = raw as? Int, !isJSONBool(raw), (1...10_000).contains(count) else {
+                throw fail("rdmaHcaMax", .invalidValue("\(describe(raw)) is not a whole number from 1 to 10000"))
+            }
+            pool.rdmaHcaMax = count
+        } else if deviceType == .rdmaShared {
+            throw fail(nil, .missingKey("rdmaHcaMax"))
+        }
+        if let raw = entry["additionalInfo"] {
+            guard let info = raw as? [String: Any] else { throw fail("additionalInfo", .invalidValue("must be an object")) }
+            for (device, values) in info {
+                guard device == "*" || PCIAddress(device) != nil else {
+                    throw fail("additionalInfo", .invalidValue("key \"\(device)\" is neither \"*\" nor a PCI address"))
+                }
+                guard let map = values as? [String: Any] else { throw fail("additionalInfo.\(device)", .invalidValue("must be an object")) }
+                var strings: [String: String] = [:]
+                for (key, value) in map {
+                    guard let text = value as? String else {
+                        throw fail("additionalInfo.\(device).\(key)", .invalidValue("must be a string, not \(describe(value))"))
+                    }
+                    strings[key] = text
+                }
+                pool.additionalInfo[device] = strings
+            }
+        }
+        switch entry["selectors"] {
+        case nil:
+            pool.selectors = [Selector()]
+        case let list as [Any]:
+            for (index, item) in list.enumerated() {
+                guard let object = item as? [String: Any] else { throw fail("selectors[\(index)]", .invalidValue("must be an object")) }
+                pool.selectors.append(try SelectorParser.parse(object, deviceType: deviceType, resource: name, path: "selectors[\(index)]"))
+            }
+            if pool.selectors.isEmpty { pool.selectors = [Selector()] }
+        case let object as [String: Any]:
+            pool.selectors = [try SelectorParser.parse(object, deviceType: deviceType, resource: name, path: "selectors")]
+        case let other?:
+            throw fail("selectors", .invalidValue("must be an object or a list of objects, not \(describe(other))"))
+        }
+        if pool.selectors.contains(where: { $0.isRdma == true && $0.vdpaType != nil }) {
+            throw fail("selectors", .invalidValue("isRdma and vdpaType cannot be combined"))
+        }
+        return pool
+    }
+
+    private static func string(_ entry: [String: Any], _ key: String, resource: String) throws(ConfigError) -> String? {
+        guard let raw = entry[key] else { return nil }
+        guard let text = raw as? String else {
+            throw ConfigError(resource: resource, key: key, .invalidValue("must be a string, not \(describe(raw))"))
+        }
+        return text
+    }
+
+    /// A DNS subdomain (RFC 1123): what kubelet accepts before the `/`.
+    static func isValidPrefix(_ prefix: String) -> Bool {
+        guard (1...253).contains(prefix.utf8.count) else { return false }
+        return prefix.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            let bytes = Array(label.utf8)
+            guard (1...63).contains(bytes.count), let first = bytes.first, let last = bytes.last else { return false }
+            return isLowerAlphanumeric(first) && isLowerAlphanumeric(last)
+                && bytes.allSatisfy { isLowerAlphanumeric($0) || $0 == UInt8(ascii: "-") }
+        }
+    }
+}
+
+func isAlphanumeric(_ byte: UInt8) -> Bool {
+    (0x30...0x39).contains(byte) || (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte)
+}
+
+private func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
+    (0x30...0x39).contains(byte) || (0x61...0x7a).contains(byte)
+}
+
+/// JSON booleans arrive as NSNumber, as do numbers: tell them apart.
+func isJSONBool(_ value: Any) -> Bool {
+    guard let number = value as? NSNumber else { return false }
+    return String(cString: number.objCType) == "c"
+}
+
+func describe(_ value: Any) -> String {
+    switch value {
+    case let text as String: "\"\(text)\""
+    case let number as NSNumber: isJSONBool(number) ? (number.boolValue ? "true" : "false") : number.stringValue
+    case is [Any]: "a list"
+    case is [String: Any]: "an object"
+    case is NSNull: "null"
+    default: "\(value)"
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import HostDevices
+
+/// A device node for the container: host path, path inside, permissions.
+public struct DeviceNodeSpec: Hashable, Sendable {
+    public var containerPath: String
+    public var hostPath: String
+    public var permissions: String
+    public init(containerPath: String, hostPath: String, permissions: String = "rw") {
+        self.containerPath = containerPath
+        self.hostPath = hostPath
+        self.permissions = permissions
+    }
+}
+
+/// A Multus device-info file (NPWG device-info spec v1.1.0).
+public struct DeviceInfoFile: Equatable, Sendable {
+    public var path: String
+    public var contents: String
+}
+
+/// Everything Allocate returns for one container request.
+public struct ContainerAllocation: Equatable, Sendable {
+    public var envs: [String: String] = [:]
+    public var devices: [DeviceNodeSpec] = []
+    public var cdiDevices: [String] = []
+    public var annotations: [String: String] = [:]
+    public var deviceInfoFiles: [DeviceInfoFile] = []
+}
+
+public struct AllocationOptions: Sendable {
+    /// Return CDI device names instead of device nodes (the runtime injects them).
+    public var useCDI = false
+    /// Where device-info files go: `/var/run/k8s.cni.cncf.io/devinfo/dp` on a node.
+    public var deviceInfoDirectory = "/var/run/k8s.cni.cncf.io/devinfo/dp"
+    public init(useCDI: Bool = false, deviceInfoDirectory: String = "/var/run/k8s.cni.cncf.io/devinfo/dp") {
+        self.useCDI = useCDI
+        self.deviceInfoDirectory = deviceInfoDirectory
+    }
+}
+
+public enum AllocationError: Error, Equatable, CustomStringConvertible {
+    case unknownDevice(id: String, pool: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownDevice(id, pool): "device \"\(id)\" is not in pool \(pool)"
+        }
+    }
+}
+
+extension ResourcePool {
+    /// `PCIDEVICE_<PREFIX>_<NAME>`: upper case with `.` replaced, as SRIOV-DP builds it
+    /// (a `-` in the name stays).
+    public var environmentVariable: String {
+        ("PCIDEVICE_" + config.resourcePrefix + "_" + config.resourceName).replacingOccurrences(of: ".", with: "_").uppercased()
+    }
+
+    /// CDI kind `<prefix>/<name>`: one kind per pool, so two pools in one container
+    /// never collide (SRIOV-DP #731).
+    public var cdiKind: String { config.resourcePrefix + "/" + config.resourceName }
+
+    /// What Allocate returns for `ids`, in the shapes SRIOV-DP users rely on.
+    public func allocation(ids: [String], snapshot: HostSnapshot, options: AllocationOptions = AllocationOptions()) throws(AllocationError) -> ContainerAllocation {
+        var result = ContainerAllocation()
+        for id in ids where device(id) == nil {
+            throw .unknownDevice(id: id, pool: qualifiedName)
+        }
+        var specs: [DeviceNodeSpec] = []
+        if config.deviceType == .rdmaShared {
+            for rdma in sharedRDMADevices { specs += rdmaSpecs(rdma, snapshot: snapshot) }
+        } else {
+            var info: [String: Any] = [:]
+            for id in ids {
+                guard let device = device(id), let address = device.pciAddress else { continue }
+                let perDevice = DeviceOutputs(device: device, address: address, pool: self, snapshot: snapshot)
+                specs += perDevice.specs
+                info[id] = perDevice.info
+                if config.deviceType == .netDevice {
+                    result.deviceInfoFiles.append(deviceInfoFile(device, options: options))
+                }
+            }
+            result.envs[environmentVariable] = ids.joined(separator: ",")
+            result.envs[environmentVariable + "_INFO"] = jsonString(info)
+        }
+        // De-duplicated by host path, first wins, order kept.
+        var seen: Set<String> = []
+        let unique = specs.filter { seen.insert($0.hostPath).inserted }
+        if options.useCDI {
+            result.cdiDevices = config.deviceType == .rdmaShared ? ids.map { "\(cdiKind)=\($0)" } : ids.map { "\(cdiKind)=\($0)" }
+        } else {
+            result.devices = unique
+        }
+        return result
+    }
+
+    /// Device-info file path: `<dir>/<prefix>-<name>-<id>-device.json`, `/` in either
+    /// part replaced by `-` (network-attachment-definition-client's rule).
+    public func deviceInfoPath(_ id: String, directory: String) -> String {
+        directory + "/" + qualifiedName.replacingOccurrences(of: "/", with: "-") + "-" + id.replacingOccurrences(of: "/", with: "-") + "-device.json"
+    }
+
+    func deviceInfoFile(_ device: PoolDevice, options: AllocationOptions) -> DeviceInfoFile {
+        var pci: [String: Any] = ["pci-address": device.id]
+        if config.handsOutRDMA, let rdma = device.rdmaDevices.first { pci["rdma-device"] = rdma }
+        let contents = jsonString(["type": "pci", "version": "1.1.0", "pci": pci])
+        return DeviceInfoFile(path: deviceInfoPath(device.id, directory: options.deviceInfoDirectory), contents: contents)
+    }
+
+    func rdmaSpecs(_ rdma: RDMADevice, snapshot: HostSnapshot) -> [DeviceNodeSpec] {
+        rdma.characterDevices.all.map { DeviceNodeSpec(containerPath: containerPath(of: $0, devRoot: snapshot.roots.devRoot), hostPath: $0) }
+    }
+}
+
+/// Device nodes and `_INFO` entries of one exclusive device.
+struct DeviceOutputs {
+    var specs: [DeviceNodeSpec] = []
+    var info: [String: Any] = [:]
+
+    init(device: PoolDevice, address: PCIAddress, pool: ResourcePool, snapshot: HostSnapshot) {
+        let devRoot = snapshot.roots.devRoot
+        let pci = snapshot.device(at: address)
+        info["generic"] = ["deviceID": device.id]
+        if pci?.driver == "vfio-pci", let group = pci?.iommuGroup, let host = snapshot.deviceNodes.vfioGroups[group] {
+            // In a VM without an IOMMU the host node is noiommu-N; the container sees /dev/vfio/N.
+            let container = "/dev/vfio/\(group)"
+            if let vfio = snapshot.deviceNodes.vfioContainer {
+                specs.append(DeviceNodeSpec(containerPath: "/dev/vfio/vfio", hostPath: vfio))
+            }
+            specs.append(DeviceNodeSpec(containerPath: container, hostPath: host))
+            info["vfio"] = ["mount": "/dev/vfio/vfio", "dev-mount": container]
+        }
+        if let driver = pci?.driver, driver == "uio" || driver == "igb_uio" || driver == "uio_pci_generic",
+           let uio = pci?.uioDevices.first {
+            specs.append(DeviceNodeSpec(containerPath: "/dev/\(uio)", hostPath: devRoot + "/\(uio)"))
+            info["uio"] = ["mount": "/dev/\(uio)"]
+        }
+        if pool.config.handsOutRDMA {
+            for rdma in snapshot.rdmaDevices(of: address) {
+                let nodes = pool.rdmaSpecs(rdma, snapshot: snapshot)
+                specs += nodes
+                var entry: [String: String] = ["rdma_dev": rdma.name]
+                let chars = rdma.characterDevices
+                for (key, path) in [("uverbs", chars.uverbs), ("umad", chars.umad), ("issm", chars.issm), ("rdma_cm", chars.rdmaCM)] {
+                    if let path { entry[key] = containerPath(of: path, devRoot: devRoot) }
+                }
+                info["rdma"] = entry
+            }
+        }
+        if pool.config.handsOutVhostNet, let vhost = snapshot.deviceNodes.vhostNet, let tun = snapshot.deviceNodes.tun {
+            specs.append(DeviceNodeSpec(containerPath: "/dev/vhost-net", hostPath: vhost))
+            specs.append(DeviceNodeSpec(containerPath: "/dev/net/tun", hostPath: tun))
+            info["vhost"] = ["net-mount": "/dev/vhost-net", "tun-mount": "/dev/net/tun"]
+        }
+        var extra = pool.config.additionalInfo["*"] ?? [:]
+        extra.merge(pool.config.additionalInfo[device.id] ?? [:]) { _, specific in specific }
+        if !extra.isEmpty { info["extra"] = extra }
+    }
+}
+
+/// A host path under the device root, as the container sees it under /dev.
+func containerPath(of hostPath: String, devRoot: String) -> String {
+    hostPath.hasPrefix(devRoot + "/") ? "/dev" + hostPath.dropFirst(devRoot.count) : hostPath
+}
+
+/// Compact JSON with sorted keys and unescaped slashes, so output is stable.
+func jsonString(_ object: Any) -> String {
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
+    return String(decoding: data, as: UTF8.self)
+}

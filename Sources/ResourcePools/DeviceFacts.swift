@@ -1,0 +1,86 @@
+import HostDevices
+
+/// What selectors look at for one PCI function, computed once per snapshot rather
+/// than once per pool and selector.
+struct DeviceFacts {
+    let device: PCIDevice
+    let vendor: String
+    let deviceID: String
+    let pfAddress: PCIAddress?
+    let pfName: String?
+    let vfIndex: Int?
+    let netdevs: [NetworkInterface]
+    let rdma: [RDMADevice]
+    let linkType: String?
+    /// `ports/1/pkeys/0` of its RDMA device, when it has one.
+    let pKey: String?
+
+    init(_ device: PCIDevice, snapshot: HostSnapshot, pfNames: [PCIAddress: String]) {
+        self.device = device
+        vendor = hexID(device.vendorID)
+        deviceID = hexID(device.deviceID)
+        pfAddress = device.pfAddress
+        vfIndex = device.vfIndex
+        pfName = device.pfAddress.map { pfNames[$0] } ?? (device.isPhysicalFunction ? pfNames[device.address] : nil)
+        netdevs = snapshot.interfaces(of: device.address).filter { !$0.isRepresentor }
+        rdma = snapshot.rdmaDevices(of: device.address)
+        linkType = netdevs.first?.linkTypeName
+        pKey = nil
+    }
+}
+
+func hexID(_ value: UInt16) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: 4 - digits.count) + digits
+}
+
+extension Selector {
+    /// nil when the device is selected, otherwise the first filter it fails, in
+    /// SRIOV-DP's filter order.
+    func mismatch(_ facts: DeviceFacts) -> String? {
+        if let vendors, !vendors.contains(facts.vendor) { return "vendor \(facts.vendor) not in vendors \(vendors)" }
+        if let devices, !devices.contains(facts.deviceID) { return "device \(facts.deviceID) not in devices \(devices)" }
+        if let drivers {
+            guard let driver = facts.device.driver else { return "no driver bound (drivers \(drivers))" }
+            if !drivers.contains(driver) { return "driver \(driver) not in drivers \(drivers)" }
+        }
+        if let pciAddresses, !pciAddresses.contains(facts.device.address) { return "\(facts.device.address) not in pciAddresses" }
+        if let acpiIndexes {
+            guard let index = facts.device.acpiIndex, acpiIndexes.contains(index) else {
+                return "acpi_index \(facts.device.acpiIndex.map(String.init) ?? "none") not in acpiIndexes \(acpiIndexes)"
+            }
+        }
+        if let pfNames {
+            guard facts.pfName != nil || facts.pfAddress != nil else { return "not a VF and no PF name (pfNames)" }
+            if !pfNames.contains(where: { $0.matches(pfName: facts.pfName, pfAddress: facts.pfAddress, vfIndex: facts.vfIndex) }) {
+                let index = facts.vfIndex.map { "#\($0)" } ?? ""
+                return "PF \(facts.pfName ?? facts.pfAddress?.description ?? "?")\(index) not in pfNames"
+            }
+        }
+        if let rootDevices {
+            guard let pf = facts.pfAddress, rootDevices.contains(pf) else {
+                return "PF \(facts.pfAddress?.description ?? "none") not in rootDevices"
+            }
+        }
+        if let linkTypes {
+            guard let type = facts.linkType, linkTypes.contains(type) else { return "link type \(facts.linkType ?? "unknown (no netdev)") not in linkTypes \(linkTypes)" }
+        }
+        if let ddpProfiles {
+            // Reading the DDP profile needs devlink (fw.app.name), which discovery does not query.
+            return "DDP profile unknown: ddpProfiles \(ddpProfiles) cannot be matched"
+        }
+        if let pKeys {
+            guard let key = facts.pKey, pKeys.contains(key) else { return "pkey \(facts.pKey ?? "none") not in pKeys \(pKeys)" }
+        }
+        if let isRdma, isRdma == facts.rdma.isEmpty {
+            return isRdma ? "has no RDMA device (isRdma)" : "has an RDMA device (isRdma false)"
+        }
+        if let ifNames, !facts.netdevs.contains(where: { ifNames.contains($0.name) }) {
+            return "netdev \(facts.netdevs.map(\.name)) not in ifNames \(ifNames)"
+        }
+        if let rdmaDevices, !facts.rdma.contains(where: { rdmaDevices.contains($0.name) }) {
+            return "RDMA device \(facts.rdma.map(\.name)) not in rdmaDevices \(rdmaDevices)"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,88 @@
+import HostDevices
+
+/// Builds the pools: a pure function of the configuration and a snapshot. Exclusive
+/// pools claim devices in config order, and within a pool in selector order; a
+/// device claimed once is not offered again (SRIOV-DP's rule). Shared RDMA pools
+/// claim nothing.
+public struct PoolAssignment: Equatable, Sendable {
+    public var pools: [ResourcePool]
+    public var excluded: [ExcludedDevice]
+
+    public init(config: PoolsConfig, snapshot: HostSnapshot) {
+        var pfNames: [PCIAddress: String] = [:]
+        for pf in snapshot.physicalFunctions { pfNames[pf.address] = snapshot.pfName(of: pf.address) }
+        let facts = snapshot.pciDevices.map { DeviceFacts($0, snapshot: snapshot, pfNames: pfNames) }
+
+        var claimedBy: [PCIAddress: String] = [:]
+        var reasons: [PCIAddress: [String]] = [:]
+        var pools: [ResourcePool] = []
+        for config in config.pools {
+            let candidates = facts.filter { Self.isCandidate($0, for: config.deviceType) }
+            var chosen: [DeviceFacts] = []
+            for candidate in candidates {
+                let address = candidate.device.address
+                if config.deviceType != .rdmaShared, let owner = claimedBy[address] {
+                    reasons[address, default: []].append("\(config.qualifiedName): already in \(owner)")
+                    continue
+                }
+                var lastMismatch: String?
+                for selector in config.selectors {
+                    if let mismatch = selector.mismatch(candidate) { lastMismatch = mismatch } else { lastMismatch = nil; break }
+                }
+                if let lastMismatch {
+                    reasons[address, default: []].append("\(config.qualifiedName): \(lastMismatch)")
+                    continue
+                }
+                chosen.append(candidate)
+                if config.deviceType != .rdmaShared { claimedBy[address] = config.qualifiedName }
+            }
+            pools.append(Self.pool(config, chosen))
+        }
+
+        var excluded: [ExcludedDevice] = []
+        for candidate in facts where Self.isNetworkOrAccelerator(candidate.device) && claimedBy[candidate.device.address] == nil {
+            var why = reasons[candidate.device.address] ?? []
+            if let sriov = candidate.device.sriov, sriov.enabledVFs > 0 {
+                why.insert("PF with \(sriov.enabledVFs) VFs enabled: its VFs are the allocatable devices", at: 0)
+            }
+            excluded.append(ExcludedDevice(address: candidate.device.address, reasons: why.isEmpty ? ["no pool configured"] : why))
+        }
+        self.pools = pools
+        self.excluded = excluded
+    }
+
+    private static func isNetworkOrAccelerator(_ device: PCIDevice) -> Bool {
+        device.classCode >> 16 == 0x02 || device.classCode >> 16 == 0x12
+    }
+
+    private static func isCandidate(_ facts: DeviceFacts, for type: DeviceType) -> Bool {
+        switch type {
+        case .netDevice:
+            // A PF whose VFs are enabled is not offered itself (as in SRIOV-DP).
+            return facts.device.classCode >> 16 == 0x02 && (facts.device.sriov?.enabledVFs ?? 0) == 0
+        case .accelerator:
+            return facts.device.classCode >> 16 == 0x12
+        case .rdmaShared:
+            return facts.device.classCode >> 16 == 0x02 && !facts.rdma.isEmpty
+        }
+    }
+
+    private static func pool(_ config: PoolConfig, _ chosen: [DeviceFacts]) -> ResourcePool {
+        if config.deviceType == .rdmaShared {
+            var seen: Set<String> = []
+            let rdma = chosen.flatMap(\.rdma).filter { seen.insert($0.name).inserted }
+            let slots = rdma.isEmpty ? 0 : (config.rdmaHcaMax ?? 0)
+            let devices = (0..<slots).map {
+                PoolDevice(id: String($0), pciAddress: nil, numaNode: nil, pfAddress: nil, driver: nil, netdevs: [], rdmaDevices: rdma.map(\.name))
+            }
+            return ResourcePool(config: config, devices: devices, sharedRDMADevices: rdma)
+        }
+        let devices = chosen.map { facts in
+            PoolDevice(id: facts.device.address.description, pciAddress: facts.device.address,
+                       numaNode: config.excludeTopology ? nil : facts.device.numaNode,
+                       pfAddress: facts.pfAddress, driver: facts.device.driver,
+                       netdevs: facts.netdevs.map(\.name), rdmaDevices: facts.rdma.map(\.name))
+        }
+        return ResourcePool(config: config, devices: devices, sharedRDMADevices: [])
+    }
+}

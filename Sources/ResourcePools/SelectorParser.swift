@@ -1,0 +1,106 @@
+import Foundation
+import HostDevices
+
+/// Turns one selector object into a `Selector`, accepting exactly the keys its
+/// device type has in SRIOV-DP (and k8s-rdma-shared-dev-plugin for shared pools).
+enum SelectorParser {
+    static let keys: [DeviceType: Set<String>] = [
+        .netDevice: ["vendors", "devices", "drivers", "pciAddresses", "acpiIndexes", "pfNames", "rootDevices",
+                     "linkTypes", "ddpProfiles", "pKeys", "isRdma", "needVhostNet", "vdpaType"],
+        .accelerator: ["vendors", "devices", "drivers", "pciAddresses", "acpiIndexes"],
+        .rdmaShared: ["vendors", "deviceIDs", "devices", "drivers", "pciAddresses", "ifNames", "linkTypes", "rdmaDevices"],
+    ]
+
+    static func parse(_ object: [String: Any], deviceType: DeviceType, resource: String, path: String) throws(ConfigError) -> Selector {
+        func fail(_ key: String, _ message: String) -> ConfigError {
+            ConfigError(resource: resource, key: "\(path).\(key)", .invalidValue(message))
+        }
+        let allowed = keys[deviceType] ?? []
+        for key in object.keys.sorted() where !allowed.contains(key) {
+            throw ConfigError(resource: resource, key: path, .unknownKey(key))
+        }
+        func strings(_ key: String) throws(ConfigError) -> [String]? {
+            guard let raw = object[key] else { return nil }
+            guard let list = raw as? [Any] else { throw fail(key, "must be a list of strings, not \(describe(raw))") }
+            var result: [String] = []
+            for item in list {
+                guard let text = item as? String else { throw fail(key, "must be a list of strings; \(describe(item)) is not a string") }
+                result.append(text)
+            }
+            return result
+        }
+        func hexIDs(_ key: String) throws(ConfigError) -> [String]? {
+            guard let list = try strings(key) else { return nil }
+            var ids: [String] = []
+            for text in list {
+                var digits = Substring(text.lowercased())
+                if digits.hasPrefix("0x") { digits = digits.dropFirst(2) }
+                guard digits.count == 4, UInt16(digits, radix: 16) != nil else {
+                    throw fail(key, "\"\(text)\" is not a 4-digit hex ID such as \"8086\"")
+                }
+                ids.append(String(digits))
+            }
+            return ids
+        }
+        func addresses(_ key: String) throws(ConfigError) -> [PCIAddress]? {
+            guard let list = try strings(key) else { return nil }
+            var result: [PCIAddress] = []
+            for text in list {
+                guard let address = PCIAddress(text) else { throw fail(key, "\"\(text)\" is not a PCI address such as \"0000:3b:02.0\"") }
+                result.append(address)
+            }
+            return result
+        }
+        func acpiIndexes() throws(ConfigError) -> [Int]? {
+            guard let list = try strings("acpiIndexes") else { return nil }
+            var result: [Int] = []
+            for text in list {
+                guard let index = Int(text), index > 0 else { throw fail("acpiIndexes", "\"\(text)\" is not a positive ACPI index") }
+                result.append(index)
+            }
+            return result
+        }
+        func pfNames() throws(ConfigError) -> [PFNameSelector]? {
+            guard let list = try strings("pfNames") else { return nil }
+            var result: [PFNameSelector] = []
+            for text in list {
+                do throws(ConfigError.Reason) {
+                    result.append(try PFNameSelector.parse(text))
+                } catch {
+                    throw ConfigError(resource: resource, key: "\(path).pfNames", error)
+                }
+            }
+            return result
+        }
+        func flag(_ key: String) throws(ConfigError) -> Bool? {
+            guard let raw = object[key] else { return nil }
+            guard isJSONBool(raw), let value = raw as? Bool else { throw fail(key, "must be true or false, not \(describe(raw))") }
+            return value
+        }
+
+        var selector = Selector()
+        selector.vendors = try hexIDs("vendors")
+        // k8s-rdma-shared-dev-plugin calls device IDs `deviceIDs`.
+        selector.devices = try hexIDs("devices")
+        if selector.devices == nil { selector.devices = try hexIDs("deviceIDs") }
+        selector.drivers = try strings("drivers")
+        selector.pciAddresses = try addresses("pciAddresses")
+        selector.rootDevices = try addresses("rootDevices")
+        selector.acpiIndexes = try acpiIndexes()
+        selector.pfNames = try pfNames()
+        selector.linkTypes = try strings("linkTypes")?.map { $0.lowercased() }
+        selector.ddpProfiles = try strings("ddpProfiles")
+        selector.pKeys = try strings("pKeys")
+        selector.isRdma = try flag("isRdma")
+        selector.needVhostNet = try flag("needVhostNet")
+        if let raw = object["vdpaType"] {
+            guard let text = raw as? String, ["vhost", "virtio"].contains(text) else {
+                throw fail("vdpaType", "\(describe(raw)) is not one of vhost, virtio")
+            }
+            selector.vdpaType = text
+        }
+        selector.ifNames = try strings("ifNames")
+        selector.rdmaDevices = try strings("rdmaDevices")
+        return selector
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import DevicePlugin
+import Dispatch
+import Foundation
+import HostDevices
+import Logging
+import ResourcePools
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the configured pools to kubelet (what the DaemonSet runs).",
+        discussion: """
+            Serves one gRPC socket per pool in the kubelet device-plugin directory, registers each with kubelet, \
+            streams device health, rescans the node on kernel link events and every --poll-interval, re-reads the \
+            config when it changes (a ConfigMap's symlink swap included) or on SIGHUP, and re-registers within \
+            seconds when kubelet restarts. SIGTERM stops the servers and removes sockets and device-info files.
+            """
+    )
+
+    @Option(help: "Pool configuration (SRIOV-DP resourceList format, plus shared RDMA pools).")
+    var config = "/etc/pcidp/config.json"
+
+    @Option(help: "Resource prefix for pools that set none.")
+    var resourcePrefix = PoolsConfig.defaultResourcePrefix
+
+    @Option(help: "kubelet's device-plugin directory.")
+    var kubeletDir = "/var/lib/kubelet/device-plugins"
+
+    @Option(help: "Root of the sysfs tree to read.")
+    var sysRoot = "/sys"
+
+    @Option(help: "Root of the device-node tree to read.")
+    var devRoot = "/dev"
+
+    @Option(help: "Root for device-info files (<state-dir>/k8s.cni.cncf.io/devinfo/dp), CDI specs (<state-dir>/cdi) and status.")
+    var stateDir = "/var/run"
+
+    @Flag(help: "Hand devices out as CDI devices (the runtime must have CDI enabled).")
+    var useCDI = false
+
+    @Option(help: "Seconds between rescans when the kernel sends no events.")
+    var pollInterval: Double = 1
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level \(logLevel): use one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard pollInterval >= 0.1 else { throw ValidationError("--poll-interval must be at least 0.1 seconds") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "sriov-rdma-dp")
+        var configuration = DaemonConfiguration(configPath: config, resourcePrefix: resourcePrefix)
+        configuration.kubeletDirectory = kubeletDir
+        configuration.roots = HostRoots(sysRoot: sysRoot, devRoot: devRoot)
+        configuration.stateDirectory = stateDir
+        configuration.useCDI = useCDI
+        configuration.pollInterval = .milliseconds(Int(pollInterval * 1000))
+        configuration.logLevel = level
+
+        let daemon = Daemon(configuration: configuration, logger: logger)
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGHUP, SIG_IGN)
+        var sources: [DispatchSourceSignal] = []
+        for (number, action) in [(SIGTERM, daemon.terminate), (SIGINT, daemon.terminate), (SIGHUP, daemon.reloadConfig)] {
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: action)
+            source.resume()
+            sources.append(source)
+        }
+        logger.info("sriov-rdma-dp \(productVersion) starting: config \(config), kubelet dir \(kubeletDir)")
+        do {
+            try await daemon.run()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+        withExtendedLifetime(sources) {}
+    }
+}
+
+struct Health: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exit 0 only when the daemon runs and every pool is registered and streaming (for liveness and readiness probes)."
+    )
+
+    @Option(help: "The --state-dir the daemon was started with.")
+    var stateDir = "/var/run"
+
+    @Option(help: "Status older than this many seconds counts as a hung daemon.")
+    var maxAge: Double = 30
+
+    func run() throws {
+        let path = stateDir + "/sriov-rdma-dp/status.json"
+        guard let data = FileManager.default.contents(atPath: path),
+              let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            print("unhealthy: no status at \(path) (is sriov-rdma-dp run using --state-dir \(stateDir)?)")
+            throw ExitCode(1)
+        }
+        var problems: [String] = []
+        if let pid = status["pid"] as? Int, kill(pid_t(pid), 0) != 0 { problems.append("daemon pid \(pid) is not running") }
+        if let updated = status["updated"] as? Double, Date().timeIntervalSince1970 - updated > maxAge {
+            problems.append("status is \(Int(Date().timeIntervalSince1970 - updated)) s old")
+        }
+        let pools = status["pools"] as? [String: [String: Any]] ?? [:]
+        for name in (status["configuredPools"] as? [String] ?? []) where pools[name] == nil { problems.append("\(name): not serving") }
+        for (name, pool) in pools.sorted(by: { $0.key < $1.key }) {
+            if pool["registered"] as? Bool != true { problems.append("\(name): not registered with kubelet") }
+            if pool["streaming"] as? Bool != true { problems.append("\(name): kubelet is not watching its devices") }
+        }
+        if problems.isEmpty {
+            print("healthy: \(pools.count) pools registered and streaming")
+        } else {
+            print("unhealthy: " + problems.joined(separator: "; "))
+            throw ExitCode(1)
+        }
+    }
+}

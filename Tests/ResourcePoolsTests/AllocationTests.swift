@@ -1,0 +1,138 @@
+import Foundation
+import HostDevices
+@testable import ResourcePools
+import SysfsFixtures
+import XCTest
+
+final class AllocationTests: XCTestCase {
+    var node: SRIOVNodeFixture!
+    var snapshot: HostSnapshot!
+
+    override func setUpWithError() throws {
+        node = try SRIOVNodeFixture(pfs: 2, vfsPerPF: 4)
+        snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath))
+    }
+
+    private func pools(_ json: String) throws -> [ResourcePool] {
+        PoolAssignment(config: try PoolsConfig.parse(Data(json.utf8)), snapshot: snapshot).pools
+    }
+
+    func testRDMAVFAllocationEnvInfoDeviceSpecsAndDeviceInfoFile() throws {
+        let pool = try pools("""
+            {"resourceList": [{"resourceName": "mlnx_rdma", "resourcePrefix": "nvidia.com",
+              "selectors": {"vendors": ["15b3"], "isRdma": true}, "additionalInfo": {"*": {"k": "all"}, "0000:10:01.1": {"k": "mine"}}}]}
+            """)[0]
+        let allocation = try pool.allocation(ids: ["0000:10:01.1", "0000:10:01.2"], snapshot: snapshot,
+                                             options: AllocationOptions(deviceInfoDirectory: "/run/devinfo/dp"))
+        let dev = node.tree.devPath
+        XCTAssertEqual(allocation.envs["PCIDEVICE_NVIDIA_COM_MLNX_RDMA"], "0000:10:01.1,0000:10:01.2")
+        XCTAssertEqual(allocation.envs["PCIDEVICE_NVIDIA_COM_MLNX_RDMA_INFO"], #"{"0000:10:01.1":{"extra":{"k":"mine"},"generic":{"deviceID":"0000:10:01.1"},"rdma":{"issm":"/dev/infiniband/issm2","rdma_cm":"/dev/infiniband/rdma_cm","rdma_dev":"mlx5_2","umad":"/dev/infiniband/umad2","uverbs":"/dev/infiniband/uverbs2"}},"0000:10:01.2":{"extra":{"k":"all"},"generic":{"deviceID":"0000:10:01.2"},"rdma":{"issm":"/dev/infiniband/issm3","rdma_cm":"/dev/infiniband/rdma_cm","rdma_dev":"mlx5_3","umad":"/dev/infiniband/umad3","uverbs":"/dev/infiniband/uverbs3"}}}"#)
+        // rdma_cm is shared: listed once.
+        XCTAssertEqual(allocation.devices, [
+            DeviceNodeSpec(containerPath: "/dev/infiniband/issm2", hostPath: dev + "/infiniband/issm2"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/umad2", hostPath: dev + "/infiniband/umad2"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/uverbs2", hostPath: dev + "/infiniband/uverbs2"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/rdma_cm", hostPath: dev + "/infiniband/rdma_cm"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/issm3", hostPath: dev + "/infiniband/issm3"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/umad3", hostPath: dev + "/infiniband/umad3"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/uverbs3", hostPath: dev + "/infiniband/uverbs3"),
+        ])
+        XCTAssertEqual(allocation.deviceInfoFiles, [
+            DeviceInfoFile(path: "/run/devinfo/dp/nvidia.com-mlnx_rdma-0000:10:01.1-device.json",
+                           contents: #"{"pci":{"pci-address":"0000:10:01.1","rdma-device":"mlx5_2"},"type":"pci","version":"1.1.0"}"#),
+            DeviceInfoFile(path: "/run/devinfo/dp/nvidia.com-mlnx_rdma-0000:10:01.2-device.json",
+                           contents: #"{"pci":{"pci-address":"0000:10:01.2","rdma-device":"mlx5_3"},"type":"pci","version":"1.1.0"}"#),
+        ])
+    }
+
+    func testVFIOAllocationGivesContainerAndGroupNodes() throws {
+        let pool = try pools(#"{"resourceList": [{"resourceName": "dpdk-vf", "selectors": {"drivers": ["vfio-pci"], "needVhostNet": true}}]}"#)[0]
+        XCTAssertEqual(pool.devices.map(\.id), ["0000:10:01.3", "0000:11:01.3"])
+        let allocation = try pool.allocation(ids: ["0000:10:01.3", "0000:11:01.3"], snapshot: snapshot)
+        let dev = node.tree.devPath
+        XCTAssertEqual(allocation.devices, [
+            DeviceNodeSpec(containerPath: "/dev/vfio/vfio", hostPath: dev + "/vfio/vfio"),
+            DeviceNodeSpec(containerPath: "/dev/vfio/100", hostPath: dev + "/vfio/100"),
+            DeviceNodeSpec(containerPath: "/dev/vhost-net", hostPath: dev + "/vhost-net"),
+            DeviceNodeSpec(containerPath: "/dev/net/tun", hostPath: dev + "/net/tun"),
+            DeviceNodeSpec(containerPath: "/dev/vfio/101", hostPath: dev + "/vfio/101"),
+        ])
+        // A hyphen stays in the variable name, as in SRIOV-DP.
+        XCTAssertEqual(allocation.envs["PCIDEVICE_INTEL_COM_DPDK-VF"], "0000:10:01.3,0000:11:01.3")
+        XCTAssertEqual(allocation.envs["PCIDEVICE_INTEL_COM_DPDK-VF_INFO"], #"{"0000:10:01.3":{"generic":{"deviceID":"0000:10:01.3"},"vfio":{"dev-mount":"/dev/vfio/100","mount":"/dev/vfio/vfio"},"vhost":{"net-mount":"/dev/vhost-net","tun-mount":"/dev/net/tun"}},"0000:11:01.3":{"generic":{"deviceID":"0000:11:01.3"},"vfio":{"dev-mount":"/dev/vfio/101","mount":"/dev/vfio/vfio"},"vhost":{"net-mount":"/dev/vhost-net","tun-mount":"/dev/net/tun"}}}"#)
+    }
+
+    func testCDIModeNamesDevicesByPoolKindSoPoolsNeverCollide() throws {
+        let both = try pools("""
+            {"resourceList": [{"resourceName": "a", "selectors": {"rootDevices": ["0000:10:00.0"]}},
+                              {"resourceName": "b", "selectors": {"rootDevices": ["0000:11:00.0"]}}]}
+            """)
+        let first = try both[0].allocation(ids: ["0000:10:01.0"], snapshot: snapshot, options: AllocationOptions(useCDI: true))
+        let second = try both[1].allocation(ids: ["0000:11:01.0"], snapshot: snapshot, options: AllocationOptions(useCDI: true))
+        XCTAssertEqual(first.cdiDevices, ["intel.com/a=0000:10:01.0"])
+        XCTAssertEqual(second.cdiDevices, ["intel.com/b=0000:11:01.0"])
+        XCTAssertEqual(first.devices, [])
+        XCTAssertEqual(first.annotations, [:])
+    }
+
+    func testSharedRDMASlotGivesEveryCharDevice() throws {
+        let pool = try pools(#"{"resourceList": [{"resourceName": "shared", "rdmaHcaMax": 10, "selectors": {"rdmaDevices": ["mlx5_0", "mlx5_1"]}}]}"#)[0]
+        let allocation = try pool.allocation(ids: ["7"], snapshot: snapshot)
+        XCTAssertEqual(allocation.devices.map(\.containerPath), [
+            "/dev/infiniband/issm0", "/dev/infiniband/umad0", "/dev/infiniband/uverbs0", "/dev/infiniband/rdma_cm",
+            "/dev/infiniband/issm1", "/dev/infiniband/umad1", "/dev/infiniband/uverbs1",
+        ])
+        XCTAssertEqual(allocation.envs, [:])
+        XCTAssertEqual(allocation.deviceInfoFiles, [])
+    }
+
+    func testUnknownDeviceIsAnError() throws {
+        let pool = try pools(#"{"resourceList": [{"resourceName": "a", "selectors": {"rootDevices": ["0000:10:00.0"]}}]}"#)[0]
+        XCTAssertThrowsError(try pool.allocation(ids: ["0000:11:01.0"], snapshot: snapshot)) { error in
+            XCTAssertEqual("\(error)", "device \"0000:11:01.0\" is not in pool intel.com/a")
+        }
+    }
+
+    // MARK: Preferred allocation
+
+    func testPreferredAllocationKeepsOneNUMANodeThenSpreadsOverPFs() throws {
+        let big = try SRIOVNodeFixture(pfs: 4, vfsPerPF: 3, rdma: false)
+        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: big.tree.path, devRoot: big.tree.devPath))
+        let json = #"{"resourceList": [{"resourceName": "vfs", "selectors": {"drivers": ["mlx5_core", "iavf"]}}]}"#
+        let pool = PoolAssignment(config: try PoolsConfig.parse(Data(json.utf8)), snapshot: snapshot).pools[0]
+        let available = pool.devices.map(\.id)
+        // PFs 0 and 2 are NUMA 0, PFs 1 and 3 NUMA 1; a must-include device on PF 3 pins NUMA 1.
+        XCTAssertEqual(pool.preferredAllocation(available: available, mustInclude: ["0000:13:01.1"], size: 3),
+                       ["0000:13:01.1", "0000:11:01.0", "0000:11:01.1"])
+        XCTAssertEqual(pool.preferredAllocation(available: available, mustInclude: [], size: 4),
+                       ["0000:10:01.0", "0000:12:01.0", "0000:10:01.1", "0000:12:01.1"])
+        // Same inputs, same answer.
+        XCTAssertEqual(pool.preferredAllocation(available: available.reversed(), mustInclude: [], size: 4),
+                       pool.preferredAllocation(available: available, mustInclude: [], size: 4))
+    }
+
+    func testPackPolicyFillsOnePFFirst() throws {
+        let json = #"{"resourceList": [{"resourceName": "vfs", "allocationPolicy": "pack", "selectors": {"vendors": ["15b3", "8086"], "drivers": ["mlx5_core", "iavf"]}}]}"#
+        let pool = PoolAssignment(config: try PoolsConfig.parse(Data(json.utf8)), snapshot: snapshot).pools[0]
+        XCTAssertEqual(pool.preferredAllocation(available: pool.devices.map(\.id), mustInclude: [], size: 3),
+                       ["0000:10:01.0", "0000:10:01.1", "0000:10:01.2"])
+    }
+
+    // MARK: Health
+
+    func testHealthFollowsPFCarrierDriverAndRDMAPort() throws {
+        let pool = try pools(#"{"resourceList": [{"resourceName": "vfs", "selectors": {"vendors": ["15b3"], "drivers": ["mlx5_core"]}}]}"#)[0]
+        XCTAssertEqual(Set(pool.health(in: snapshot).values), [.healthy])
+
+        try node.tree.write("devices/pci0000:00/0000:00:01.0/0000:10:01.0/infiniband/mlx5_1/ports/1/state", "1: DOWN")
+        try FileManager.default.removeItem(atPath: node.tree.path + "/devices/pci0000:00/0000:00:01.0/0000:10:01.1/driver")
+        var health = pool.health(in: HostSnapshot.scan(roots: snapshot.roots))
+        XCTAssertEqual(health["0000:10:01.0"], .unhealthy("RDMA device mlx5_1 port not ACTIVE"))
+        XCTAssertEqual(health["0000:10:01.1"], .unhealthy("driver changed from mlx5_core to none"))
+        XCTAssertEqual(health["0000:10:01.2"], .healthy)
+
+        try node.tree.write("devices/pci0000:00/0000:00:01.0/0000:10:00.0/net/ens0f0/carrier", "0")
+        health = pool.health(in: HostSnapshot.scan(roots: snapshot.roots))
+        XCTAssertEqual(health["0000:10:01.2"], .unhealthy("PF ens0f0 has no carrier"))
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// Generates a node like the ones users run: `pfs` PFs with `vfsPerPF` VFs each.
+/// PFs alternate NUMA nodes 0 and 1; even PFs are Mellanox ConnectX (mlx5, with an
+/// RDMA device per function and its char devices), odd PFs are Intel E810 (ice/iavf);
+/// every fourth VF is bound to vfio-pci with an IOMMU group and /dev/vfio node.
+public struct SRIOVNodeFixture {
+    public let tree: SysfsFixture
+    public let pfAddresses: [String]
+    public var vfAddresses: [[String]]
+
+    public static func pfAddress(_ pf: Int) -> String { String(format: "0000:%02x:00.0", 0x10 + pf) }
+    /// VFs sit on the PF's bus and the next ones (VF stride 1 from offset 8, as on ConnectX).
+    public static func vfAddress(pf: Int, vf: Int) -> String {
+        let offset = 8 + vf
+        return String(format: "%04x:%02x:%02x.%x", 0, 0x10 + pf + (offset / 256) * 0x40, (offset % 256) / 8, offset % 8)
+    }
+
+    public init(pfs: Int, vfsPerPF: Int, rdma: Bool = true) throws {
+        let tree = try SysfsFixture()
+        self.tree = tree
+        var pfList: [String] = []
+        var vfLists: [[String]] = []
+        var uverbs = 0
+        var group = 100
+        for pf in 0..<pfs {
+            let mellanox = pf % 2 == 0
+            let address = Self.pfAddress(pf)
+            pfList.append(address)
+            let numa = pf % 2
+            let pfDir = try tree.pciFunction(address, under: String(format: "0000:00:%02x.0", 1 + pf), vendor: mellanox ? "0x15b3" : "0x8086",
+                                             device: mellanox ? "0x101d" : "0x1592", classCode: "0x020000",
+                                             driver: mellanox ? "mlx5_core" : "ice", numaNode: numa)
+            try tree.write("\(pfDir)/sriov_totalvfs", String(max(vfsPerPF, 8)))
+            try tree.write("\(pfDir)/sriov_numvfs", String(vfsPerPF))
+            let pfName = "ens\(pf)f0"
+            try tree.netdev(pfName, under: pfDir, mtu: 1500, mac: String(format: "0c:42:a1:00:%02x:00", pf), physPortName: "p0")
+            if mellanox && rdma { try Self.rdmaDevice(tree, "mlx5_\(uverbs)", under: pfDir, netdev: pfName, index: &uverbs) }
+            var vfs: [String] = []
+            for vf in 0..<vfsPerPF {
+                let vfAddress = Self.vfAddress(pf: pf, vf: vf)
+                vfs.append(vfAddress)
+                let vfio = vf % 4 == 3
+                let vfDriver = vfio ? "vfio-pci" : (mellanox ? "mlx5_core" : "iavf")
+                let vfDir = try tree.pciFunction(vfAddress, under: String(format: "0000:00:%02x.0", 1 + pf), vendor: mellanox ? "0x15b3" : "0x8086",
+                                                 device: mellanox ? "0x101e" : "0x1889", classCode: "0x020000",
+                                                 driver: vfDriver, numaNode: numa)
+                try tree.link("\(pfDir)/virtfn\(vf)", to: "../\(vfAddress)")
+                try tree.link("\(vfDir)/physfn", to: "../\(address)")
+                if vfio {
+                    try tree.link("\(vfDir)/iommu_group", to: "../../../kernel/iommu_groups/\(group)")
+                    try tree.write("dev/vfio/\(group)", "")
+                    group += 1
+                } else {
+                    let name = "ens\(pf)f0v\(vf)"
+                    try tree.netdev(name, under: vfDir, mtu: 1500, mac: String(format: "02:%02x:00:00:%02x:%02x", pf, vf / 256, vf % 256))
+                    if mellanox && rdma { try Self.rdmaDevice(tree, "mlx5_\(uverbs)", under: vfDir, netdev: name, index: &uverbs) }
+                }
+            }
+            vfLists.append(vfs)
+        }
+        try tree.write("dev/vfio/vfio", "")
+        try tree.write("dev/vhost-net", "")
+        try tree.write("dev/net/tun", "")
+        if rdma { try tree.write("dev/infiniband/rdma_cm", "") }
+        pfAddresses = pfList
+        vfAddresses = vfLists
+    }
+
+    /// An RDMA device below a PCI function, with an ACTIVE RoCE port and its
+    /// uverbs/umad/issm char devices registered in the class directories.
+    static func rdmaDevice(_ tree: SysfsFixture, _ name: String, under deviceDir: String, netdev: String, index: inout Int) throws {
+        let dir = "\(deviceDir)/infiniband/\(name)"
+        try tree.write("\(dir)/node_type", "1: CA")
+        try tree.write("\(dir)/ports/1/state", "4: ACTIVE")
+        try tree.write("\(dir)/ports/1/link_layer", "Ethernet")
+        try tree.write("\(dir)/ports/1/gid_attrs/ndevs/0", netdev)
+        try tree.write("\(dir)/ports/1/gids/0", "fe80:0000:0000:0000:0000:0000:0000:0001")
+        try tree.write("\(dir)/ports/1/pkeys/0", "0xffff")
+        try tree.link("\(dir)/device", to: "../..")
+        try tree.link("class/infiniband/\(name)", to: "../../" + dir)
+        for (classDir, prefix) in [("infiniband_verbs", "uverbs"), ("infiniband_mad", "umad"), ("infiniband_mad", "issm")] {
+            try tree.write("class/\(classDir)/\(prefix)\(index)/ibdev", name)
+            try tree.write("dev/infiniband/\(prefix)\(index)", "")
+        }
+        index += 1
+    }
+}
