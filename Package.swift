@@ -3,6 +3,10 @@ import PackageDescription
 
 // Architecture and module names: DESIGN.md (shared). Library targets are added as
 // the issues that own them land.
+
+/// Where libnl's headers are, for every target that imports CNL (directly or through
+/// Netlink). CNL has no pkgConfig so that libnl links statically.
+let libnlHeaders: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I/usr/include/libnl3"])]
 let package = Package(
     name: "sriov-rdma",
     products: [
@@ -18,7 +22,9 @@ let package = Package(
         // System libraries from Debian's -dev packages, found through pkg-config.
         .systemLibrary(name: "CIBVerbs", pkgConfig: "libibverbs", providers: [.apt(["libibverbs-dev"])]),
         .systemLibrary(name: "CRDMACM", pkgConfig: "librdmacm", providers: [.apt(["librdmacm-dev"])]),
-        .systemLibrary(name: "CNL", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+        // libnl is linked statically (see Sources/CNL/module.modulemap); no pkgConfig here,
+        // because its -lnl-3 would pull in the shared library.
+        .systemLibrary(name: "CNL", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
         // Linux headers Swift's Glibc module leaves out (epoll, eventfd, inotify).
         .systemLibrary(name: "CLinux"),
@@ -48,9 +54,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The CNI plugin: the CNI spec, netlink, and the VF attach logic.
+        .target(name: "Netlink", dependencies: ["CNL"], swiftSettings: libnlHeaders),
+        .target(name: "CNI"),
+        .target(name: "VFAttach", dependencies: ["CNI", "Netlink", "HostDevices"], swiftSettings: libnlHeaders),
+
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
+            "CNI", "VFAttach",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], swiftSettings: libnlHeaders),
         .executableTarget(name: "rdma-lat", dependencies: [
             "CIBVerbs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -66,7 +78,7 @@ let package = Package(
         .executableTarget(name: "discovery-bench", dependencies: ["HostDevices", "ResourcePools", "SysfsFixtures"],
                           path: "benchmarks/discovery"),
 
-        .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"]),
+        .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"], swiftSettings: libnlHeaders),
         // Generated fake sysfs and /dev trees for tests and benchmarks.
         .target(name: "SysfsFixtures", path: "Tests/SysfsFixtures"),
         .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "SysfsFixtures"]),
@@ -76,6 +88,11 @@ let package = Package(
         .testTarget(name: "HPACKTests", dependencies: ["HPACK"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "HPACK"]),
         .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI"]),
+        // Scratch network namespaces and host tools for the CNI tests.
+        .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetnsTestSupport"], swiftSettings: libnlHeaders),
+        .testTarget(name: "CNITests", dependencies: ["CNI"]),
+        .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"], swiftSettings: libnlHeaders),
         .testTarget(name: "ExecutablesTests"),
     ]
 )

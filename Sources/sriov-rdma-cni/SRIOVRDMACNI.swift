@@ -1,4 +1,11 @@
 import ArgumentParser
+import CNI
+import VFAttach
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The product version; ExecutablesTests checks it against the repository's VERSION file.
 let productVersion = "0.1.0"
@@ -11,15 +18,66 @@ struct SRIOVRDMACNI: ParsableCommand {
         commandName: "sriov-rdma-cni",
         abstract: "CNI plugin (type \"sriov-rdma\") that moves SR-IOV VFs and their RDMA devices into pods.",
         discussion: """
-            Container runtimes call this plugin with CNI_COMMAND and the network configuration \
-            on standard input; it is not meant to be run by hand except with --help or --version.
+            Container runtimes call this plugin with CNI_COMMAND (ADD, DEL, CHECK, VERSION, STATUS, GC) \
+            and the network configuration on standard input; it takes no arguments then. It accepts \
+            sriov-cni's configuration fields (deviceID, vlan, vlanQoS, vlanProto, mac, spoofchk, trust, \
+            link_state, min_tx_rate, max_tx_rate, ipam) and moves the VF's RDMA device into the pod \
+            when the RDMA subsystem is in exclusive netns mode. By hand, only --help and --version.
             """,
         version: productVersion
     )
+
+    /// CNI calls carry no arguments: dispatch on CNI_COMMAND before argument parsing.
+    static func main() {
+        let variables = processEnvironment()
+        guard variables["CNI_COMMAND"] != nil else {
+            main(nil)
+            return
+        }
+        let output = CNISkeleton.run(SRIOVRDMAPlugin(host: AttachHost.fromEnvironment(variables)),
+                                     variables: variables, stdin: readStandardInput())
+        writeStandardOutput(output.stdout)
+        Glibc.exit(output.exitCode)
+    }
 
     func run() throws {
         // CNI spec: a plugin invoked without CNI_COMMAND reports what it is.
         print("CNI plugin sriov-rdma v\(productVersion): set CNI_COMMAND to call it (see --help).")
         throw ExitCode(4)
+    }
+}
+
+func processEnvironment() -> [String: String] {
+    var variables: [String: String] = [:]
+    guard var cursor = Optional(environ) else { return variables }
+    while let entry = cursor.pointee {
+        let text = String(cString: entry)
+        if let equals = text.firstIndex(of: "=") {
+            variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        cursor = cursor.advanced(by: 1)
+    }
+    return variables
+}
+
+func readStandardInput() -> [UInt8] {
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { break }
+        bytes += buffer[0..<count]
+    }
+    return bytes
+}
+
+func writeStandardOutput(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let count = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { return }
+        bytes = bytes.dropFirst(count)
     }
 }

@@ -77,7 +77,9 @@ final class ExecutablesTests: XCTestCase {
                                                "libstdc++.so.6", "libgcc_s.so.1"]
         let extra: [String: Set<String>] = [
             "sriov-rdma-dp": ["libpci.so.3", "libz.so.1", "libudev.so.1"],
-            "sriov-rdma-cni": [],
+            // libnl is linked statically (Sources/CNL); libpci comes with HostDevices, which
+            // the CNI uses to find a VF's netdev, PF and RDMA device.
+            "sriov-rdma-cni": ["libpci.so.3", "libz.so.1", "libudev.so.1"],
             "rdma-lat": ["libibverbs.so.1", "libnl-route-3.so.200", "libnl-3.so.200"],
         ]
         for name in Self.executables {
@@ -91,6 +93,30 @@ final class ExecutablesTests: XCTestCase {
             let swiftRuntime = libraries.filter { ["libswift", "libFoundation", "libdispatch", "libBlocksRuntime"].contains(where: $0.hasPrefix) }
             XCTAssertEqual(swiftRuntime, [], "\(name) still needs the Swift runtime")
         }
+    }
+
+    /// The CNI runs on nodes that may not have libnl: it carries its own copy.
+    func testCNIBinaryNeedsNoSharedLibnl() throws {
+        let output = try run("/usr/bin/ldd", [try binary("sriov-rdma-cni")])
+        XCTAssertEqual(output.status, 0)
+        XCTAssertFalse(output.stdout.contains("libnl"), output.stdout)
+    }
+
+    /// Called as a CNI plugin (CNI_COMMAND set, no arguments) it speaks CNI, not --help.
+    func testCNIAnswersVERSION() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try binary("sriov-rdma-cni"))
+        process.environment = ["CNI_COMMAND": "VERSION"]
+        let input = Pipe(), out = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        try process.run()
+        input.fileHandleForWriting.write(Data(#"{"cniVersion":"1.0.0"}"#.utf8))
+        try input.fileHandleForWriting.close()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertEqual(stdout, #"{"cniVersion":"1.0.0","supportedVersions":["0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}"# + "\n")
     }
 
     func testCNIWithoutCommandSaysWhatItIs() throws {

@@ -1,0 +1,129 @@
+/// The CNI command a runtime asked for (CNI_COMMAND).
+public enum CNICommand: String, Sendable, CaseIterable {
+    case add = "ADD"
+    case del = "DEL"
+    case check = "CHECK"
+    case version = "VERSION"
+    case status = "STATUS"
+    case gc = "GC"
+}
+
+/// The CNI_* environment of one call, validated (SPEC §2 Parameters, with the Go
+/// skel's stricter checks).
+public struct CNIEnvironment: Sendable {
+    public var command: CNICommand
+    public var containerID: String
+    /// CNI_NETNS; empty for a DEL without one.
+    public var netns: String
+    public var ifname: String
+    /// CNI_ARGS as ordered key/value pairs.
+    public var args: [(key: String, value: String)]
+    public var path: [String]
+    /// The whole process environment, passed on to delegated plugins.
+    public var variables: [String: String]
+
+    public func arg(_ key: String) -> String? { args.last { $0.key == key }?.value }
+
+    public init(command: CNICommand, containerID: String = "", netns: String = "", ifname: String = "",
+                args: [(key: String, value: String)] = [], path: [String] = [], variables: [String: String] = [:]) {
+        self.command = command
+        self.containerID = containerID
+        self.netns = netns
+        self.ifname = ifname
+        self.args = args
+        self.path = path
+        self.variables = variables
+    }
+
+    /// Reads and checks the variables `command` needs. A missing or malformed variable
+    /// is error 4 and the message names every offending variable.
+    public static func parse(_ variables: [String: String]) throws(CNIError) -> CNIEnvironment {
+        guard let commandText = variables["CNI_COMMAND"], !commandText.isEmpty else {
+            throw CNIError(.invalidEnvironment, "required env variables [CNI_COMMAND] missing")
+        }
+        guard let command = CNICommand(rawValue: commandText) else {
+            throw CNIError(.invalidEnvironment, "unknown CNI_COMMAND: \(commandText)",
+                           details: "expected one of \(CNICommand.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let required: [String]
+        switch command {
+        case .add, .check: required = ["CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_PATH"]
+        case .del: required = ["CNI_CONTAINERID", "CNI_IFNAME", "CNI_PATH"]
+        case .gc: required = ["CNI_PATH"]
+        case .version, .status: required = []
+        }
+        let missing = required.filter { (variables[$0] ?? "").isEmpty }
+        guard missing.isEmpty else {
+            throw CNIError(.invalidEnvironment, "required env variables [\(missing.joined(separator: ","))] missing")
+        }
+        var environment = CNIEnvironment(command: command, variables: variables)
+        environment.containerID = variables["CNI_CONTAINERID"] ?? ""
+        environment.netns = variables["CNI_NETNS"] ?? ""
+        environment.ifname = variables["CNI_IFNAME"] ?? ""
+        environment.path = (variables["CNI_PATH"] ?? "").split(separator: ":").map(String.init)
+        var invalid: [String] = []
+        var reasons: [String] = []
+        if required.contains("CNI_CONTAINERID"), let reason = Self.containerIDProblem(environment.containerID) {
+            invalid.append("CNI_CONTAINERID")
+            reasons.append(reason)
+        }
+        if required.contains("CNI_IFNAME"), let reason = Self.interfaceNameProblem(environment.ifname) {
+            invalid.append("CNI_IFNAME")
+            reasons.append(reason)
+        }
+        if !environment.netns.isEmpty, !environment.netns.hasPrefix("/") {
+            invalid.append("CNI_NETNS")
+            reasons.append("netns path \(environment.netns) is not absolute")
+        }
+        do {
+            environment.args = try Self.parseArgs(variables["CNI_ARGS"] ?? "")
+        } catch {
+            invalid.append("CNI_ARGS")
+            reasons.append(error.reason)
+        }
+        guard invalid.isEmpty else {
+            throw CNIError(.invalidEnvironment, "invalid env variables [\(invalid.joined(separator: ","))]",
+                           details: reasons.joined(separator: "; "))
+        }
+        return environment
+    }
+
+    /// pkg/utils ValidateContainerID: `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`.
+    public static func containerIDProblem(_ id: String) -> String? {
+        guard let first = id.utf8.first else { return "container ID is empty" }
+        let allowedFirst = isASCIIAlphanumeric(first)
+        let allowedRest = id.utf8.dropFirst().allSatisfy { isASCIIAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+        return allowedFirst && allowedRest ? nil : "container ID \(id) must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
+    }
+
+    /// pkg/utils ValidateInterfaceName, which mirrors the kernel's dev_valid_name:
+    /// 1–15 bytes, not `.` or `..`, no `/`, `:` or whitespace.
+    public static func interfaceNameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "interface name is empty" }
+        if name.utf8.count > 15 { return "interface name \(name) is longer than 15 characters" }
+        if name == "." || name == ".." { return "interface name \(name) is not allowed" }
+        if name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 == 0x20 || (0x09...0x0D).contains($0) }) {
+            return "interface name \(name) contains '/', ':' or whitespace"
+        }
+        return nil
+    }
+
+    struct ArgsProblem: Error { var reason: String }
+
+    /// `K=V;K=V`; empty segments are skipped, a segment without `=` is an error.
+    static func parseArgs(_ text: String) throws(ArgsProblem) -> [(key: String, value: String)] {
+        var pairs: [(key: String, value: String)] = []
+        for segment in text.split(separator: ";") where !segment.isEmpty {
+            guard let equals = segment.firstIndex(of: "="), equals != segment.startIndex else {
+                throw ArgsProblem(reason: "CNI_ARGS pair \(segment) is not KEY=VALUE")
+            }
+            pairs.append((String(segment[..<equals]), String(segment[segment.index(after: equals)...])))
+        }
+        return pairs
+    }
+}
+
+func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
+    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+}

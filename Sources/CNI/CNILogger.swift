@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Log lines for people: to stderr (which runtimes pass on to their own logs) or to
+/// the config's `logFile`, never to stdout, which carries the result. The fields
+/// `logLevel` (error, warning, info, debug) and `logFile` are sriov-cni's.
+public final class CNILogger: @unchecked Sendable {
+    public enum Level: Int, Comparable, Sendable {
+        case error = 0, warning, info, debug
+
+        public init?(_ text: String) {
+            switch text.lowercased() {
+            case "error", "panic": self = .error
+            case "warning", "warn": self = .warning
+            case "info": self = .info
+            case "debug": self = .debug
+            default: return nil
+            }
+        }
+
+        var label: String {
+            switch self {
+            case .error: "error"
+            case .warning: "warning"
+            case .info: "info"
+            case .debug: "debug"
+            }
+        }
+
+        public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    public let level: Level
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
+    /// Prepended to every line: "ADD 1f2e.../net1".
+    public var context = ""
+
+    public init(level: Level = .info, descriptor: Int32 = 2, ownsDescriptor: Bool = false) {
+        self.level = level
+        self.descriptor = descriptor
+        self.ownsDescriptor = ownsDescriptor
+    }
+
+    deinit { if ownsDescriptor { close(descriptor) } }
+
+    /// A logger as the config asks for; an unusable `logFile` falls back to stderr
+    /// with a warning, an unknown `logLevel` to info.
+    public static func configured(by config: JSON?) -> CNILogger {
+        let level = config?["logLevel"]?.stringValue.flatMap(Level.init) ?? .info
+        if let path = config?["logFile"]?.stringValue, !path.isEmpty {
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+            if fd >= 0 { return CNILogger(level: level, descriptor: fd, ownsDescriptor: true) }
+            let logger = CNILogger(level: level)
+            logger.warning("cannot open logFile \(path): \(String(cString: strerror(errno))); logging to stderr")
+            return logger
+        }
+        return CNILogger(level: level)
+    }
+
+    public func error(_ message: @autoclosure () -> String) { log(.error, message()) }
+    public func warning(_ message: @autoclosure () -> String) { log(.warning, message()) }
+    public func info(_ message: @autoclosure () -> String) { log(.info, message()) }
+    public func debug(_ message: @autoclosure () -> String) { log(.debug, message()) }
+
+    public func log(_ messageLevel: Level, _ message: @autoclosure () -> String) {
+        guard messageLevel <= level else { return }
+        let line = "\(Self.timestamp()) [\(messageLevel.label)] sriov-rdma-cni\(context.isEmpty ? "" : " " + context): \(message())\n"
+        // One write(2) per line, so lines of concurrent plugin calls do not interleave.
+        _ = line.utf8CString.withUnsafeBufferPointer { write(descriptor, $0.baseAddress, $0.count - 1) }
+    }
+
+    /// RFC 3339 UTC with milliseconds.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let millis = now.tv_nsec / 1_000_000
+        let millisText = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millisText)Z"
+    }
+}

@@ -1,0 +1,93 @@
+/// One CNI call after validation: the environment, the network config and a logger.
+public struct CNICall: Sendable {
+    public let environment: CNIEnvironment
+    public let config: NetworkConfig
+    public let logger: CNILogger
+
+    public init(environment: CNIEnvironment, config: NetworkConfig, logger: CNILogger) {
+        self.environment = environment
+        self.config = config
+        self.logger = logger
+    }
+}
+
+/// What a plugin implements; the skeleton does the CNI protocol around it.
+/// Errors should be `CNIError`s; anything else is reported with code 999.
+public protocol CNIPlugin {
+    func add(_ call: CNICall) throws -> CNIResult
+    func delete(_ call: CNICall) throws
+    func check(_ call: CNICall) throws
+    func status(_ call: CNICall) throws
+    func garbageCollect(_ call: CNICall) throws
+}
+
+/// The CNI protocol of one plugin call: environment and stdin in, the result or the
+/// error JSON on stdout, an exit status. Version negotiation and the per-command
+/// checks follow SPEC §2–§5 and the Go skel (pkg/skel).
+public enum CNISkeleton {
+    public struct Output: Equatable, Sendable {
+        public var stdout: String
+        public var exitCode: Int32
+    }
+
+    public static func run(_ plugin: some CNIPlugin, variables: [String: String], stdin: [UInt8]) -> Output {
+        // Errors echo the config's version when there is one to echo.
+        let echoedVersion = (try? JSON.parse(stdin))?["cniVersion"]?.stringValue ?? CNIVersion.current.description
+        func failure(_ error: CNIError, logger: CNILogger? = nil) -> Output {
+            logger?.error(error.description)
+            return Output(stdout: error.json(version: echoedVersion).prettyPrinted + "\n", exitCode: 1)
+        }
+
+        let environment: CNIEnvironment
+        do { environment = try CNIEnvironment.parse(variables) } catch { return failure(error) }
+
+        if environment.command == .version {
+            let json = JSON.object([
+                ("cniVersion", .string(echoedVersion)),
+                ("supportedVersions", .array(CNIVersion.supported.map { .string($0.description) })),
+            ])
+            return Output(stdout: json.serialized + "\n", exitCode: 0)
+        }
+
+        let config: NetworkConfig
+        do { config = try NetworkConfig.parse(stdin) } catch { return failure(error) }
+        let logger = CNILogger.configured(by: config.json)
+        logger.context = [environment.command.rawValue, environment.containerID.isEmpty ? nil : environment.containerID,
+                          environment.ifname.isEmpty ? nil : environment.ifname]
+            .compactMap { $0 }.joined(separator: " ")
+
+        switch environment.command {
+        case .check where config.cniVersion < CNIVersion.firstWithCheck:
+            return failure(CNIError(.incompatibleVersion, "config version \(config.cniVersionText) does not allow CHECK"), logger: logger)
+        case .status where config.cniVersion < CNIVersion.firstWithStatusAndGC,
+             .gc where config.cniVersion < CNIVersion.firstWithStatusAndGC:
+            return failure(CNIError(.incompatibleVersion,
+                                    "config version \(config.cniVersionText) does not allow \(environment.command.rawValue)"),
+                           logger: logger)
+        default:
+            break
+        }
+
+        let call = CNICall(environment: environment, config: config, logger: logger)
+        let started = FileLock.now()
+        do {
+            var stdout = ""
+            switch environment.command {
+            case .add:
+                let result = try plugin.add(call)
+                stdout = result.json(version: config.cniVersion, versionText: config.cniVersionText).prettyPrinted + "\n"
+            case .del: try plugin.delete(call)
+            case .check: try plugin.check(call)
+            case .status: try plugin.status(call)
+            case .gc: try plugin.garbageCollect(call)
+            case .version: break
+            }
+            logger.info("done in \(Int((FileLock.now() - started) * 1000)) ms")
+            return Output(stdout: stdout, exitCode: 0)
+        } catch let error as CNIError {
+            return failure(error, logger: logger)
+        } catch {
+            return failure(CNIError(code: 999, message: "\(error)"), logger: logger)
+        }
+    }
+}

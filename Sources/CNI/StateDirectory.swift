@@ -1,0 +1,158 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The plugin's on-disk state: small JSON records written atomically (temporary file,
+/// fsync, rename), and lock files taken with flock(2). Locks are released when their
+/// descriptor closes, so a plugin that dies never leaves one held.
+public struct StateDirectory: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// Creates the directory and `subdirectories` (mode 0700) when missing.
+    public func prepare(_ subdirectories: [String] = []) throws(CNIError) {
+        try Self.makeDirectories(path)
+        for name in subdirectories { try Self.makeDirectories(path + "/" + name) }
+    }
+
+    static func makeDirectories(_ path: String) throws(CNIError) {
+        var built = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            built += "/" + component
+            if mkdir(built, 0o700) != 0 && errno != EEXIST {
+                throw CNIError(.stateFailed, "cannot create state directory \(built)", details: String(cString: strerror(errno)))
+            }
+        }
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    /// Replaces `name` with `json` so that a reader sees the old or the new record,
+    /// never a torn one.
+    public func write(_ name: String, _ json: JSON) throws(CNIError) {
+        let target = file(name)
+        let temporary = target + ".tmp\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw CNIError(.stateFailed, "cannot write state file \(target)", details: String(cString: strerror(errno)))
+        }
+        let bytes = Array((json.prettyPrinted + "\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                close(fd)
+                unlink(temporary)
+                throw CNIError(.stateFailed, "cannot write state file \(target)", details: String(cString: strerror(code)))
+            }
+            offset += count
+        }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard synced, rename(temporary, target) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw CNIError(.stateFailed, "cannot write state file \(target)", details: String(cString: strerror(code)))
+        }
+    }
+
+    /// The record `name`, nil when there is none. A record that is not JSON is an error.
+    public func read(_ name: String) throws(CNIError) -> JSON? {
+        let target = file(name)
+        let fd = open(target, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw CNIError(.stateFailed, "cannot read state file \(target)", details: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw CNIError(.stateFailed, "cannot read state file \(target)", details: String(cString: strerror(errno)))
+            }
+            if count == 0 { break }
+            bytes += buffer[0..<count]
+        }
+        do {
+            return try JSON.parse(bytes)
+        } catch {
+            throw CNIError(.stateFailed, "state file \(target) is corrupt", details: error.description)
+        }
+    }
+
+    /// Removes `name`; a missing record is fine.
+    public func remove(_ name: String) throws(CNIError) {
+        guard unlink(file(name)) == 0 || errno == ENOENT else {
+            throw CNIError(.stateFailed, "cannot remove state file \(file(name))", details: String(cString: strerror(errno)))
+        }
+    }
+
+    /// The names in `subdirectory` ending in `suffix`, sorted.
+    public func list(_ subdirectory: String, suffix: String) -> [String] {
+        guard let directory = opendir(file(subdirectory)) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasSuffix(suffix), name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Takes an exclusive flock on `name` (created when missing), waiting up to
+    /// `timeout` seconds. A timeout is error 11: the runtime should try again later.
+    public func lock(_ name: String, timeout: Double, purpose: String) throws(CNIError) -> FileLock {
+        let target = file(name)
+        let fd = open(target, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw CNIError(.stateFailed, "cannot open lock file \(target)", details: String(cString: strerror(errno)))
+        }
+        let deadline = FileLock.now() + timeout
+        var pause = 1_000_000  // 1 ms, doubling to 32 ms
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else {
+                let code = errno
+                close(fd)
+                throw CNIError(.stateFailed, "cannot lock \(target)", details: String(cString: strerror(code)))
+            }
+            guard FileLock.now() < deadline else {
+                close(fd)
+                throw CNIError(.tryAgainLater, "timed out after \(timeout) s waiting for the lock on \(purpose)",
+                               details: "another CNI call holds \(target)")
+            }
+            var interval = timespec(tv_sec: 0, tv_nsec: pause)
+            nanosleep(&interval, nil)
+            pause = min(pause * 2, 32_000_000)
+        }
+        return FileLock(descriptor: fd, path: target)
+    }
+}
+
+/// A held flock; released when this object goes away (or the process exits).
+public final class FileLock: @unchecked Sendable {
+    let descriptor: Int32
+    public let path: String
+
+    init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,83 @@
+import CNL
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A network namespace held open by a file descriptor: a CNI_NETNS path, the calling
+/// thread's own namespace, or a temporary one this process created. The namespace
+/// stays alive at least as long as this object.
+public final class NetworkNamespace: @unchecked Sendable, CustomStringConvertible {
+    public let descriptor: Int32
+    /// The path it was opened from, or what it is ("temporary netns"), for messages.
+    public let name: String
+
+    init(descriptor: Int32, name: String) {
+        self.descriptor = descriptor
+        self.name = name
+    }
+
+    deinit { close(descriptor) }
+
+    public var description: String { name }
+
+    /// Opens a namespace file. Fails with ENOENT when the path is gone and with EINVAL
+    /// when the file is not a network namespace (a plain file, a mount namespace).
+    public static func open(path: String) throws -> NetworkNamespace {
+        try open(path: path, name: path)
+    }
+
+    static func open(path: String, name: String) throws -> NetworkNamespace {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw NetlinkError(operation: "open network namespace", device: path, errno: errno)
+        }
+        // include/uapi/linux/nsfs.h NS_GET_NSTYPE: only nsfs files answer it.
+        let type = cnl_ns_get_nstype(fd)
+        guard type == CLONE_NEWNET else {
+            close(fd)
+            throw NetlinkError(operation: "open network namespace", device: path, errno: EINVAL,
+                               kernelMessage: "not a network namespace file")
+        }
+        return NetworkNamespace(descriptor: fd, name: name)
+    }
+
+    /// The namespace the calling thread is in.
+    public static func current() throws -> NetworkNamespace {
+        try open(path: "/proc/thread-self/ns/net", name: "this process's netns")
+    }
+
+    /// A new, empty namespace (only `lo`, down), alive while the returned object is.
+    public static func createTemporary() throws -> NetworkNamespace {
+        try onDedicatedThread {
+            guard unshare(CLONE_NEWNET) == 0 else {
+                throw NetlinkError(operation: "create a network namespace", device: "temporary netns", errno: errno)
+            }
+            return try open(path: "/proc/thread-self/ns/net", name: "temporary netns")
+        }
+    }
+
+    /// Runs `body` on a thread of its own that has entered this namespace, so sockets
+    /// it opens and /proc/sys/net files it writes belong to this namespace.
+    public func run<T>(_ body: () throws -> T) throws -> T {
+        try onDedicatedThread {
+            guard setns(descriptor, CLONE_NEWNET) == 0 else {
+                throw NetlinkError(operation: "enter network namespace", device: name, errno: errno)
+            }
+            return try body()
+        }
+    }
+
+    /// Two descriptors name the same namespace when their nsfs inodes match.
+    public func isSame(as other: NetworkNamespace) -> Bool {
+        guard let mine = identity, let theirs = other.identity else { return false }
+        return mine == theirs
+    }
+
+    var identity: [UInt64]? {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        return [UInt64(info.st_dev), UInt64(info.st_ino)]
+    }
+}

@@ -1,0 +1,309 @@
+import CNI
+import HostDevices
+import Netlink
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// DEL, and the restore that GC and a stale allocation share. DEL always releases
+/// IPAM, then restores what ADD changed: the RDMA device, the VF settings in the PF,
+/// and the netdev's name, MAC, MTU, alias and namespace. It succeeds when the pod
+/// namespace, the state or the VF are already gone, and when called twice.
+struct DetachVF {
+    let call: CNICall
+    let host: AttachHost
+    let stateDir: String
+
+    var state: StateDirectory { StateDirectory(path: stateDir) }
+
+    /// The attachment's record; a corrupt record is logged and treated as missing.
+    func loadRecord(containerID: String, ifname: String) throws -> AttachmentRecord? {
+        let file = AttachmentRecord.fileName(containerID: containerID, ifname: ifname)
+        do {
+            guard let json = try state.read(file) else { return nil }
+            return try AttachmentRecord(json: json, file: stateDir + "/" + file)
+        } catch {
+            call.logger.warning("ignoring state: \(error)")
+            return nil
+        }
+    }
+
+    func run() throws {
+        let environment = call.environment
+        let logger = call.logger
+        let record = try loadRecord(containerID: environment.containerID, ifname: environment.ifname)
+        let deviceID = record?.deviceID ?? SRIOVNetConf.deviceIDIfPresent(call.config.json)
+
+        var lock: FileLock?
+        if let deviceID {
+            do {
+                try state.prepare(["attachments", "allocations", "locks"])
+                lock = try state.lock("locks/\(deviceID).lock", timeout: host.lockTimeout, purpose: "VF \(deviceID)")
+            } catch let error where error.code == CNIError.Code.tryAgainLater.rawValue {
+                throw error
+            } catch {
+                logger.warning("DEL continues without the VF lock: \(error)")
+            }
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        // IPAM is released first and always: an address must not leak because the VF,
+        // the namespace or our state is gone.
+        if let type = call.config.ipamType {
+            try PluginDelegate(type: type, environment: environment).delete(call.config)
+        }
+
+        let hostNamespace = try host.openNamespace()
+        let netnsPath = environment.netns.isEmpty ? (record?.netns ?? "") : environment.netns
+        let podNamespace = openIfAlive(netnsPath)
+
+        guard let record else {
+            logger.info("no state for this attachment: released IPAM, restoring what can be found")
+            if let deviceID, let podNamespace {
+                try returnWithoutState(deviceID: deviceID, podNamespace: podNamespace, hostNamespace: hostNamespace)
+            }
+            if let deviceID { try releaseAllocation(deviceID) }
+            return
+        }
+        do {
+            try restore(record, podNamespace: podNamespace, hostNamespace: hostNamespace,
+                        netnsWasGiven: !netnsPath.isEmpty)
+        } catch let error as NetdevUnreachable {
+            // Nowhere to be found and not on its way back: keep the state so that GC or
+            // the next ADD on this VF can finish the job, and let the runtime move on.
+            logger.warning("\(error.description); keeping the state for GC")
+            return
+        }
+        try state.remove(record.fileName)
+        try releaseAllocation(record.deviceID)
+        logger.info("detached VF \(record.deviceID): \(record.ifname) returned as \(record.host.name)")
+    }
+
+    func openIfAlive(_ path: String) -> NetworkNamespace? {
+        guard !path.isEmpty else { return nil }
+        do {
+            return try NetworkNamespace.open(path: path)
+        } catch {
+            // Gone (ENOENT), or a leftover mount point that is no longer a namespace.
+            call.logger.info("pod netns \(path) is gone (\(error)); the kernel returns the VF to the host")
+            return nil
+        }
+    }
+
+    func releaseAllocation(_ deviceID: PCIAddress) throws {
+        let file = AllocationRecord.fileName(deviceID)
+        guard let json = try? state.read(file), let allocation = AllocationRecord(json: json) else {
+            try? state.remove(file)
+            return
+        }
+        if allocation.belongs(to: call.environment.containerID, call.environment.ifname) || call.environment.command == .gc {
+            try state.remove(file)
+        }
+    }
+
+    /// Puts back everything `record` says ADD changed. Failures that retrying could fix
+    /// are thrown after every part has been tried.
+    func restore(_ record: AttachmentRecord, podNamespace: NetworkNamespace?, hostNamespace: NetworkNamespace,
+                 netnsWasGiven: Bool = true) throws {
+        var failures: [String] = []
+        if let rdma = record.rdma, rdma.moved, let podNamespace {
+            do {
+                let podRDMA = try RDMANetlink(in: podNamespace)
+                if let entry = try podRDMA.devices().first(where: { $0.name == rdma.device }) {
+                    try podRDMA.moveDevice(index: entry.index, name: entry.name, to: hostNamespace)
+                }
+            } catch {
+                failures.append("RDMA device \(rdma.device): \(error)")
+            }
+        }
+        let hostNetlink = try RouteNetlink(in: hostNamespace)
+        // Before the netdev moves: some drivers refuse a VF reset while it is in use
+        // elsewhere with trust off (sriov-cni does the same).
+        do {
+            try restoreVFSettings(record, hostNetlink: hostNetlink)
+        } catch {
+            failures.append("VF settings: \(error)")
+        }
+        do {
+            try returnNetdev(record, podNamespace: podNamespace, hostNamespace: hostNamespace, hostNetlink: hostNetlink,
+                             netnsWasGiven: netnsWasGiven)
+        } catch let error as NetdevUnreachable {
+            guard !failures.isEmpty else { throw error }
+            failures.append(error.description)
+        } catch let error as CNIError where error.code == CNIError.Code.tryAgainLater.rawValue {
+            throw error
+        } catch {
+            failures.append("netdev: \(error)")
+        }
+        guard failures.isEmpty else {
+            throw CNIError(.deviceOperationFailed, "could not restore VF \(record.deviceID) (\(record.ifname))",
+                           details: failures.joined(separator: "; "))
+        }
+    }
+
+    func restoreVFSettings(_ record: AttachmentRecord, hostNetlink: RouteNetlink) throws {
+        guard let pf = record.pf, let original = record.originalVF, !record.appliedVF.isEmpty else { return }
+        var pfName = pf.netdev
+        var pfLink = try hostNetlink.link(named: pfName)
+        if pfLink == nil {
+            // The PF was renamed since ADD: find it by PCI address.
+            if let name = HostSnapshot.scan(roots: host.roots).pfName(of: pf.address) {
+                pfName = name
+                pfLink = try hostNetlink.link(named: name)
+            }
+        }
+        guard let pfLink else {
+            call.logger.warning("PF \(pf.address) is gone: VF \(pf.vfIndex) settings need no restore")
+            return
+        }
+        let table = try hostNetlink.virtualFunctions(ofPF: pfLink.index, device: pfName)
+        guard table.contains(where: { $0.index == pf.vfIndex }) else {
+            call.logger.warning("PF \(pfName) has no VF \(pf.vfIndex) any more: nothing to restore")
+            return
+        }
+        for kind in record.appliedVF.reversed() {
+            let setting: VFSetting?
+            switch kind {
+            case .vlan: setting = .vlan(original.vlan)
+            case .mac: setting = .mac(original.mac)
+            case .rate: setting = .rate(min: original.minTxRate, max: original.maxTxRate)
+            case .spoofCheck: setting = original.spoofCheck.map(VFSetting.spoofCheck)
+            case .trust: setting = original.trust.map(VFSetting.trust)
+            case .linkState: setting = original.linkState.map(VFSetting.linkState)
+            }
+            if let setting {
+                try hostNetlink.setVirtualFunction(ofPF: pfLink.index, device: pfName, vf: pf.vfIndex, setting)
+            }
+        }
+    }
+
+    /// Whether `link` in the pod is this attachment's VF: its PCI parent when the
+    /// kernel reports one, else the alias ADD left on it.
+    func isAttachedVF(_ link: LinkInfo, deviceID: PCIAddress, hostName: String?) -> Bool {
+        if let parent = link.parentDeviceName, link.parentBusName == "pci" { return parent == deviceID.description }
+        if let hostName { return link.alias == hostName }
+        return false
+    }
+
+    func returnNetdev(_ record: AttachmentRecord, podNamespace: NetworkNamespace?, hostNamespace: NetworkNamespace,
+                      hostNetlink: RouteNetlink, netnsWasGiven: Bool) throws {
+        if let podNamespace {
+            let podNetlink = try RouteNetlink(in: podNamespace)
+            if let link = try podNetlink.link(named: record.ifname), link.name == record.ifname,
+               isAttachedVF(link, deviceID: record.deviceID, hostName: record.host.name) {
+                try moveOut(link, from: podNetlink, hostNamespace: hostNamespace, hostNetlink: hostNetlink, record: record)
+                return
+            }
+        }
+        // Not in the pod: in the host already (the kernel returns a physical netdev
+        // from a destroyed namespace as devN), on its way back, or gone with the VF.
+        var location = try locate(record.deviceID)
+        guard location != nil else {
+            call.logger.info("VF \(record.deviceID) no longer exists: nothing to return")
+            return
+        }
+        if location?.netdev == nil, podNamespace == nil, netnsWasGiven, location?.driver != nil {
+            let deadline = monotonicNow() + host.netdevReturnTimeout
+            while location?.netdev == nil, monotonicNow() < deadline {
+                var pause = timespec(tv_sec: 0, tv_nsec: 20_000_000)
+                nanosleep(&pause, nil)
+                location = try locate(record.deviceID)
+            }
+            if location != nil, location?.netdev == nil {
+                throw CNIError(.tryAgainLater, "VF \(record.deviceID) has not come back from its destroyed netns \(record.netns) yet",
+                               details: "waited \(host.netdevReturnTimeout) s")
+            }
+        }
+        guard let location, let name = location.netdev else {
+            throw NetdevUnreachable(description: "VF \(record.deviceID) netdev is neither in \(record.netns) nor in the host namespace")
+        }
+        guard let link = try hostNetlink.link(named: name) else { return }
+        try restoreInPlace(link, netlink: hostNetlink, record: record)
+    }
+
+    /// Pod → temporary namespace (rename, MAC, MTU, alias there) → host.
+    private func moveOut(_ link: LinkInfo, from podNetlink: RouteNetlink, hostNamespace: NetworkNamespace,
+                         hostNetlink: RouteNetlink, record: AttachmentRecord) throws {
+        try podNetlink.setLink(index: link.index, device: link.name, LinkChange(up: false))
+        let temporary = try NetworkNamespace.createTemporary()
+        try podNetlink.setLink(index: link.index, device: link.name, LinkChange(namespace: temporary))
+        let temporaryNetlink = try RouteNetlink(in: temporary)
+        guard let moved = try temporaryNetlink.links().first(where: { $0.name != "lo" }) else {
+            throw CNIError(.deviceOperationFailed, "\(link.name) did not arrive in the temporary namespace")
+        }
+        do {
+            try restoreInPlace(moved, netlink: temporaryNetlink, record: record, bringUp: false)
+            try temporaryNetlink.setLink(index: moved.index, device: record.host.name, LinkChange(namespace: hostNamespace))
+        } catch {
+            // Never strand the VF in the temporary namespace: send it home under any name.
+            if let stranded = try? temporaryNetlink.links().first(where: { $0.name != "lo" }) {
+                try? temporaryNetlink.setLink(index: stranded.index, device: stranded.name, LinkChange(namespace: hostNamespace))
+            }
+            throw error
+        }
+        if record.host.up, let returned = try hostNetlink.link(named: record.host.name) {
+            try hostNetlink.setLink(index: returned.index, device: record.host.name, LinkChange(up: true))
+        }
+    }
+
+    /// Name, MAC, MTU, alias and up state back to the recorded values, where the link is.
+    private func restoreInPlace(_ link: LinkInfo, netlink: RouteNetlink, record: AttachmentRecord, bringUp: Bool = true) throws {
+        if link.isUp { try netlink.setLink(index: link.index, device: link.name, LinkChange(up: false)) }
+        var change = LinkChange()
+        if link.name != record.host.name { change.name = record.host.name }
+        if link.hardwareAddress != record.host.mac.bytes { change.hardwareAddress = record.host.mac.bytes }
+        if link.mtu != record.host.mtu { change.mtu = record.host.mtu }
+        if link.alias != record.host.alias { change.alias = record.host.alias ?? "" }
+        if change.name != nil || change.hardwareAddress != nil || change.mtu != nil || change.alias != nil {
+            try netlink.setLink(index: link.index, device: link.name, change)
+        }
+        if let renamed = try netlink.link(index: link.index), renamed.altNames.contains(record.ifname) {
+            try netlink.removeAltName(record.ifname, index: link.index, device: record.host.name)
+        }
+        if bringUp && record.host.up {
+            try netlink.setLink(index: link.index, device: record.host.name, LinkChange(up: true))
+        }
+    }
+
+    /// DEL with no state: the VF is recognised by its PCI parent only, and named back
+    /// from the alias ADD left on it.
+    private func returnWithoutState(deviceID: PCIAddress, podNamespace: NetworkNamespace, hostNamespace: NetworkNamespace) throws {
+        let ifname = call.environment.ifname
+        let podNetlink = try RouteNetlink(in: podNamespace)
+        guard let link = try podNetlink.link(named: ifname), link.name == ifname else { return }
+        guard isAttachedVF(link, deviceID: deviceID, hostName: nil), let alias = link.alias else {
+            call.logger.info("\(ifname) in \(podNamespace.name) is not recognisably VF \(deviceID); leaving it")
+            return
+        }
+        let record = AttachmentRecord(
+            network: call.config.name, containerID: call.environment.containerID, ifname: ifname, netns: podNamespace.name,
+            deviceID: deviceID, pf: nil,
+            host: AttachmentRecord.HostNetdev(name: alias, mac: MACAddress(bytes: link.hardwareAddress), mtu: link.mtu, up: false,
+                                              alias: nil),
+            originalVF: nil, ipamType: nil)
+        try moveOut(link, from: podNetlink, hostNamespace: hostNamespace, hostNetlink: try RouteNetlink(in: hostNamespace), record: record)
+        call.logger.info("returned \(ifname) to the host as \(alias) without state (VF settings not restored)")
+    }
+
+    private func locate(_ address: PCIAddress) throws -> VFLocation? {
+        do {
+            return try VFLocation.locate(address, roots: host.roots)
+        } catch {
+            throw CNIError(.deviceOperationFailed, "\(error)")
+        }
+    }
+}
+
+/// The VF netdev could not be found anywhere DEL can look.
+struct NetdevUnreachable: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Seconds on the monotonic clock, for deadlines.
+func monotonicNow() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}

@@ -1,0 +1,40 @@
+import CNI
+
+/// The undo list of one ADD. Each step registers how to reverse itself before it
+/// runs, so a failure at any point can undo exactly what was done, newest first.
+/// Undo actions tolerate a step that never ran (they look before they change).
+struct Rollback {
+    private var undos: [(what: String, action: () throws -> Void)] = []
+
+    mutating func register(_ what: String, _ action: @escaping () throws -> Void) {
+        undos.append((what, action))
+    }
+
+    var isEmpty: Bool { undos.isEmpty }
+
+    /// Runs every undo, newest first, continuing past failures. Returns what could not
+    /// be undone.
+    func unwind(logger: CNILogger) -> [String] {
+        var failures: [String] = []
+        for (what, action) in undos.reversed() {
+            do {
+                try action()
+                logger.debug("rolled back: \(what)")
+            } catch {
+                logger.error("rollback could not \(what): \(error)")
+                failures.append("\(what): \(error)")
+            }
+        }
+        return failures
+    }
+}
+
+/// The steps of ADD, in order. Tests inject a failure after each to prove the host
+/// ends up exactly as it was.
+enum ADDStep: String, CaseIterable, Sendable {
+    case lock, allocate, recordState
+    case vfVLAN, vfMAC, vfRate, vfSpoofCheck, vfTrust, vfLinkState
+    case linkDown, netdevMAC
+    case moveToTemporaryNetns, removeStaleAltNames, renameInTemporaryNetns, moveToPodNetns
+    case setMTU, linkUp, ipam, configureIP, moveRDMA, persistState
+}

@@ -1,0 +1,46 @@
+import CNI
+
+/// The CNI plugin of type `sriov-rdma`: SR-IOV VFs and their RDMA devices into pods.
+public struct SRIOVRDMAPlugin: CNIPlugin {
+    public var host: AttachHost
+    /// Tests: see `AttachVF.faultInjection`.
+    var faultInjection: ((ADDStep) throws -> Void)?
+
+    public init(host: AttachHost = AttachHost()) {
+        self.host = host
+    }
+
+    public func add(_ call: CNICall) throws -> CNIResult {
+        let conf = try SRIOVNetConf(config: call.config, environment: call.environment)
+        return try AttachVF(call: call, conf: conf, host: host, faultInjection: faultInjection).run()
+    }
+
+    public func delete(_ call: CNICall) throws {
+        do {
+            try DetachVF(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).run()
+        } catch {
+            throw cniError(error)
+        }
+    }
+
+    public func check(_ call: CNICall) throws {
+        let conf = try SRIOVNetConf(config: call.config, environment: call.environment)
+        do {
+            try CheckVF(call: call, conf: conf, host: host).run()
+        } catch {
+            throw cniError(error)
+        }
+    }
+
+    public func status(_ call: CNICall) throws {
+        try Lifecycle(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).status()
+    }
+
+    public func garbageCollect(_ call: CNICall) throws {
+        do {
+            try Lifecycle(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).garbageCollect()
+        } catch {
+            throw cniError(error)
+        }
+    }
+}

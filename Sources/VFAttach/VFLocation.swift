@@ -1,0 +1,51 @@
+import HostDevices
+
+/// Where a VF is on the host right now, from one HostDevices snapshot: its netdev in
+/// the host namespace (if it has one there), its PF and index, and its RDMA devices.
+struct VFLocation: Sendable {
+    var address: PCIAddress
+    /// The PCI function's bound driver, nil when unbound.
+    var driver: String?
+    /// The VF's netdev in the host namespace; nil while it is in another namespace, or
+    /// when the function has no netdev (vfio-pci).
+    var netdev: String?
+    var pf: PFLocation?
+    /// RDMA devices of the function: a PCI child (mlx5_3), or a soft device on its
+    /// netdev (rxe0).
+    var rdmaDevices: [String]
+
+    struct PFLocation: Sendable {
+        var address: PCIAddress
+        var netdev: String
+        var vfIndex: Int
+    }
+
+    /// nil when the PCI function does not exist (the VF is gone).
+    static func locate(_ address: PCIAddress, roots: HostRoots) throws(VFLocationError) -> VFLocation? {
+        let snapshot = HostSnapshot.scan(roots: roots)
+        guard let device = snapshot.device(at: address) else { return nil }
+        let netdev = snapshot.interfaces(of: address).filter { !$0.isRepresentor }.map(\.name).sorted().first
+        var pf: PFLocation?
+        if let pfAddress = device.pfAddress {
+            guard let index = device.vfIndex else { throw .indexUnknown(vf: address, pf: pfAddress) }
+            guard let pfNetdev = snapshot.pfName(of: pfAddress) else {
+                throw .pfWithoutNetdev(vf: address, pf: pfAddress)
+            }
+            pf = PFLocation(address: pfAddress, netdev: pfNetdev, vfIndex: index)
+        }
+        let rdma = snapshot.rdmaDevices(of: address).map(\.name)
+        return VFLocation(address: address, driver: device.driver, netdev: netdev, pf: pf, rdmaDevices: rdma)
+    }
+}
+
+enum VFLocationError: Error, CustomStringConvertible {
+    case indexUnknown(vf: PCIAddress, pf: PCIAddress)
+    case pfWithoutNetdev(vf: PCIAddress, pf: PCIAddress)
+
+    var description: String {
+        switch self {
+        case let .indexUnknown(vf, pf): "VF \(vf) is not among the virtfnN links of its PF \(pf)"
+        case let .pfWithoutNetdev(vf, pf): "the PF \(pf) of VF \(vf) has no netdev in this namespace, so its VF settings cannot be reached"
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Netlink
+import NetnsTestSupport
+import XCTest
+
+final class NamespaceTests: XCTestCase {
+    func testTemporaryNamespaceHoldsOnlyLoopbackAndIsNotOurs() throws {
+        let temporary = try NetworkNamespace.createTemporary()
+        let own = try NetworkNamespace.current()
+        XCTAssertFalse(temporary.isSame(as: own))
+        XCTAssertEqual(try RouteNetlink(in: temporary).links().map(\.name), ["lo"])
+        // The calling thread never left its namespace.
+        XCTAssertTrue(try NetworkNamespace.current().isSame(as: own))
+    }
+
+    func testRunExecutesInsideTheNamespace() throws {
+        let scratch = try ScratchNamespace("run")
+        defer { scratch.remove() }
+        let namespace = try NetworkNamespace.open(path: scratch.path)
+        let inside = try namespace.run { try NetworkNamespace.current() }
+        XCTAssertTrue(inside.isSame(as: namespace))
+        XCTAssertFalse(try NetworkNamespace.current().isSame(as: namespace))
+    }
+
+    func testOpenRejectsMissingPathsAndNonNamespaceFiles() {
+        XCTAssertThrowsError(try NetworkNamespace.open(path: "/var/run/netns/no-such-netns-here")) { error in
+            XCTAssertEqual((error as! NetlinkError).errno, ENOENT)
+        }
+        XCTAssertThrowsError(try NetworkNamespace.open(path: "/etc/hostname")) { error in
+            let error = error as! NetlinkError
+            XCTAssertEqual(error.errno, EINVAL)
+            XCTAssertEqual(error.kernelMessage, "not a network namespace file")
+        }
+        // A namespace of another type is not a network namespace either.
+        XCTAssertThrowsError(try NetworkNamespace.open(path: "/proc/self/ns/mnt")) { error in
+            XCTAssertEqual((error as! NetlinkError).errno, EINVAL)
+        }
+    }
+
+    func testRDMANetlinkIsRefusedWithoutTheRDMACore() throws {
+        // This machine's kernel has no ib_core: NETLINK_RDMA does not exist. The lab
+        // suite exercises the RDMA calls on a kernel that has it.
+        guard !FileManager.default.fileExists(atPath: "/sys/class/infiniband") else {
+            let netlink = try RDMANetlink()
+            _ = try netlink.devices()
+            _ = try netlink.netnsMode()
+            return
+        }
+        XCTAssertThrowsError(try RDMANetlink()) { error in
+            XCTAssertEqual((error as! NetlinkError).errno, EPROTONOSUPPORT)
+        }
+    }
+}
