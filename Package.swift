@@ -19,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "CRDMACM", pkgConfig: "librdmacm", providers: [.apt(["librdmacm-dev"])]),
         .systemLibrary(name: "CNL", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
+        // Volatile loads and stores for the write test's memory polling.
+        .systemLibrary(name: "CRDMAPerfSupport"),
         // Linux headers Swift's Glibc module leaves out (epoll, eventfd, inotify).
         .systemLibrary(name: "CLinux"),
 
@@ -43,8 +45,11 @@ let package = Package(
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The latency benchmark engine behind rdma-lat: verbs ping-pong, exchange, statistics, report.
+        .target(name: "RDMAPerf", dependencies: ["CIBVerbs", "CRDMACM", "CRDMAPerfSupport"]),
+
         .executableTarget(name: "rdma-lat", dependencies: [
-            "CIBVerbs",
+            "CIBVerbs", "RDMAPerf",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -64,6 +69,7 @@ let package = Package(
         .testTarget(name: "HPACKTests", dependencies: ["HPACK"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "HPACK"]),
         .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI"]),
+        .testTarget(name: "RDMAPerfTests", dependencies: ["RDMAPerf"]),
         .testTarget(name: "ExecutablesTests"),
     ]
 )

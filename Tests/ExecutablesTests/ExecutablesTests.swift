@@ -78,7 +78,7 @@ final class ExecutablesTests: XCTestCase {
         let extra: [String: Set<String>] = [
             "sriov-rdma-dp": ["libpci.so.3", "libz.so.1", "libudev.so.1"],
             "sriov-rdma-cni": [],
-            "rdma-lat": ["libibverbs.so.1", "libnl-route-3.so.200", "libnl-3.so.200"],
+            "rdma-lat": ["libibverbs.so.1", "librdmacm.so.1", "libnl-route-3.so.200", "libnl-3.so.200"],
         ]
         for name in Self.executables {
             let output = try run("/usr/bin/ldd", [try binary(name)])
