@@ -105,6 +105,10 @@ final class QueuePairControlChannel: ControlChannel {
             throw RDMAPerfError.CompletionFailed(operation: "control send (\(during))",
                                                  status: completionStatusName(completion.status), iteration: 0)
         }
+        // Every signalled data send was reaped before the phase ended.
+        guard completion.wr_id == WorkRequestID.control else {
+            throw RDMAPerfError.UnexpectedMessage(expected: "the control send's completion (\(during))", received: "a data completion")
+        }
     }
 
     func receive(during: String) throws -> ControlMessage {

@@ -75,22 +75,13 @@ public struct LatencyBenchmark {
 
     private func runOverRDMACM(connected: (RunDescription) -> Void, measured: (LatencySummary) -> Void) throws {
         let connection = try RDMACMConnection()
-        var resources: LatencyResources?
-        // The QP goes before the id that owns it, the verbs objects before the id's device.
-        defer {
-            resources?.releaseQueuePair()
-            resources = nil
-        }
-        let peer: Hello
-        if configuration.isServer {
-            (resources, peer) = try acceptOverRDMACM(connection)
-        } else {
-            (resources, peer) = try connectOverRDMACM(connection)
-        }
-        guard let resources, let queuePair = resources.queuePair else {
-            throw RDMAPerfError.CallFailed("rdma_create_qp", errorNumber: EINVAL)
-        }
-        let control = QueuePairControlChannel(resources: resources, queuePair: queuePair, timeoutSeconds: configuration.timeoutSeconds)
+        let setUp = configuration.isServer ? try acceptOverRDMACM(connection) : try connectOverRDMACM(connection)
+        let resources = setUp.resources
+        let control = setUp.control
+        let peer = setUp.peer
+        // The QP goes before the id that owns it (the connection's deinit).
+        defer { resources.releaseQueuePair() }
+        guard let queuePair = resources.queuePair else { throw RDMAPerfError.CallFailed("rdma_create_qp", errorNumber: EINVAL) }
 
         var attributes = ibv_qp_attr()
         var initAttributes = ibv_qp_init_attr()
@@ -116,7 +107,15 @@ public struct LatencyBenchmark {
         connection.disconnect()
     }
 
-    private func acceptOverRDMACM(_ connection: RDMACMConnection) throws -> (LatencyResources, Hello) {
+    /// What an rdma_cm set-up leaves: the verbs objects with their QP, the control
+    /// channel over that QP (its first receive already posted), and the peer's hello.
+    private struct RDMACMSetUp {
+        var resources: LatencyResources
+        var control: QueuePairControlChannel
+        var peer: Hello
+    }
+
+    private func acceptOverRDMACM(_ connection: RDMACMConnection) throws -> RDMACMSetUp {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = configuration.port.bigEndian
@@ -128,7 +127,7 @@ public struct LatencyBenchmark {
         try connection.listen(address: address)
         let request = try connection.waitForRequest(
             deadline: configuration.listenTimeoutSeconds.map { Deadline(secondsFromNow: $0) } ?? .never)
-        let (resources, myHello) = try makeResources(on: connection)
+        let (resources, control, myHello) = try makeResources(on: connection)
         let clientHello: Hello
         do {
             guard case .hello(let hello) = try ControlMessage.decode(request.privateData) else {
@@ -147,10 +146,10 @@ public struct LatencyBenchmark {
         try connection.accept(privateData: myHello, responderResources: min(reads, max(1, request.initiatorDepth)),
                               initiatorDepth: min(reads, max(1, request.responderResources)),
                               deadline: Deadline(secondsFromNow: configuration.timeoutSeconds))
-        return (resources, clientHello)
+        return RDMACMSetUp(resources: resources, control: control, peer: clientHello)
     }
 
-    private func connectOverRDMACM(_ connection: RDMACMConnection) throws -> (LatencyResources, Hello) {
+    private func connectOverRDMACM(_ connection: RDMACMConnection) throws -> RDMACMSetUp {
         guard let server = configuration.serverAddress else { throw RDMAPerfError.CallFailed("rdma_connect", errorNumber: EINVAL) }
         let destination = try resolveIPv4(host: server, port: configuration.port)
         var source: sockaddr_in?
@@ -165,7 +164,7 @@ public struct LatencyBenchmark {
         var pause: Int32 = 10
         repeat {
             try connection.resolve(source: source, destination: destination, deadline: deadline)
-            var (resources, myHello) = try makeResources(on: connection)
+            let (resources, control, myHello) = try makeResources(on: connection)
             let reads = UInt8(clamping: try outstandingReads(resources.device))
             let outcome = try connection.connect(privateData: myHello, responderResources: reads, initiatorDepth: reads,
                                                  deadline: deadline)
@@ -175,7 +174,7 @@ public struct LatencyBenchmark {
                     throw RDMAPerfError.UnexpectedMessage(expected: "a hello in the connect reply", received: "another message")
                 }
                 if let mismatch = parameters.mismatch(with: serverHello.parameters) { throw mismatch }
-                return (resources, serverHello)
+                return RDMACMSetUp(resources: resources, control: control, peer: serverHello)
             case .rejected(let status, let data):
                 if status == RDMACMConnection.consumerRejectReason, case .hello(let serverHello)? = try? ControlMessage.decode(data) {
                     if let mismatch = parameters.mismatch(with: serverHello.parameters) { throw mismatch }
@@ -186,7 +185,6 @@ public struct LatencyBenchmark {
                 lastError = "rdma_cm: \(reason)"
             }
             resources.releaseQueuePair()
-            myHello = []
             connection.resetForRetry()
             if deadline.hasPassed { break }
             _ = poll(nil, 0, min(pause, max(0, deadline.pollTimeout)))
@@ -198,7 +196,7 @@ public struct LatencyBenchmark {
 
     /// The verbs objects on the device rdma_cm chose, the QP, an armed control
     /// receive, and this side's hello for the private data.
-    private func makeResources(on connection: RDMACMConnection) throws -> (LatencyResources, [UInt8]) {
+    private func makeResources(on connection: RDMACMConnection) throws -> (LatencyResources, QueuePairControlChannel, [UInt8]) {
         guard let id = connection.id, let verbs = connection.verbs else {
             throw RDMAPerfError.CallFailed("rdma_cm", errorNumber: ENODEV, context: "the connection has no device")
         }
@@ -219,7 +217,7 @@ public struct LatencyBenchmark {
         // Armed before the peer can send its first control message.
         try control.prepareReceive()
         let hello = ControlMessage.hello(Hello(parameters: parameters, buffer: resources.receiveRegion, queuePair: nil))
-        return (resources, hello.encoded())
+        return (resources, control, hello.encoded())
     }
 
     // MARK: the measured part

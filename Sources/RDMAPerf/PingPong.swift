@@ -157,6 +157,10 @@ final class PingPong {
                         throw RDMAPerfError.CompletionFailed(operation: "receive", status: completionStatusName(completion.status),
                                                              iteration: received + 1)
                     }
+                    guard completion.wr_id == WorkRequestID.data else {
+                        throw RDMAPerfError.UnexpectedMessage(expected: "data message \(received + 1) of \(total)",
+                                                              received: "a control message")
+                    }
                     received += 1
                     if postedReceives < total { try postReceive() }
                 case .lastByte:
@@ -229,6 +233,9 @@ final class PingPong {
         guard completion.status == IBV_WC_SUCCESS else {
             throw RDMAPerfError.CompletionFailed(operation: "\(test)", status: completionStatusName(completion.status),
                                                  iteration: iteration)
+        }
+        guard completion.wr_id == WorkRequestID.data else {
+            throw RDMAPerfError.UnexpectedMessage(expected: "a \(test) completion", received: "a control completion")
         }
     }
 
