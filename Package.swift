@@ -26,6 +26,8 @@ let package = Package(
         // because its -lnl-3 would pull in the shared library.
         .systemLibrary(name: "CNL", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
+        // Volatile loads and stores for the write test's memory polling.
+        .systemLibrary(name: "CRDMAPerfSupport"),
         // Linux headers Swift's Glibc module leaves out (epoll, eventfd, inotify).
         .systemLibrary(name: "CLinux"),
 
@@ -63,8 +65,11 @@ let package = Package(
             "CNI", "VFAttach",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: libnlHeaders),
+        // The latency benchmark engine behind rdma-lat: verbs ping-pong, exchange, statistics, report.
+        .target(name: "RDMAPerf", dependencies: ["CIBVerbs", "CRDMACM", "CRDMAPerfSupport"]),
+
         .executableTarget(name: "rdma-lat", dependencies: [
-            "CIBVerbs",
+            "CIBVerbs", "RDMAPerf",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -93,6 +98,7 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetnsTestSupport"], swiftSettings: libnlHeaders),
         .testTarget(name: "CNITests", dependencies: ["CNI"]),
         .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"], swiftSettings: libnlHeaders),
+        .testTarget(name: "RDMAPerfTests", dependencies: ["RDMAPerf"]),
         .testTarget(name: "ExecutablesTests"),
     ]
 )

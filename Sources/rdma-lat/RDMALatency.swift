@@ -12,9 +12,43 @@ struct RDMALatency: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rdma-lat",
         abstract: "Measure RDMA send, write and read latency between two hosts (perftest style).",
+        discussion: """
+        Start the server first, then the client with the server's address:
+          rdma-lat send -d rxe1                 (server)
+          rdma-lat send -d rxe0 10.56.0.2       (client)
+        Both sides print perftest's columns (microseconds; send and write report half
+        the round trip, read the whole round trip of an RDMA read).
+        """,
         version: productVersion,
-        subcommands: [ListDevices.self]
+        subcommands: [SendLatency.self, WriteLatency.self, ReadLatency.self, ListDevices.self]
     )
+}
+
+struct SendLatency: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send", abstract: "SEND/RECV ping-pong latency (as ib_send_lat).")
+    @OptionGroup var options: LatencyOptions
+
+    func validate() throws { try options.validate(for: .send) }
+    func run() throws { try LatencyRunner(options: options, test: .send).run() }
+}
+
+struct WriteLatency: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "write", abstract: "RDMA WRITE ping-pong latency (as ib_write_lat).")
+    @OptionGroup var options: LatencyOptions
+
+    func validate() throws { try options.validate(for: .write) }
+    func run() throws { try LatencyRunner(options: options, test: .write).run() }
+}
+
+struct ReadLatency: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "read", abstract: "RDMA READ latency, measured by the client (as ib_read_lat).")
+    @OptionGroup var options: LatencyOptions
+
+    func validate() throws { try options.validate(for: .read) }
+    func run() throws { try LatencyRunner(options: options, test: .read).run() }
 }
 
 /// `rdma-lat devices`: what `ibv_devices` prints, so a user can pick `-d NAME`.

@@ -80,7 +80,7 @@ final class ExecutablesTests: XCTestCase {
             // libnl is linked statically (Sources/CNL); libpci comes with HostDevices, which
             // the CNI uses to find a VF's netdev, PF and RDMA device.
             "sriov-rdma-cni": ["libpci.so.3", "libz.so.1", "libudev.so.1"],
-            "rdma-lat": ["libibverbs.so.1", "libnl-route-3.so.200", "libnl-3.so.200"],
+            "rdma-lat": ["libibverbs.so.1", "librdmacm.so.1", "libnl-route-3.so.200", "libnl-3.so.200"],
         ]
         for name in Self.executables {
             let output = try run("/usr/bin/ldd", [try binary(name)])
