@@ -9,7 +9,7 @@ import Musl
 
 /// ADD: moves the VF named by the config into the pod. The order follows sriov-cni
 /// (lock, record, VF settings through the PF, netdev through a temporary namespace,
-/// IPAM) plus MTU, RDMA isolation and state. Every step registers its undo first; any
+/// IPAM) plus the VF netdev's own MAC, RDMA isolation, MTU and state. Every step registers its undo first; any
 /// failure undoes all completed steps and then reports what failed.
 struct AttachVF {
     let call: CNICall
@@ -175,6 +175,31 @@ struct AttachVF {
         try state.write(record.fileName, record.json)
         try checkpoint(.recordState)
 
+        // The netdev, in the host namespace: down, then its own MAC, before the PF sets
+        // the administrative one: igb takes a PF-set MAC on the VF only after a driver
+        // rebind, and refuses the VF's own change once the PF has set one.
+        let originalName = hostLink.name
+        if hostLink.isUp {
+            rollback.register("set \(originalName) up again") {
+                if let link = try hostNetlink.link(named: originalName) {
+                    try hostNetlink.setLink(index: link.index, device: originalName, LinkChange(up: true))
+                }
+            }
+            try hostNetlink.setLink(index: hostLink.index, device: originalName, LinkChange(up: false))
+        }
+        try checkpoint(.linkDown)
+        if let mac = conf.mac, mac.bytes != hostLink.hardwareAddress {
+            rollback.register("restore the MAC of \(originalName)") {
+                if let link = try hostNetlink.link(named: originalName) {
+                    try setVFNetdevMAC(hostLink.hardwareAddress, linkIndex: link.index, device: originalName, netlink: hostNetlink,
+                                       pf: pfAccess(location: location, pfLink: pfLink, netlink: hostNetlink, original: originalVF))
+                }
+            }
+            try setVFNetdevMAC(mac.bytes, linkIndex: hostLink.index, device: originalName, netlink: hostNetlink,
+                               pf: pfAccess(location: location, pfLink: pfLink, netlink: hostNetlink, original: originalVF))
+        }
+        try checkpoint(.netdevMAC)
+
         // VF settings through the PF, one request each, in sriov-cni's order.
         if let pf = location.pf, let pfLink, let originalVF {
             for kind in conf.vfSettings {
@@ -189,27 +214,24 @@ struct AttachVF {
             }
         }
 
-        // The netdev, in the host namespace: down, then its own MAC (the PF's
-        // administrative MAC reaches some VF drivers only after a rebind).
-        let originalName = hostLink.name
-        if hostLink.isUp {
-            rollback.register("set \(originalName) up again") {
-                if let link = try hostNetlink.link(named: originalName) {
-                    try hostNetlink.setLink(index: link.index, device: originalName, LinkChange(up: true))
+        // The RDMA device goes before the netdev, as in ib-sriov-cni: a soft-RoCE device
+        // is deleted by the kernel when its netdev leaves, so a device that cannot move
+        // must be found out while nothing has moved yet.
+        if let rdmaDevice {
+            rollback.register("move RDMA device \(rdmaDevice.entry.name) back to the host namespace") {
+                let podRDMA = try RDMANetlink(in: podNamespace)
+                if let entry = try podRDMA.devices().first(where: { $0.name == rdmaDevice.entry.name }) {
+                    try podRDMA.moveDevice(index: entry.index, name: entry.name, to: hostNamespace)
                 }
             }
-            try hostNetlink.setLink(index: hostLink.index, device: originalName, LinkChange(up: false))
-        }
-        try checkpoint(.linkDown)
-        if let mac = conf.mac, mac.bytes != hostLink.hardwareAddress {
-            rollback.register("restore the MAC of \(originalName)") {
-                if let link = try hostNetlink.link(named: originalName) {
-                    try hostNetlink.setLink(index: link.index, device: originalName, LinkChange(hardwareAddress: hostLink.hardwareAddress))
-                }
+            do {
+                try rdmaDevice.netlink.moveDevice(index: rdmaDevice.entry.index, name: rdmaDevice.entry.name, to: podNamespace)
+            } catch let error as NetlinkError {
+                throw CNIError(.rdmaIsolationFailed, "RDMA device \(rdmaDevice.entry.name) of VF \(address) cannot move into the pod",
+                               details: error.description)
             }
-            try hostNetlink.setLink(index: hostLink.index, device: originalName, LinkChange(hardwareAddress: mac.bytes))
         }
-        try checkpoint(.netdevMAC)
+        try checkpoint(.moveRDMA)
 
         // Through a temporary namespace, so that neither the host nor the pod ever sees
         // a half-renamed link or a name clash (sriov-cni#40, plugins PR #1073).
@@ -295,21 +317,6 @@ struct AttachVF {
         try configureIP(ipamResult, link: podLink, netlink: podNetlink, rollback: &rollback)
         try checkpoint(.configureIP)
 
-        if let rdmaDevice {
-            rollback.register("move RDMA device \(rdmaDevice.entry.name) back to the host namespace") {
-                let podRDMA = try RDMANetlink(in: podNamespace)
-                if let entry = try podRDMA.devices().first(where: { $0.name == rdmaDevice.entry.name }) {
-                    try podRDMA.moveDevice(index: entry.index, name: entry.name, to: hostNamespace)
-                }
-            }
-            do {
-                try rdmaDevice.netlink.moveDevice(index: rdmaDevice.entry.index, name: rdmaDevice.entry.name, to: podNamespace)
-            } catch let error as NetlinkError {
-                throw CNIError(.rdmaIsolationFailed, "RDMA device \(rdmaDevice.entry.name) of VF \(address) cannot move into the pod",
-                               details: error.description)
-            }
-        }
-        try checkpoint(.moveRDMA)
 
         podLink = try podNetlink.link(named: ifname) ?? podLink
         let result = CNIResult(
@@ -389,6 +396,12 @@ struct AttachVF {
                                  scope: route.scope.map { UInt8(clamping: $0) })
             try netlink.addRoute(info, index: link.index, device: ifname)
         }
+    }
+
+    private func pfAccess(location: VFLocation, pfLink: LinkInfo?, netlink: RouteNetlink,
+                          original: VirtualFunctionInfo?) -> PFAccess? {
+        guard let pf = location.pf, let pfLink else { return nil }
+        return PFAccess(netlink: netlink, index: pfLink.index, name: pf.netdev, vf: pf.vfIndex, trust: original?.trust ?? false)
     }
 
     private func settings(_ kind: VFSettingKind, original: VirtualFunctionInfo) -> (desired: VFSetting, original: VFSetting?) {

@@ -220,7 +220,7 @@ struct DetachVF {
             throw NetdevUnreachable(description: "VF \(record.deviceID) netdev is neither in \(record.netns) nor in the host namespace")
         }
         guard let link = try hostNetlink.link(named: name) else { return }
-        try restoreInPlace(link, netlink: hostNetlink, record: record)
+        try restoreInPlace(link, netlink: hostNetlink, hostNetlink: hostNetlink, record: record)
     }
 
     /// Pod → temporary namespace (rename, MAC, MTU, alias there) → host.
@@ -234,7 +234,7 @@ struct DetachVF {
             throw CNIError(.deviceOperationFailed, "\(link.name) did not arrive in the temporary namespace")
         }
         do {
-            try restoreInPlace(moved, netlink: temporaryNetlink, record: record, bringUp: false)
+            try restoreInPlace(moved, netlink: temporaryNetlink, hostNetlink: hostNetlink, record: record, bringUp: false)
             try temporaryNetlink.setLink(index: moved.index, device: record.host.name, LinkChange(namespace: hostNamespace))
         } catch {
             // Never strand the VF in the temporary namespace: send it home under any name.
@@ -249,15 +249,28 @@ struct DetachVF {
     }
 
     /// Name, MAC, MTU, alias and up state back to the recorded values, where the link is.
-    private func restoreInPlace(_ link: LinkInfo, netlink: RouteNetlink, record: AttachmentRecord, bringUp: Bool = true) throws {
+    private func restoreInPlace(_ link: LinkInfo, netlink: RouteNetlink, hostNetlink: RouteNetlink, record: AttachmentRecord,
+                                bringUp: Bool = true) throws {
         if link.isUp { try netlink.setLink(index: link.index, device: link.name, LinkChange(up: false)) }
+        // udev may have given the returning netdev its old name as an alternative name,
+        // which blocks the rename to that very name (EEXIST).
+        if link.name != record.host.name, link.altNames.contains(record.host.name) {
+            try netlink.removeAltName(record.host.name, index: link.index, device: link.name)
+        }
         var change = LinkChange()
         if link.name != record.host.name { change.name = record.host.name }
-        if link.hardwareAddress != record.host.mac.bytes { change.hardwareAddress = record.host.mac.bytes }
         if link.mtu != record.host.mtu { change.mtu = record.host.mtu }
         if link.alias != record.host.alias { change.alias = record.host.alias ?? "" }
-        if change.name != nil || change.hardwareAddress != nil || change.mtu != nil || change.alias != nil {
+        if change.name != nil || change.mtu != nil || change.alias != nil {
             try netlink.setLink(index: link.index, device: link.name, change)
+        }
+        if link.hardwareAddress != record.host.mac.bytes {
+            var access: PFAccess?
+            if let pf = record.pf, let pfLink = try hostNetlink.link(named: pf.netdev) {
+                access = PFAccess(netlink: hostNetlink, index: pfLink.index, name: pf.netdev, vf: pf.vfIndex,
+                                  trust: record.originalVF?.trust ?? false)
+            }
+            try setVFNetdevMAC(record.host.mac.bytes, linkIndex: link.index, device: record.host.name, netlink: netlink, pf: access)
         }
         if let renamed = try netlink.link(index: link.index), renamed.altNames.contains(record.ifname) {
             try netlink.removeAltName(record.ifname, index: link.index, device: record.host.name)

@@ -14,7 +14,7 @@ final class AttachDetachTests: XCTestCase {
     override func tearDown() { rig.tearDown() }
 
     func testADDMovesRenamesConfiguresAndReportsTheVF() throws {
-        let config = rig.config(version: "1.1.0", [("mac", .string("02:56:00:00:00:11")), ("mtu", JSON(1400))])
+        let config = rig.config(version: "1.0.0", [("mac", .string("02:56:00:00:00:11")), ("mtu", JSON(1400))])
         let result = try rig.add(config)
         XCTAssertEqual(result.interfaces, [CNIResult.Interface(name: "net1", mac: "02:56:00:00:00:11", mtu: 1400,
                                                                sandbox: rig.pod.path, pciID: "0000:00:0a.0")])

@@ -21,9 +21,9 @@ final class RollbackTests: XCTestCase {
         var reached: [ADDStep] = []
         try rig.add(config, faultInjection: { reached.append($0) })
         try rig.delete(config)
-        XCTAssertEqual(reached, [.lock, .allocate, .recordState, .linkDown, .netdevMAC, .moveToTemporaryNetns,
+        XCTAssertEqual(reached, [.lock, .allocate, .recordState, .linkDown, .netdevMAC, .moveRDMA, .moveToTemporaryNetns,
                                  .removeStaleAltNames, .renameInTemporaryNetns, .moveToPodNetns, .setMTU, .linkUp, .ipam,
-                                 .configureIP, .moveRDMA, .persistState])
+                                 .configureIP, .persistState])
 
         let before = try rig.snapshot()
         for step in reached {
