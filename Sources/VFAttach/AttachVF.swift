@@ -8,8 +8,8 @@ import Musl
 #endif
 
 /// ADD: moves the VF named by the config into the pod. The order follows sriov-cni
-/// (lock, record, VF settings through the PF, netdev through a temporary namespace,
-/// IPAM) plus the VF netdev's own MAC, RDMA isolation, MTU and state. Every step registers its undo first; any
+/// (lock, record, VF settings through the PF, netdev moved and renamed, IPAM) plus
+/// the VF netdev's own MAC, RDMA isolation, MTU and state. Every step registers its undo first; any
 /// failure undoes all completed steps and then reports what failed.
 struct AttachVF {
     let call: CNICall
@@ -233,61 +233,46 @@ struct AttachVF {
         }
         try checkpoint(.moveRDMA)
 
-        // Through a temporary namespace, so that neither the host nor the pod ever sees
-        // a half-renamed link or a name clash (sriov-cni#40, plugins PR #1073).
-        let temporary = try NetworkNamespace.createTemporary()
-        let temporaryNetlink = try RouteNetlink(in: temporary)
-        rollback.register("move \(originalName) back to the host namespace") {
-            if let link = try temporaryNetlink.links().first(where: { $0.name != "lo" }) {
-                try temporaryNetlink.setLink(index: link.index, device: link.name, LinkChange(namespace: hostNamespace))
-            }
-        }
-        try hostNetlink.setLink(index: hostLink.index, device: originalName, LinkChange(namespace: temporary))
-        try checkpoint(.moveToTemporaryNetns)
-
-        guard let moved = try temporaryNetlink.links().first(where: { $0.name != "lo" }) else {
-            throw CNIError(.deviceOperationFailed, "\(originalName) did not arrive in the temporary namespace")
-        }
-        // A stale alternative name equal to the pod's name blocks the rename (sriov-cni#445).
-        for stale in moved.altNames where stale == ifname {
+        // A stale alternative name equal to the pod's name would block the rename
+        // (sriov-cni#445): drop it while the link is still in the host.
+        for stale in hostLink.altNames where stale == ifname {
             rollback.register("restore alternative name \(stale) of \(originalName)") {
-                if let link = try temporaryNetlink.links().first(where: { $0.name != "lo" }), !link.altNames.contains(stale) {
-                    try temporaryNetlink.addAltName(stale, index: link.index, device: link.name)
+                if let link = try hostNetlink.link(named: originalName), link.name == originalName, !link.altNames.contains(stale) {
+                    try hostNetlink.addAltName(stale, index: link.index, device: originalName)
                 }
             }
-            try temporaryNetlink.removeAltName(stale, index: moved.index, device: originalName)
+            try hostNetlink.removeAltName(stale, index: hostLink.index, device: originalName)
         }
         try checkpoint(.removeStaleAltNames)
 
-        rollback.register("rename \(ifname) back to \(originalName)") {
-            if let link = try temporaryNetlink.links().first(where: { $0.name != "lo" }) {
-                try temporaryNetlink.setLink(index: link.index, device: link.name,
-                                             LinkChange(name: originalName, alias: hostLink.alias ?? ""))
-                // Kernels that keep the old name as an alternative name would keep ifname.
-                if let renamed = try temporaryNetlink.link(index: link.index), renamed.altNames.contains(ifname) {
-                    try temporaryNetlink.removeAltName(ifname, index: link.index, device: originalName)
+        // Move and rename in one request (IFLA_NET_NS_FD with IFLA_IFNAME): the kernel
+        // renames the link inside the pod namespace under the same RTNL hold, and takes
+        // the new name at once if the old one is taken there. So the link is never
+        // renamed in the host (the udev and NetworkManager races of plugins PR #1073),
+        // never clashes with the pod's names (sriov-cni#40, plugins#1002), and costs one
+        // namespace switch instead of the two a temporary namespace needs. The alias keeps
+        // the host name on the link itself (as host-device does), so a DEL without state
+        // can still name it back.
+        rollback.register("move \(ifname) back to the host namespace as \(originalName)") {
+            if let link = try podNetlink.link(named: ifname), link.name == ifname {
+                try podNetlink.setLink(index: link.index, device: ifname,
+                                       LinkChange(name: originalName, alias: hostLink.alias ?? "", namespace: hostNamespace))
+                // Kernels that keep an old name as an alternative name would keep ifname.
+                if let returned = try hostNetlink.link(named: originalName), returned.altNames.contains(ifname) {
+                    try hostNetlink.removeAltName(ifname, index: returned.index, device: originalName)
                 }
             }
         }
-        // The alias keeps the host name on the link itself (as host-device does), so a
-        // DEL without state can still name it back.
-        try temporaryNetlink.setLink(index: moved.index, device: originalName, LinkChange(name: ifname, alias: originalName))
-        if let renamed = try temporaryNetlink.link(index: moved.index), renamed.altNames.contains(originalName) {
-            try temporaryNetlink.removeAltName(originalName, index: moved.index, device: ifname)
-        }
-        try checkpoint(.renameInTemporaryNetns)
-
-        rollback.register("move \(ifname) back from the pod to the temporary namespace") {
-            if let link = try podNetlink.link(named: ifname), link.name == ifname {
-                try podNetlink.setLink(index: link.index, device: ifname, LinkChange(namespace: temporary))
-            }
-        }
-        try temporaryNetlink.setLink(index: moved.index, device: ifname, LinkChange(namespace: podNamespace))
+        try hostNetlink.setLink(index: hostLink.index, device: originalName,
+                                LinkChange(name: ifname, alias: originalName, namespace: podNamespace))
         try checkpoint(.moveToPodNetns)
 
         // Inside the pod.
         guard var podLink = try podNetlink.link(named: ifname) else {
             throw CNIError(.deviceOperationFailed, "\(ifname) did not arrive in \(environment.netns)")
+        }
+        if podLink.altNames.contains(originalName) {
+            try podNetlink.removeAltName(originalName, index: podLink.index, device: ifname)
         }
         if let mtu = conf.mtu, mtu != podLink.mtu {
             let originalMTU = podLink.mtu

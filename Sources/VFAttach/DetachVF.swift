@@ -223,29 +223,23 @@ struct DetachVF {
         try restoreInPlace(link, netlink: hostNetlink, hostNetlink: hostNetlink, record: record)
     }
 
-    /// Pod → temporary namespace (rename, MAC, MTU, alias there) → host.
+    /// Pod → host in one request that also renames the link back (the kernel does the
+    /// rename inside the host namespace, see AttachVF), then MAC and up state there.
     private func moveOut(_ link: LinkInfo, from podNetlink: RouteNetlink, hostNamespace: NetworkNamespace,
                          hostNetlink: RouteNetlink, record: AttachmentRecord) throws {
-        try podNetlink.setLink(index: link.index, device: link.name, LinkChange(up: false))
-        let temporary = try NetworkNamespace.createTemporary()
-        try podNetlink.setLink(index: link.index, device: link.name, LinkChange(namespace: temporary))
-        let temporaryNetlink = try RouteNetlink(in: temporary)
-        guard let moved = try temporaryNetlink.links().first(where: { $0.name != "lo" }) else {
-            throw CNIError(.deviceOperationFailed, "\(link.name) did not arrive in the temporary namespace")
+        // A host link already holding the name would make the rename fail after the move.
+        if let holder = try hostNetlink.link(named: record.host.name) {
+            throw CNIError(.deviceOperationFailed, "cannot return \(link.name) to the host as \(record.host.name)",
+                           details: "ifindex \(holder.index) (\(holder.name)) holds that name in the host namespace")
         }
-        do {
-            try restoreInPlace(moved, netlink: temporaryNetlink, hostNetlink: hostNetlink, record: record, bringUp: false)
-            try temporaryNetlink.setLink(index: moved.index, device: record.host.name, LinkChange(namespace: hostNamespace))
-        } catch {
-            // Never strand the VF in the temporary namespace: send it home under any name.
-            if let stranded = try? temporaryNetlink.links().first(where: { $0.name != "lo" }) {
-                try? temporaryNetlink.setLink(index: stranded.index, device: stranded.name, LinkChange(namespace: hostNamespace))
-            }
-            throw error
+        var change = LinkChange(name: record.host.name, namespace: hostNamespace)
+        if link.mtu != record.host.mtu { change.mtu = record.host.mtu }
+        if link.alias != record.host.alias { change.alias = record.host.alias ?? "" }
+        try podNetlink.setLink(index: link.index, device: link.name, change)
+        guard let returned = try hostNetlink.link(named: record.host.name) else {
+            throw CNIError(.deviceOperationFailed, "\(record.host.name) did not arrive in the host namespace")
         }
-        if record.host.up, let returned = try hostNetlink.link(named: record.host.name) {
-            try hostNetlink.setLink(index: returned.index, device: record.host.name, LinkChange(up: true))
-        }
+        try restoreInPlace(returned, netlink: hostNetlink, hostNetlink: hostNetlink, record: record)
     }
 
     /// Name, MAC, MTU, alias and up state back to the recorded values, where the link is.

@@ -36,6 +36,6 @@ enum ADDStep: String, CaseIterable, Sendable {
     case linkDown, netdevMAC
     case vfVLAN, vfMAC, vfRate, vfSpoofCheck, vfTrust, vfLinkState
     case moveRDMA
-    case moveToTemporaryNetns, removeStaleAltNames, renameInTemporaryNetns, moveToPodNetns
+    case removeStaleAltNames, moveToPodNetns
     case setMTU, linkUp, ipam, configureIP, persistState
 }
