@@ -83,7 +83,9 @@ struct AttachVF {
         let environment = call.environment
         let file = AllocationRecord.fileName(conf.deviceID)
         if let existing = (try? state.read(file)).flatMap({ $0 }).flatMap(AllocationRecord.init(json:)) {
-            if access(existing.netns, F_OK) == 0 && !existing.netns.isEmpty {
+            // Alive means the path still opens as a network namespace: a leftover mount
+            // point that is now a plain file does not hold the VF.
+            if !existing.netns.isEmpty, (try? NetworkNamespace.open(path: existing.netns)) != nil {
                 throw CNIError(.deviceBusy, "VF \(conf.deviceID) is already allocated",
                                details: "to container \(existing.containerID) interface \(existing.ifname) in \(existing.netns)")
             }
