@@ -5,7 +5,9 @@ import Musl
 #endif
 
 /// The plugin's on-disk state: small JSON records written atomically (temporary file,
-/// fsync, rename), and lock files taken with flock(2). Locks are released when their
+/// rename), and lock files taken with flock(2). No fsync: the records matter while the
+/// node runs (a crashed plugin, a lost runtime cache); after a power loss every pod
+/// namespace is gone too, and a torn record is read as corrupt and set aside. Locks are released when their
 /// descriptor closes, so a plugin that dies never leaves one held.
 public struct StateDirectory: Sendable {
     public let path: String
@@ -52,9 +54,8 @@ public struct StateDirectory: Sendable {
             }
             offset += count
         }
-        let synced = fsync(fd) == 0
         close(fd)
-        guard synced, rename(temporary, target) == 0 else {
+        guard rename(temporary, target) == 0 else {
             let code = errno
             unlink(temporary)
             throw CNIError(.stateFailed, "cannot write state file \(target)", details: String(cString: strerror(code)))

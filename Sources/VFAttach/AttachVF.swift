@@ -8,8 +8,8 @@ import Musl
 #endif
 
 /// ADD: moves the VF named by the config into the pod. The order follows sriov-cni
-/// (lock, record, VF settings through the PF, netdev through a temporary namespace,
-/// IPAM) plus MTU, RDMA isolation and state. Every step registers its undo first; any
+/// (lock, record, VF settings through the PF, netdev moved and renamed, IPAM) plus
+/// the VF netdev's own MAC, RDMA isolation, MTU and state. Every step registers its undo first; any
 /// failure undoes all completed steps and then reports what failed.
 struct AttachVF {
     let call: CNICall
@@ -83,7 +83,9 @@ struct AttachVF {
         let environment = call.environment
         let file = AllocationRecord.fileName(conf.deviceID)
         if let existing = (try? state.read(file)).flatMap({ $0 }).flatMap(AllocationRecord.init(json:)) {
-            if access(existing.netns, F_OK) == 0 && !existing.netns.isEmpty {
+            // Alive means the path still opens as a network namespace: a leftover mount
+            // point that is now a plain file does not hold the VF.
+            if !existing.netns.isEmpty, (try? NetworkNamespace.open(path: existing.netns)) != nil {
                 throw CNIError(.deviceBusy, "VF \(conf.deviceID) is already allocated",
                                details: "to container \(existing.containerID) interface \(existing.ifname) in \(existing.netns)")
             }
@@ -175,6 +177,31 @@ struct AttachVF {
         try state.write(record.fileName, record.json)
         try checkpoint(.recordState)
 
+        // The netdev, in the host namespace: down, then its own MAC, before the PF sets
+        // the administrative one: igb takes a PF-set MAC on the VF only after a driver
+        // rebind, and refuses the VF's own change once the PF has set one.
+        let originalName = hostLink.name
+        if hostLink.isUp {
+            rollback.register("set \(originalName) up again") {
+                if let link = try hostNetlink.link(named: originalName) {
+                    try hostNetlink.setLink(index: link.index, device: originalName, LinkChange(up: true))
+                }
+            }
+            try hostNetlink.setLink(index: hostLink.index, device: originalName, LinkChange(up: false))
+        }
+        try checkpoint(.linkDown)
+        if let mac = conf.mac, mac.bytes != hostLink.hardwareAddress {
+            rollback.register("restore the MAC of \(originalName)") {
+                if let link = try hostNetlink.link(named: originalName) {
+                    try setVFNetdevMAC(hostLink.hardwareAddress, linkIndex: link.index, device: originalName, netlink: hostNetlink,
+                                       pf: pfAccess(location: location, pfLink: pfLink, netlink: hostNetlink, original: originalVF))
+                }
+            }
+            try setVFNetdevMAC(mac.bytes, linkIndex: hostLink.index, device: originalName, netlink: hostNetlink,
+                               pf: pfAccess(location: location, pfLink: pfLink, netlink: hostNetlink, original: originalVF))
+        }
+        try checkpoint(.netdevMAC)
+
         // VF settings through the PF, one request each, in sriov-cni's order.
         if let pf = location.pf, let pfLink, let originalVF {
             for kind in conf.vfSettings {
@@ -189,83 +216,65 @@ struct AttachVF {
             }
         }
 
-        // The netdev, in the host namespace: down, then its own MAC (the PF's
-        // administrative MAC reaches some VF drivers only after a rebind).
-        let originalName = hostLink.name
-        if hostLink.isUp {
-            rollback.register("set \(originalName) up again") {
-                if let link = try hostNetlink.link(named: originalName) {
-                    try hostNetlink.setLink(index: link.index, device: originalName, LinkChange(up: true))
+        // The RDMA device goes before the netdev, as in ib-sriov-cni: a soft-RoCE device
+        // is deleted by the kernel when its netdev leaves, so a device that cannot move
+        // must be found out while nothing has moved yet.
+        if let rdmaDevice {
+            rollback.register("move RDMA device \(rdmaDevice.entry.name) back to the host namespace") {
+                let podRDMA = try RDMANetlink(in: podNamespace)
+                if let entry = try podRDMA.devices().first(where: { $0.name == rdmaDevice.entry.name }) {
+                    try podRDMA.moveDevice(index: entry.index, name: entry.name, to: hostNamespace)
                 }
             }
-            try hostNetlink.setLink(index: hostLink.index, device: originalName, LinkChange(up: false))
-        }
-        try checkpoint(.linkDown)
-        if let mac = conf.mac, mac.bytes != hostLink.hardwareAddress {
-            rollback.register("restore the MAC of \(originalName)") {
-                if let link = try hostNetlink.link(named: originalName) {
-                    try hostNetlink.setLink(index: link.index, device: originalName, LinkChange(hardwareAddress: hostLink.hardwareAddress))
-                }
-            }
-            try hostNetlink.setLink(index: hostLink.index, device: originalName, LinkChange(hardwareAddress: mac.bytes))
-        }
-        try checkpoint(.netdevMAC)
-
-        // Through a temporary namespace, so that neither the host nor the pod ever sees
-        // a half-renamed link or a name clash (sriov-cni#40, plugins PR #1073).
-        let temporary = try NetworkNamespace.createTemporary()
-        let temporaryNetlink = try RouteNetlink(in: temporary)
-        rollback.register("move \(originalName) back to the host namespace") {
-            if let link = try temporaryNetlink.links().first(where: { $0.name != "lo" }) {
-                try temporaryNetlink.setLink(index: link.index, device: link.name, LinkChange(namespace: hostNamespace))
+            do {
+                try rdmaDevice.netlink.moveDevice(index: rdmaDevice.entry.index, name: rdmaDevice.entry.name, to: podNamespace)
+            } catch let error as NetlinkError {
+                throw CNIError(.rdmaIsolationFailed, "RDMA device \(rdmaDevice.entry.name) of VF \(address) cannot move into the pod",
+                               details: error.description)
             }
         }
-        try hostNetlink.setLink(index: hostLink.index, device: originalName, LinkChange(namespace: temporary))
-        try checkpoint(.moveToTemporaryNetns)
+        try checkpoint(.moveRDMA)
 
-        guard let moved = try temporaryNetlink.links().first(where: { $0.name != "lo" }) else {
-            throw CNIError(.deviceOperationFailed, "\(originalName) did not arrive in the temporary namespace")
-        }
-        // A stale alternative name equal to the pod's name blocks the rename (sriov-cni#445).
-        for stale in moved.altNames where stale == ifname {
+        // A stale alternative name equal to the pod's name would block the rename
+        // (sriov-cni#445): drop it while the link is still in the host.
+        for stale in hostLink.altNames where stale == ifname {
             rollback.register("restore alternative name \(stale) of \(originalName)") {
-                if let link = try temporaryNetlink.links().first(where: { $0.name != "lo" }), !link.altNames.contains(stale) {
-                    try temporaryNetlink.addAltName(stale, index: link.index, device: link.name)
+                if let link = try hostNetlink.link(named: originalName), link.name == originalName, !link.altNames.contains(stale) {
+                    try hostNetlink.addAltName(stale, index: link.index, device: originalName)
                 }
             }
-            try temporaryNetlink.removeAltName(stale, index: moved.index, device: originalName)
+            try hostNetlink.removeAltName(stale, index: hostLink.index, device: originalName)
         }
         try checkpoint(.removeStaleAltNames)
 
-        rollback.register("rename \(ifname) back to \(originalName)") {
-            if let link = try temporaryNetlink.links().first(where: { $0.name != "lo" }) {
-                try temporaryNetlink.setLink(index: link.index, device: link.name,
-                                             LinkChange(name: originalName, alias: hostLink.alias ?? ""))
-                // Kernels that keep the old name as an alternative name would keep ifname.
-                if let renamed = try temporaryNetlink.link(index: link.index), renamed.altNames.contains(ifname) {
-                    try temporaryNetlink.removeAltName(ifname, index: link.index, device: originalName)
+        // Move and rename in one request (IFLA_NET_NS_FD with IFLA_IFNAME): the kernel
+        // renames the link inside the pod namespace under the same RTNL hold, and takes
+        // the new name at once if the old one is taken there. So the link is never
+        // renamed in the host (the udev and NetworkManager races of plugins PR #1073),
+        // never clashes with the pod's names (sriov-cni#40, plugins#1002), and costs one
+        // namespace switch instead of the two a temporary namespace needs. The alias keeps
+        // the host name on the link itself (as host-device does), so a DEL without state
+        // can still name it back.
+        rollback.register("move \(ifname) back to the host namespace as \(originalName)") {
+            if let link = try podNetlink.link(named: ifname), link.name == ifname {
+                try podNetlink.setLink(index: link.index, device: ifname,
+                                       LinkChange(name: originalName, alias: hostLink.alias ?? "", namespace: hostNamespace))
+                // Kernels that keep an old name as an alternative name would keep ifname.
+                if let returned = try hostNetlink.link(named: originalName), returned.altNames.contains(ifname) {
+                    try hostNetlink.removeAltName(ifname, index: returned.index, device: originalName)
                 }
             }
         }
-        // The alias keeps the host name on the link itself (as host-device does), so a
-        // DEL without state can still name it back.
-        try temporaryNetlink.setLink(index: moved.index, device: originalName, LinkChange(name: ifname, alias: originalName))
-        if let renamed = try temporaryNetlink.link(index: moved.index), renamed.altNames.contains(originalName) {
-            try temporaryNetlink.removeAltName(originalName, index: moved.index, device: ifname)
-        }
-        try checkpoint(.renameInTemporaryNetns)
-
-        rollback.register("move \(ifname) back from the pod to the temporary namespace") {
-            if let link = try podNetlink.link(named: ifname), link.name == ifname {
-                try podNetlink.setLink(index: link.index, device: ifname, LinkChange(namespace: temporary))
-            }
-        }
-        try temporaryNetlink.setLink(index: moved.index, device: ifname, LinkChange(namespace: podNamespace))
+        try hostNetlink.setLink(index: hostLink.index, device: originalName,
+                                LinkChange(name: ifname, alias: originalName, namespace: podNamespace))
         try checkpoint(.moveToPodNetns)
 
         // Inside the pod.
         guard var podLink = try podNetlink.link(named: ifname) else {
             throw CNIError(.deviceOperationFailed, "\(ifname) did not arrive in \(environment.netns)")
+        }
+        if podLink.altNames.contains(originalName) {
+            try podNetlink.removeAltName(originalName, index: podLink.index, device: ifname)
         }
         if let mtu = conf.mtu, mtu != podLink.mtu {
             let originalMTU = podLink.mtu
@@ -295,21 +304,6 @@ struct AttachVF {
         try configureIP(ipamResult, link: podLink, netlink: podNetlink, rollback: &rollback)
         try checkpoint(.configureIP)
 
-        if let rdmaDevice {
-            rollback.register("move RDMA device \(rdmaDevice.entry.name) back to the host namespace") {
-                let podRDMA = try RDMANetlink(in: podNamespace)
-                if let entry = try podRDMA.devices().first(where: { $0.name == rdmaDevice.entry.name }) {
-                    try podRDMA.moveDevice(index: entry.index, name: entry.name, to: hostNamespace)
-                }
-            }
-            do {
-                try rdmaDevice.netlink.moveDevice(index: rdmaDevice.entry.index, name: rdmaDevice.entry.name, to: podNamespace)
-            } catch let error as NetlinkError {
-                throw CNIError(.rdmaIsolationFailed, "RDMA device \(rdmaDevice.entry.name) of VF \(address) cannot move into the pod",
-                               details: error.description)
-            }
-        }
-        try checkpoint(.moveRDMA)
 
         podLink = try podNetlink.link(named: ifname) ?? podLink
         let result = CNIResult(
@@ -389,6 +383,12 @@ struct AttachVF {
                                  scope: route.scope.map { UInt8(clamping: $0) })
             try netlink.addRoute(info, index: link.index, device: ifname)
         }
+    }
+
+    private func pfAccess(location: VFLocation, pfLink: LinkInfo?, netlink: RouteNetlink,
+                          original: VirtualFunctionInfo?) -> PFAccess? {
+        guard let pf = location.pf, let pfLink else { return nil }
+        return PFAccess(netlink: netlink, index: pfLink.index, name: pf.netdev, vf: pf.vfIndex, trust: original?.trust ?? false)
     }
 
     private func settings(_ kind: VFSettingKind, original: VirtualFunctionInfo) -> (desired: VFSetting, original: VFSetting?) {

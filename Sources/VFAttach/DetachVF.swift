@@ -220,44 +220,51 @@ struct DetachVF {
             throw NetdevUnreachable(description: "VF \(record.deviceID) netdev is neither in \(record.netns) nor in the host namespace")
         }
         guard let link = try hostNetlink.link(named: name) else { return }
-        try restoreInPlace(link, netlink: hostNetlink, record: record)
+        try restoreInPlace(link, netlink: hostNetlink, hostNetlink: hostNetlink, record: record)
     }
 
-    /// Pod → temporary namespace (rename, MAC, MTU, alias there) → host.
+    /// Pod → host in one request that also renames the link back (the kernel does the
+    /// rename inside the host namespace, see AttachVF), then MAC and up state there.
     private func moveOut(_ link: LinkInfo, from podNetlink: RouteNetlink, hostNamespace: NetworkNamespace,
                          hostNetlink: RouteNetlink, record: AttachmentRecord) throws {
-        try podNetlink.setLink(index: link.index, device: link.name, LinkChange(up: false))
-        let temporary = try NetworkNamespace.createTemporary()
-        try podNetlink.setLink(index: link.index, device: link.name, LinkChange(namespace: temporary))
-        let temporaryNetlink = try RouteNetlink(in: temporary)
-        guard let moved = try temporaryNetlink.links().first(where: { $0.name != "lo" }) else {
-            throw CNIError(.deviceOperationFailed, "\(link.name) did not arrive in the temporary namespace")
+        // A host link already holding the name would make the rename fail after the move.
+        if let holder = try hostNetlink.link(named: record.host.name) {
+            throw CNIError(.deviceOperationFailed, "cannot return \(link.name) to the host as \(record.host.name)",
+                           details: "ifindex \(holder.index) (\(holder.name)) holds that name in the host namespace")
         }
-        do {
-            try restoreInPlace(moved, netlink: temporaryNetlink, record: record, bringUp: false)
-            try temporaryNetlink.setLink(index: moved.index, device: record.host.name, LinkChange(namespace: hostNamespace))
-        } catch {
-            // Never strand the VF in the temporary namespace: send it home under any name.
-            if let stranded = try? temporaryNetlink.links().first(where: { $0.name != "lo" }) {
-                try? temporaryNetlink.setLink(index: stranded.index, device: stranded.name, LinkChange(namespace: hostNamespace))
-            }
-            throw error
+        var change = LinkChange(name: record.host.name, namespace: hostNamespace)
+        if link.mtu != record.host.mtu { change.mtu = record.host.mtu }
+        if link.alias != record.host.alias { change.alias = record.host.alias ?? "" }
+        try podNetlink.setLink(index: link.index, device: link.name, change)
+        guard let returned = try hostNetlink.link(named: record.host.name) else {
+            throw CNIError(.deviceOperationFailed, "\(record.host.name) did not arrive in the host namespace")
         }
-        if record.host.up, let returned = try hostNetlink.link(named: record.host.name) {
-            try hostNetlink.setLink(index: returned.index, device: record.host.name, LinkChange(up: true))
-        }
+        try restoreInPlace(returned, netlink: hostNetlink, hostNetlink: hostNetlink, record: record)
     }
 
     /// Name, MAC, MTU, alias and up state back to the recorded values, where the link is.
-    private func restoreInPlace(_ link: LinkInfo, netlink: RouteNetlink, record: AttachmentRecord, bringUp: Bool = true) throws {
+    private func restoreInPlace(_ link: LinkInfo, netlink: RouteNetlink, hostNetlink: RouteNetlink, record: AttachmentRecord,
+                                bringUp: Bool = true) throws {
         if link.isUp { try netlink.setLink(index: link.index, device: link.name, LinkChange(up: false)) }
+        // udev may have given the returning netdev its old name as an alternative name,
+        // which blocks the rename to that very name (EEXIST).
+        if link.name != record.host.name, link.altNames.contains(record.host.name) {
+            try netlink.removeAltName(record.host.name, index: link.index, device: link.name)
+        }
         var change = LinkChange()
         if link.name != record.host.name { change.name = record.host.name }
-        if link.hardwareAddress != record.host.mac.bytes { change.hardwareAddress = record.host.mac.bytes }
         if link.mtu != record.host.mtu { change.mtu = record.host.mtu }
         if link.alias != record.host.alias { change.alias = record.host.alias ?? "" }
-        if change.name != nil || change.hardwareAddress != nil || change.mtu != nil || change.alias != nil {
+        if change.name != nil || change.mtu != nil || change.alias != nil {
             try netlink.setLink(index: link.index, device: link.name, change)
+        }
+        if link.hardwareAddress != record.host.mac.bytes {
+            var access: PFAccess?
+            if let pf = record.pf, let pfLink = try hostNetlink.link(named: pf.netdev) {
+                access = PFAccess(netlink: hostNetlink, index: pfLink.index, name: pf.netdev, vf: pf.vfIndex,
+                                  trust: record.originalVF?.trust ?? false)
+            }
+            try setVFNetdevMAC(record.host.mac.bytes, linkIndex: link.index, device: record.host.name, netlink: netlink, pf: access)
         }
         if let renamed = try netlink.link(index: link.index), renamed.altNames.contains(record.ifname) {
             try netlink.removeAltName(record.ifname, index: link.index, device: record.host.name)

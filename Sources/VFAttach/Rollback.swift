@@ -33,8 +33,9 @@ struct Rollback {
 /// ends up exactly as it was.
 enum ADDStep: String, CaseIterable, Sendable {
     case lock, allocate, recordState
-    case vfVLAN, vfMAC, vfRate, vfSpoofCheck, vfTrust, vfLinkState
     case linkDown, netdevMAC
-    case moveToTemporaryNetns, removeStaleAltNames, renameInTemporaryNetns, moveToPodNetns
-    case setMTU, linkUp, ipam, configureIP, moveRDMA, persistState
+    case vfVLAN, vfMAC, vfRate, vfSpoofCheck, vfTrust, vfLinkState
+    case moveRDMA
+    case removeStaleAltNames, moveToPodNetns
+    case setMTU, linkUp, ipam, configureIP, persistState
 }

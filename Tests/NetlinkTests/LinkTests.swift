@@ -122,3 +122,38 @@ final class LinkTests: XCTestCase {
         }
     }
 }
+
+/// One RTM_SETLINK that moves a link and renames it: the kernel renames it inside the
+/// target namespace under the same RTNL hold, so no namespace ever sees a clash.
+final class MoveAndRenameTests: XCTestCase {
+    func testMoveAndRenameInOneRequestArrivesUnderTheNewName() throws {
+        let source = try ScratchNamespace("src")
+        let target = try ScratchNamespace("dst")
+        defer { source.remove(); target.remove() }
+        try source.ip("link", "add", "name", "va", "type", "veth", "peer", "name", "vb")
+        // The target already has a link named like the moving one ("va") and an eth0.
+        try target.ip("link", "add", "name", "va", "type", "veth", "peer", "name", "eth0")
+        let netlink = try RouteNetlink(in: NetworkNamespace.open(path: source.path))
+        let link = try XCTUnwrap(try netlink.link(named: "va"))
+        try netlink.setLink(index: link.index, device: "va",
+                            LinkChange(name: "net1", alias: "va", namespace: NetworkNamespace.open(path: target.path)))
+        let arrived = try XCTUnwrap(try RouteNetlink(in: NetworkNamespace.open(path: target.path)).link(named: "net1"))
+        XCTAssertEqual(arrived.alias, "va")
+        XCTAssertNil(try netlink.link(named: "va"))
+    }
+
+    func testMoveAndRenameOntoATakenNameFailsWithoutMoving() throws {
+        let source = try ScratchNamespace("src")
+        let target = try ScratchNamespace("dst")
+        defer { source.remove(); target.remove() }
+        try source.ip("link", "add", "name", "va", "type", "veth", "peer", "name", "vb")
+        try target.ip("link", "add", "name", "va", "type", "veth", "peer", "name", "net1")
+        let netlink = try RouteNetlink(in: NetworkNamespace.open(path: source.path))
+        let link = try XCTUnwrap(try netlink.link(named: "va"))
+        XCTAssertThrowsError(try netlink.setLink(index: link.index, device: "va",
+                                                 LinkChange(name: "net1", namespace: NetworkNamespace.open(path: target.path)))) { error in
+            XCTAssertEqual((error as! NetlinkError).errno, EEXIST)
+        }
+        XCTAssertNotNil(try netlink.link(named: "va"), "the link stays where it was")
+    }
+}

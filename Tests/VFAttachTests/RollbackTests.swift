@@ -21,9 +21,8 @@ final class RollbackTests: XCTestCase {
         var reached: [ADDStep] = []
         try rig.add(config, faultInjection: { reached.append($0) })
         try rig.delete(config)
-        XCTAssertEqual(reached, [.lock, .allocate, .recordState, .linkDown, .netdevMAC, .moveToTemporaryNetns,
-                                 .removeStaleAltNames, .renameInTemporaryNetns, .moveToPodNetns, .setMTU, .linkUp, .ipam,
-                                 .configureIP, .moveRDMA, .persistState])
+        XCTAssertEqual(reached, [.lock, .allocate, .recordState, .linkDown, .netdevMAC, .moveRDMA, .removeStaleAltNames,
+                                 .moveToPodNetns, .setMTU, .linkUp, .ipam, .configureIP, .persistState])
 
         let before = try rig.snapshot()
         for step in reached {
