@@ -213,18 +213,10 @@ final class PingPong {
 
     @inline(__always)
     private func waitForByte(_ address: UnsafeRawPointer, _ expected: UInt8, iteration: Int, of total: Int) throws {
-        var spins: UInt = 0
-        var limit: UInt64 = 0
+        var budget = SpinBudget(timeoutSeconds: waiter.timeoutSeconds)
         while rdmaperf_load_volatile_u8(address) != expected {
-            spins &+= 1
-            if spins & (CompletionWaiter.spinsPerCheck - 1) == 0 {
-                let now = MonotonicClock.nanoseconds()
-                if limit == 0 {
-                    limit = now &+ UInt64(waiter.timeoutSeconds * 1e9)
-                } else if now > limit {
-                    throw RDMAPerfError.PeerTimeout(waitingFor: "the peer's write \(iteration) of \(total)",
-                                                    seconds: waiter.timeoutSeconds)
-                }
+            if budget.emptyPollTimedOut() {
+                throw RDMAPerfError.PeerTimeout(waitingFor: "the peer's write \(iteration) of \(total)", seconds: waiter.timeoutSeconds)
             }
         }
     }
