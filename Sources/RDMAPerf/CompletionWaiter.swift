@@ -18,36 +18,22 @@ public enum CompletionPolling: Sendable, CustomStringConvertible {
     }
 }
 
-/// Waits for completions on one of the run's CQs, busy or through the channel,
-/// giving up when nothing arrives for `timeoutSeconds`. The deadline is only
-/// computed once a wait has spun for a while, so a fast completion costs no
-/// clock read.
+/// Waits for completions on one of the run's CQs, spinning or through the
+/// channel, giving up when nothing arrives for `timeoutSeconds`.
 struct CompletionWaiter {
     let completion: UnsafeMutablePointer<ibv_wc>
     let channel: UnsafeMutablePointer<ibv_comp_channel>?
     let timeoutSeconds: Double
 
-    /// Spins between deadline checks: 2^14 polls.
-    static let spinsPerCheck: UInt = 1 << 14
-
     /// The next completion of `cq`, spinning.
     @inline(__always)
     func busyWait(_ cq: UnsafeMutablePointer<ibv_cq>, waitingFor what: @autoclosure () -> String) throws -> ibv_wc {
-        var spins: UInt = 0
-        var limit: UInt64 = 0
+        var budget = SpinBudget(timeoutSeconds: timeoutSeconds)
         while true {
             let count = ibv_poll_cq(cq, 1, completion)
             if count > 0 { return completion.pointee }
             if count < 0 { throw RDMAPerfError.CallFailed("ibv_poll_cq", errorNumber: -count) }
-            spins &+= 1
-            if spins & (Self.spinsPerCheck - 1) == 0 {
-                let now = MonotonicClock.nanoseconds()
-                if limit == 0 {
-                    limit = now &+ UInt64(timeoutSeconds * 1e9)
-                } else if now > limit {
-                    throw RDMAPerfError.PeerTimeout(waitingFor: what(), seconds: timeoutSeconds)
-                }
-            }
+            if budget.emptyPollTimedOut() { throw RDMAPerfError.PeerTimeout(waitingFor: what(), seconds: timeoutSeconds) }
         }
     }
 

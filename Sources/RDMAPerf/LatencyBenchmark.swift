@@ -7,6 +7,14 @@ import CRDMACM
 /// One side of a latency run: set up, connect, agree, measure every size,
 /// say goodbye. `connected` is called once before the first size, `measured`
 /// after each size this side took samples for.
+///
+/// One size's result: perftest's summary and the samples it came from, in
+/// microseconds, in the order they were taken (perftest's `-U`).
+public struct LatencyMeasurement: Sendable {
+    public var summary: LatencySummary
+    public var samples: [Double]
+}
+
 public struct LatencyBenchmark {
     public let configuration: LatencyConfiguration
 
@@ -14,7 +22,7 @@ public struct LatencyBenchmark {
         self.configuration = configuration
     }
 
-    public func run(connected: (RunDescription) -> Void, measured: (LatencySummary) -> Void) throws {
+    public func run(connected: (RunDescription) -> Void, measured: (LatencyMeasurement) -> Void) throws {
         switch configuration.exchange {
         case .tcpSideChannel: try runOverTCP(connected: connected, measured: measured)
         case .rdmaCM: try runOverRDMACM(connected: connected, measured: measured)
@@ -25,7 +33,7 @@ public struct LatencyBenchmark {
 
     // MARK: TCP side channel
 
-    private func runOverTCP(connected: (RunDescription) -> Void, measured: (LatencySummary) -> Void) throws {
+    private func runOverTCP(connected: (RunDescription) -> Void, measured: (LatencyMeasurement) -> Void) throws {
         let device = try VerbsDevice.open(name: configuration.deviceName)
         let port = try device.activePort(configuration.ibPort)
         let gid = try selectGID(device: device.name, port: port)
@@ -73,7 +81,7 @@ public struct LatencyBenchmark {
 
     // MARK: rdma_cm
 
-    private func runOverRDMACM(connected: (RunDescription) -> Void, measured: (LatencySummary) -> Void) throws {
+    private func runOverRDMACM(connected: (RunDescription) -> Void, measured: (LatencyMeasurement) -> Void) throws {
         let connection = try RDMACMConnection()
         let setUp = configuration.isServer ? try acceptOverRDMACM(connection) : try connectOverRDMACM(connection)
         let resources = setUp.resources
@@ -223,7 +231,7 @@ public struct LatencyBenchmark {
     // MARK: the measured part
 
     private func measureAllSizes(resources: LatencyResources, queuePair: UnsafeMutablePointer<ibv_qp>, remote: RemoteBuffer,
-                                 control: ControlChannel, measured: (LatencySummary) -> Void) throws {
+                                 control: ControlChannel, measured: (LatencyMeasurement) -> Void) throws {
         let pingPong = PingPong(test: parameters.test, resources: resources, queuePair: queuePair, remote: remote,
                                 polling: configuration.polling, inlineSize: configuration.effectiveInlineSize,
                                 initiator: !configuration.isServer, iterations: parameters.iterations,
@@ -233,9 +241,9 @@ public struct LatencyBenchmark {
             try pingPong.prepare(size: size)
             try control.exchange(.ready(size: size), during: "the start of \(size) B")
             let postTimes = try pingPong.run(size: size)
-            if !postTimes.isEmpty,
-               let summary = LatencyStatistics.summarize(postTimes: postTimes, bytes: size, tripsPerSample: parameters.test.tripsPerSample) {
-                measured(summary)
+            let trips = parameters.test.tripsPerSample
+            if !postTimes.isEmpty, let summary = LatencyStatistics.summarize(postTimes: postTimes, bytes: size, tripsPerSample: trips) {
+                measured(LatencyMeasurement(summary: summary, samples: LatencyStatistics.samples(postTimes: postTimes, tripsPerSample: trips)))
             }
         }
         try control.prepareReceive()

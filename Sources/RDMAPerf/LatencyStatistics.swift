@@ -60,6 +60,13 @@ public enum LatencyStatistics {
         return summarize(samples: samples, bytes: bytes, iterations: postTimes.count, tripsPerSample: tripsPerSample)
     }
 
+    /// The samples in microseconds, unsorted: the gaps between posts divided by the trips per sample.
+    public static func samples(postTimes: [UInt64], tripsPerSample: Int) -> [Double] {
+        guard postTimes.count > 1 else { return [] }
+        let divisor = 1000.0 * Double(tripsPerSample)
+        return (0..<(postTimes.count - 1)).map { Double(postTimes[$0 + 1] &- postTimes[$0]) / divisor }
+    }
+
     /// The summary from round-trip samples in nanoseconds (iterations - 1 of them).
     public static func summarize(samples unsorted: [UInt64], bytes: Int, iterations: Int, tripsPerSample: Int) -> LatencySummary? {
         guard unsorted.count > droppedTail else { return nil }

@@ -14,10 +14,12 @@ import CRDMAPerfSupport
 ///   byte of the receive region, which carries the iteration count.
 /// - read: the initiator alone posts an RDMA READ and waits for its completion.
 ///
-/// Data sends are signalled every `LatencyResources.signalInterval`-th post and
-/// their completions collected after the reply arrived, so the send CQ stays
-/// off the critical path. Warm-up iterations run first and are not timed.
-/// Everything the loops touch is allocated before the first post.
+/// Between an arrival and the next post there is only the clock read: receives
+/// are re-posted and send completions collected after the post, while the peer
+/// is busy with the message (perftest re-posts the receive first). Data sends
+/// are signalled every `LatencyResources.signalInterval`-th post only. Warm-up
+/// iterations run first and are not timed. Everything the loops touch is
+/// allocated before the first post.
 final class PingPong {
     let test: LatencyTest
     let resources: LatencyResources
@@ -146,8 +148,10 @@ final class PingPong {
         var sent = 0
         var received = 0
         var unreapedSignals = 0
+        let receiveDepth = LatencyResources.receiveQueueDepth
         while sent < total || received < total {
-            // The responder waits first; the initiator only after its first post.
+            // The critical path is arrival, clock, post. The responder waits
+            // first; the initiator only after its first post.
             if received < total && !(sent == 0 && initiator) {
                 switch arrival {
                 case .receiveCompletion:
@@ -161,18 +165,10 @@ final class PingPong {
                         throw RDMAPerfError.UnexpectedMessage(expected: "data message \(received + 1) of \(total)",
                                                               received: "a control message")
                     }
-                    received += 1
-                    if postedReceives < total { try postReceive() }
                 case .lastByte:
                     try waitForByte(pollByte, UInt8(truncatingIfNeeded: received + 1), iteration: received + 1, of: total)
-                    received += 1
                 }
-                // The reply came after our last post was acknowledged, so its
-                // completion is normally already there.
-                while unreapedSignals > 0, let completion = try waiter.poll(resources.sendCQ) {
-                    try checkSend(completion, iteration: sent)
-                    unreapedSignals -= 1
-                }
+                received += 1
             }
             if sent < total {
                 if sent >= warmup { postTimes[sent - warmup] = MonotonicClock.nanoseconds() }
@@ -186,6 +182,21 @@ final class PingPong {
                                                    context: "iteration \(sent)")
                 }
                 if signaled { unreapedSignals += 1 }
+            }
+            // Bookkeeping while the peer handles our message: top the receive
+            // queue up again and collect send completions (normally already
+            // there: a reply implies the peer acknowledged our earlier sends).
+            if arrival == .receiveCompletion && postedReceives < total && postedReceives - received < receiveDepth {
+                try postReceive()
+            }
+            while unreapedSignals > 0, let completion = try waiter.poll(resources.sendCQ) {
+                try checkSend(completion, iteration: sent)
+                unreapedSignals -= 1
+            }
+            // Never let unretired sends approach the send queue's depth.
+            while unreapedSignals * interval >= LatencyResources.sendQueueDepth - interval {
+                try checkSend(try waiter.busyWait(resources.sendCQ, waitingFor: "\(test) completions"), iteration: sent)
+                unreapedSignals -= 1
             }
         }
         while unreapedSignals > 0 {
@@ -213,18 +224,10 @@ final class PingPong {
 
     @inline(__always)
     private func waitForByte(_ address: UnsafeRawPointer, _ expected: UInt8, iteration: Int, of total: Int) throws {
-        var spins: UInt = 0
-        var limit: UInt64 = 0
+        var budget = SpinBudget(timeoutSeconds: waiter.timeoutSeconds)
         while rdmaperf_load_volatile_u8(address) != expected {
-            spins &+= 1
-            if spins & (CompletionWaiter.spinsPerCheck - 1) == 0 {
-                let now = MonotonicClock.nanoseconds()
-                if limit == 0 {
-                    limit = now &+ UInt64(waiter.timeoutSeconds * 1e9)
-                } else if now > limit {
-                    throw RDMAPerfError.PeerTimeout(waitingFor: "the peer's write \(iteration) of \(total)",
-                                                    seconds: waiter.timeoutSeconds)
-                }
+            if budget.emptyPollTimedOut() {
+                throw RDMAPerfError.PeerTimeout(waitingFor: "the peer's write \(iteration) of \(total)", seconds: waiter.timeoutSeconds)
             }
         }
     }

@@ -41,6 +41,10 @@ struct LatencyOptions: ParsableArguments {
     @Flag(name: [.customShort("R"), .customLong("rdma-cm")], help: "Connect the QPs through librdmacm.")
     var rdmaCM = false
 
+    @Flag(name: [.customShort("U"), .customLong("report-unsorted")],
+          help: "Print every sample (microseconds, in the order taken) before each size's row.")
+    var reportUnsorted = false
+
     @Flag(help: "Print the results as one JSON document.")
     var json = false
 

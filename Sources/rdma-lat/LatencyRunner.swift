@@ -25,9 +25,18 @@ struct LatencyRunner {
                 }
                 fflush(nil)  // all streams: `stdout` is a global var Swift 6 will not touch
             },
-            measured: { summary in
+            measured: { measurement in
+                let summary = measurement.summary
                 results.append(summary)
                 guard !options.json else { return }
+                if options.reportUnsorted {
+                    // perftest -U: every sample in the order taken, then the summary.
+                    print("#, usec")
+                    for (index, sample) in measurement.samples.enumerated() {
+                        print("\(index + 1), \(LatencyReport.fixed(sample, decimals: 3))")
+                    }
+                    print(LatencyReport.columnHeader)
+                }
                 print(LatencyReport.row(summary))
                 fflush(nil)  // all streams: `stdout` is a global var Swift 6 will not touch
             })

@@ -97,4 +97,9 @@ final class LatencyStatisticsTests: XCTestCase {
         XCTAssertNil(LatencyStatistics.summarize(postTimes: [0, 1, 2], bytes: 2, tripsPerSample: 2))
         XCTAssertNotNil(LatencyStatistics.summarize(postTimes: [0, 1, 2, 3], bytes: 2, tripsPerSample: 2))
     }
+
+    func testUnsortedSamplesAreGapsInTakenOrder() {
+        XCTAssertEqual(LatencyStatistics.samples(postTimes: [0, 4_000, 6_000, 16_000], tripsPerSample: 2), [2, 1, 5])
+        XCTAssertEqual(LatencyStatistics.samples(postTimes: [7], tripsPerSample: 1), [])
+    }
 }
