@@ -1,10 +1,13 @@
 """The DaemonSet's container, as far as it can be reproduced without a cluster:
 `sriov-rdma-dp run` with exactly the manifest's arguments (each path re-rooted into
-a scratch directory), as uid 0 with every capability dropped and no_new_privs, as
-the securityContext asks, against a grpcio kubelet stand-in. Every pool must
-register and stream, and the manifest's own probe command must pass."""
+a scratch directory), as uid 0 with every capability dropped and no_new_privs, in a
+mount namespace where the whole file system is read-only except the re-rooted
+paths of the container's writable volumeMounts (readOnlyRootFilesystem), against a
+grpcio kubelet stand-in. Every pool must register and stream, and the manifest's
+own probe command must pass."""
 import importlib
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -21,8 +24,8 @@ from kubelet_standin import Kubelet, wait_for  # noqa: E402
 
 pytestmark = [
     pytest.mark.timeout(120),
-    pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                       reason="needs root and setpriv to run the daemon as the manifest's uid 0 without capabilities"),
+    pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None or shutil.which("unshare") is None,
+                       reason="needs root, setpriv and unshare to run the daemon as the manifest's securityContext says"),
 ]
 
 PATH_FLAGS = ["--config", "--kubelet-dir", "--sys-root", "--dev-root", "--state-dir"]
@@ -55,7 +58,7 @@ def capabilities(pid):
         "NoNewPrivs": int(fields["NoNewPrivs"].strip())}
 
 
-def test_daemon_serves_every_pool_without_capabilities(manifests, api, scratch):
+def test_daemon_serves_every_pool_without_capabilities_on_a_read_only_root(manifests, api, scratch):
     base = str(scratch / "node")
     node = ConnectXNode(base, vfs=10)
     flags = manifests.daemon_flags()
@@ -67,13 +70,19 @@ def test_daemon_serves_every_pool_without_capabilities(manifests, api, scratch):
     # The fixture's trees are where the re-rooted --sys-root and --dev-root point.
     assert (node.sys, node.dev) == (base + flags["--sys-root"], base + flags["--dev-root"])
 
+    container = manifests.daemon_container
+    writable = [base + mount["mountPath"] for mount in container["volumeMounts"] if not mount.get("readOnly", False)]
+    for directory in writable:
+        os.makedirs(directory, exist_ok=True)
     kubelet = Kubelet(api, base + flags["--kubelet-dir"])
     kubelet.start()
-    container = manifests.daemon_container
     command = [binary("sriov-rdma-dp")] + [rerooted(argument, base) for argument in container["args"]]
+    # Bind mounts made before the root is remounted read-only keep their own rw flag.
+    setup = " && ".join([f"mount --bind {shlex.quote(d)} {shlex.quote(d)}" for d in writable] + ["mount -o remount,bind,ro /"])
+    dropped = ["setpriv", "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all", "--"]
     log = open(scratch / "dp.log", "w")
-    daemon = subprocess.Popen(["setpriv", "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all",
-                               "--ambient-caps=-all", "--"] + command, stdout=log, stderr=subprocess.STDOUT)
+    daemon = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                               f"{setup} && exec {shlex.join(dropped + command)}"], stdout=log, stderr=subprocess.STDOUT)
     try:
         # setpriv execs the daemon in place: wait for that, then read its credentials.
         wait_for(lambda: os.readlink(f"/proc/{daemon.pid}/exe") == os.path.realpath(command[0]), what="the daemon to start")
