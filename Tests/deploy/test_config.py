@@ -1,0 +1,73 @@
+"""The ConfigMap's config through the real parser: `sriov-rdma-dp discover --config
+... --json` with the DaemonSet's --resource-prefix, on a generated node shaped like
+the one the example is written for. The pools it reports are the ones the networks
+and the pod name."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import binary
+from node_fixture import PF1, ConnectXNode, vf_address
+from pools import pool_names
+
+
+@pytest.fixture
+def node(scratch):
+    return ConnectXNode(str(scratch), vfs=10)
+
+
+def discover(manifests, scratch, node, config_text):
+    config = scratch / "config.json"
+    config.write_text(config_text)
+    command = [binary("sriov-rdma-dp"), "discover", "--config", str(config), "--sys-root", node.sys, "--dev-root", node.dev, "--json"]
+    prefix = manifests.daemon_flags().get("--resource-prefix")
+    if prefix:
+        command += ["--resource-prefix", prefix]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def test_configmap_pools_as_the_parser_builds_them(manifests, scratch, node):
+    result = discover(manifests, scratch, node, manifests.config_text)
+    assert result.returncode == 0, result.stderr
+    pools = {pool["resourceName"]: pool for pool in json.loads(result.stdout)["pools"]}
+    assert list(pools) == ["example.com/sriov_cx6", "rdma/hca_shared"]
+
+    vfs = pools["example.com/sriov_cx6"]
+    assert vfs["deviceType"] == "netDevice"
+    # pfNames ens1f0#0-7: VFs 8 and 9 stay out.
+    assert [device["id"] for device in vfs["devices"]] == [vf_address(index) for index in range(8)]
+    assert [device["rdmaDevices"] for device in vfs["devices"]] == [[f"mlx5_{index + 2}"] for index in range(8)]
+    assert [device["netdevs"] for device in vfs["devices"]] == [[f"ens1f0v{index}"] for index in range(8)]
+    assert {device["numaNode"] for device in vfs["devices"]} == {0}
+
+    shared = pools["rdma/hca_shared"]
+    assert shared["deviceType"] == "rdmaShared"
+    assert [device["id"] for device in shared["devices"]] == [str(slot) for slot in range(100)]
+    assert {tuple(device["rdmaDevices"]) for device in shared["devices"]} == {("mlx5_1",)}
+
+    excluded = {entry["address"]: entry["reasons"] for entry in json.loads(result.stdout)["excluded"]}
+    assert excluded[vf_address(8)][0] == "example.com/sriov_cx6: PF ens1f0#8 not in pfNames"
+    assert excluded[PF1][0] == "example.com/sriov_cx6: device 101d not in devices [\"101e\"]"
+
+
+def test_resource_names_agree_with_the_parser(manifests, scratch, node):
+    result = discover(manifests, scratch, node, manifests.config_text)
+    assert result.returncode == 0, result.stderr
+    reported = [pool["resourceName"] for pool in json.loads(result.stdout)["pools"]]
+    assert reported == pool_names(manifests.config_text, manifests.daemon_flags().get("--resource-prefix", "intel.com"))
+    for nad in manifests.all("NetworkAttachmentDefinition"):
+        assert nad["metadata"]["annotations"]["k8s.v1.cni.cncf.io/resourceName"] in reported
+    for pod in manifests.all("Pod"):
+        for container in pod["spec"]["containers"]:
+            assert {name for name in container["resources"]["limits"] if "/" in name} <= set(reported)
+
+
+def test_the_configmap_survives_a_strict_reading(manifests, scratch, node):
+    """A typo in the example would be refused: the parser rejects unknown keys, so
+    the example's keys are all real ones."""
+    config = json.loads(manifests.config_text)
+    config["resourceList"][0]["selectors"][0]["pfName"] = ["ens1f0"]
+    result = discover(manifests, scratch, node, json.dumps(config))
+    assert result.returncode != 0
+    assert 'config: resource "sriov_cx6": selectors[0]: unknown key "pfName"' in result.stderr
