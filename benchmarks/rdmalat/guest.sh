@@ -109,13 +109,15 @@ print("perftest frequency-sampling warnings: %d; rows left out (inf): %s" % (
     notes, ", ".join("r%s %s %s %s" % (r["round"], r["test"], r["bytes"], r["tool"]) for r in bad) or "none"))
 print()
 print("client side, usec, %d rounds; ratio = rdma-lat / perftest:" % len(rounds))
-print("  'of medians' divides the medians over rounds; 'paired' is the median of the per-round ratios")
+print("  'of medians' divides the medians over rounds; 'paired' is the median of the per-round ratios;")
+print("  'lower' counts the rounds in which rdma-lat's figure was below perftest's")
 variants = [t for t in ("ours", "events") if any(r["tool"] == t for r in rows)]
 for v in variants:
     print()
     print("%s vs perftest" % ("rdma-lat" if v == "ours" else "rdma-lat --events"))
-    print("%-6s %8s | %10s %10s %8s %8s | %10s %10s %8s %8s" % ("test", "bytes", "t_typical", "perftest", "of med.", "paired",
-                                                                "99.9%", "perftest", "of med.", "paired"))
+    print("%-6s %8s | %10s %10s %8s %8s %6s | %10s %10s %8s %8s %6s" % ("test", "bytes", "t_typical", "perftest", "of med.",
+                                                                        "paired", "lower", "99.9%", "perftest", "of med.",
+                                                                        "paired", "lower"))
     worst = {"t_typical": [0, 0], "p99_9": [0, 0]}
     for test, size in keys:
         line = "%-6s %8d" % (test, size)
@@ -123,12 +125,13 @@ for v in variants:
             pairs = [(value(test, size, v, col, n), value(test, size, "perftest", col, n)) for n in rounds]
             pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
             if not pairs:
-                line += " | %10s %10s %8s %8s" % ("-", "-", "-", "-")
+                line += " | %10s %10s %8s %8s %6s" % ("-", "-", "-", "-", "-")
                 continue
             ours, theirs = statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
             paired = statistics.median(a / b for a, b in pairs)
             worst[col] = [max(worst[col][0], ours / theirs), max(worst[col][1], paired)]
-            line += " | %10.2f %10.2f %8.3f %8.3f" % (ours, theirs, ours / theirs, paired)
+            lower = "%d/%d" % (sum(1 for a, b in pairs if a < b), len(pairs))
+            line += " | %10.2f %10.2f %8.3f %8.3f %6s" % (ours, theirs, ours / theirs, paired, lower)
         print(line)
     print("worst ratio of medians: t_typical %.3f (target <= 1.00), 99.9%% %.3f (target <= 1.05)"
           % (worst["t_typical"][0], worst["p99_9"][0]))
