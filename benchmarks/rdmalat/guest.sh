@@ -119,6 +119,7 @@ for v in variants:
                                                                         "paired", "lower", "99.9%", "perftest", "of med.",
                                                                         "paired", "lower"))
     worst = {"t_typical": [0, 0], "p99_9": [0, 0]}
+    every = {"t_typical": [], "p99_9": []}
     for test, size in keys:
         line = "%-6s %8d" % (test, size)
         for col in ("t_typical", "p99_9"):
@@ -127,6 +128,7 @@ for v in variants:
             if not pairs:
                 line += " | %10s %10s %8s %8s %6s" % ("-", "-", "-", "-", "-")
                 continue
+            every[col] += pairs
             ours, theirs = statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
             paired = statistics.median(a / b for a, b in pairs)
             worst[col] = [max(worst[col][0], ours / theirs), max(worst[col][1], paired)]
@@ -136,4 +138,10 @@ for v in variants:
     print("worst ratio of medians: t_typical %.3f (target <= 1.00), 99.9%% %.3f (target <= 1.05)"
           % (worst["t_typical"][0], worst["p99_9"][0]))
     print("worst paired ratio:     t_typical %.3f, 99.9%% %.3f" % (worst["t_typical"][1], worst["p99_9"][1]))
+    for col, name in (("t_typical", "t_typical"), ("p99_9", "99.9%")):
+        pairs = every[col]
+        if pairs:
+            mean = math.exp(statistics.fmean(math.log(a / b) for a, b in pairs))
+            print("all tests and sizes, %-9s: geometric mean of the per-round ratios %.3f; rdma-lat lower in %d of %d"
+                  % (name, mean, sum(1 for a, b in pairs if a < b), len(pairs)))
 PY
