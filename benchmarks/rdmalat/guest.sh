@@ -6,7 +6,8 @@ SIZES=${BENCH_SIZES:-2 4096 65536}
 ITERS=${BENCH_ITERS:-200}
 ROUNDS=${BENCH_ROUNDS:-10}
 # ours: rdma-lat (busy polling); events: rdma-lat --events (not for write);
-# perftest: ib_<test>_lat -F (busy polling).
+# perftest: ib_<test>_lat -F (busy polling); perftest-again: the same once more,
+# an A/A control that shows how far two runs of one tool drift apart here.
 #
 # Both run the same configuration, as perftest actually applies it on rxe:
 # - GID index 1 (the RoCE v2 IPv4 GID), given explicitly to both (-x 1);
@@ -35,7 +36,7 @@ bench_one() {
   local -a server_cmd client_cmd
   # --events does not apply to write (ib_write_lat has no -e either).
   if [ "$tool" = events ] && [ "$test" = write ]; then return 0; fi
-  if [ "$tool" != perftest ]; then
+  if [ "$tool" != perftest ] && [ "$tool" != perftest-again ]; then
     local -a extra=()
     [ "$tool" = events ] && extra=(--events)
     server_cmd=("$RDMALAT" "$test" -d rxe1 -x 1 -F -I 0 --warmup 0 -s "$size" -n "$ITERS" "${extra[@]}" --listen-timeout 120)
@@ -104,17 +105,18 @@ print()
 for tool in sorted({r["tool"] for r in rows}):
     configs = sorted({(r["test"], r["gid"], r["inline"], r["mtu"]) for r in rows if r["tool"] == tool})
     print("%-8s ran with (test, GID index, max inline, MTU): %s" % (tool, ", ".join("/".join(c) for c in configs)))
-notes = sum(int(r["mhz_note"] or 0) for r in rows + bad if r["tool"] == "perftest")
+notes = sum(int(r["mhz_note"] or 0) for r in rows + bad if r["tool"].startswith("perftest"))
 print("perftest frequency-sampling warnings: %d; rows left out (inf): %s" % (
     notes, ", ".join("r%s %s %s %s" % (r["round"], r["test"], r["bytes"], r["tool"]) for r in bad) or "none"))
 print()
 print("client side, usec, %d rounds; ratio = rdma-lat / perftest:" % len(rounds))
 print("  'of medians' divides the medians over rounds; 'paired' is the median of the per-round ratios;")
 print("  'lower' counts the rounds in which rdma-lat's figure was below perftest's")
-variants = [t for t in ("ours", "events") if any(r["tool"] == t for r in rows)]
+variants = [t for t in ("ours", "events", "perftest-again") if any(r["tool"] == t for r in rows)]
+names = {"ours": "rdma-lat", "events": "rdma-lat --events", "perftest-again": "perftest (A/A control: perftest again)"}
 for v in variants:
     print()
-    print("%s vs perftest" % ("rdma-lat" if v == "ours" else "rdma-lat --events"))
+    print("%s vs perftest" % names[v])
     print("%-6s %8s | %10s %10s %8s %8s %6s | %10s %10s %8s %8s %6s" % ("test", "bytes", "t_typical", "perftest", "of med.",
                                                                         "paired", "lower", "99.9%", "perftest", "of med.",
                                                                         "paired", "lower"))
