@@ -109,9 +109,9 @@ notes = sum(int(r["mhz_note"] or 0) for r in rows + bad if r["tool"].startswith(
 print("perftest frequency-sampling warnings: %d; rows left out (inf): %s" % (
     notes, ", ".join("r%s %s %s %s" % (r["round"], r["test"], r["bytes"], r["tool"]) for r in bad) or "none"))
 print()
-print("client side, usec, %d rounds; ratio = rdma-lat / perftest:" % len(rounds))
+print("client side, usec, %d rounds; ratio = tool / perftest:" % len(rounds))
 print("  'of medians' divides the medians over rounds; 'paired' is the median of the per-round ratios;")
-print("  'lower' counts the rounds in which rdma-lat's figure was below perftest's")
+print("  'lower' counts the rounds in which the first tool's figure was below perftest's")
 variants = [t for t in ("ours", "events", "perftest-again") if any(r["tool"] == t for r in rows)]
 names = {"ours": "rdma-lat", "events": "rdma-lat --events", "perftest-again": "perftest (A/A control: perftest again)"}
 for v in variants:
@@ -144,6 +144,6 @@ for v in variants:
         pairs = every[col]
         if pairs:
             mean = math.exp(statistics.fmean(math.log(a / b) for a, b in pairs))
-            print("all tests and sizes, %-9s: geometric mean of the per-round ratios %.3f; rdma-lat lower in %d of %d"
-                  % (name, mean, sum(1 for a, b in pairs if a < b), len(pairs)))
+            print("all tests and sizes, %-9s: geometric mean of the per-round ratios %.3f; %s lower in %d of %d"
+                  % (name, mean, v, sum(1 for a, b in pairs if a < b), len(pairs)))
 PY
