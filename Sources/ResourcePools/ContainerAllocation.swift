@@ -108,7 +108,10 @@ extension ResourcePool {
     }
 
     func rdmaSpecs(_ rdma: RDMADevice, snapshot: HostSnapshot) -> [DeviceNodeSpec] {
-        rdma.characterDevices.all.map { DeviceNodeSpec(containerPath: containerPath(of: $0, devRoot: snapshot.roots.devRoot), hostPath: $0) }
+        rdma.characterDevices.all.map {
+            let path = containerPath(of: $0, devRoot: snapshot.roots.devRoot)
+            return DeviceNodeSpec(containerPath: path, hostPath: path)
+        }
     }
 }
 
@@ -125,14 +128,14 @@ struct DeviceOutputs {
             // In a VM without an IOMMU the host node is noiommu-N; the container sees /dev/vfio/N.
             let container = "/dev/vfio/\(group)"
             if let vfio = snapshot.deviceNodes.vfioContainer {
-                specs.append(DeviceNodeSpec(containerPath: "/dev/vfio/vfio", hostPath: vfio))
+                specs.append(DeviceNodeSpec(containerPath: "/dev/vfio/vfio", hostPath: containerPath(of: vfio, devRoot: devRoot)))
             }
-            specs.append(DeviceNodeSpec(containerPath: container, hostPath: host))
+            specs.append(DeviceNodeSpec(containerPath: container, hostPath: containerPath(of: host, devRoot: devRoot)))
             info["vfio"] = ["mount": "/dev/vfio/vfio", "dev-mount": container]
         }
         if let driver = pci?.driver, driver == "uio" || driver == "igb_uio" || driver == "uio_pci_generic",
            let uio = pci?.uioDevices.first {
-            specs.append(DeviceNodeSpec(containerPath: "/dev/\(uio)", hostPath: devRoot + "/\(uio)"))
+            specs.append(DeviceNodeSpec(containerPath: "/dev/\(uio)", hostPath: "/dev/\(uio)"))
             info["uio"] = ["mount": "/dev/\(uio)"]
         }
         if pool.config.handsOutRDMA {
@@ -148,8 +151,8 @@ struct DeviceOutputs {
             }
         }
         if pool.config.handsOutVhostNet, let vhost = snapshot.deviceNodes.vhostNet, let tun = snapshot.deviceNodes.tun {
-            specs.append(DeviceNodeSpec(containerPath: "/dev/vhost-net", hostPath: vhost))
-            specs.append(DeviceNodeSpec(containerPath: "/dev/net/tun", hostPath: tun))
+            specs.append(DeviceNodeSpec(containerPath: "/dev/vhost-net", hostPath: containerPath(of: vhost, devRoot: devRoot)))
+            specs.append(DeviceNodeSpec(containerPath: "/dev/net/tun", hostPath: containerPath(of: tun, devRoot: devRoot)))
             info["vhost"] = ["net-mount": "/dev/vhost-net", "tun-mount": "/dev/net/tun"]
         }
         var extra = pool.config.additionalInfo["*"] ?? [:]
@@ -158,7 +161,10 @@ struct DeviceOutputs {
     }
 }
 
-/// A host path under the device root, as the container sees it under /dev.
+/// A node found under the device root, as a path under /dev. kubelet hands DeviceSpec
+/// host paths to the runtime, which resolves them on the host, where the device root
+/// (`--dev-root`, e.g. the host's /dev mounted at /host/dev) is /dev; the container
+/// sees the same path.
 func containerPath(of hostPath: String, devRoot: String) -> String {
     hostPath.hasPrefix(devRoot + "/") ? "/dev" + hostPath.dropFirst(devRoot.count) : hostPath
 }

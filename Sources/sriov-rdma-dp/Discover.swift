@@ -17,7 +17,7 @@ struct Discover: ParsableCommand {
     @Option(help: "Root of the sysfs tree to read.")
     var sysRoot = "/sys"
 
-    @Option(help: "Root of the device-node tree to read.")
+    @Option(help: "Where the host's /dev is visible (e.g. /host/dev); kubelet is always given /dev/... paths.")
     var devRoot = "/dev"
 
     @Flag(help: "Print JSON for scripts instead of text.")

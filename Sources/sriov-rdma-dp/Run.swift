@@ -29,7 +29,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Root of the sysfs tree to read.")
     var sysRoot = "/sys"
 
-    @Option(help: "Root of the device-node tree to read.")
+    @Option(help: "Where the host's /dev is visible (e.g. /host/dev); kubelet is always given /dev/... paths.")
     var devRoot = "/dev"
 
     @Option(help: "Root for device-info files (<state-dir>/k8s.cni.cncf.io/devinfo/dp), CDI specs (<state-dir>/cdi) and status.")

@@ -29,13 +29,13 @@ final class AllocationTests: XCTestCase {
         XCTAssertEqual(allocation.envs["PCIDEVICE_NVIDIA_COM_MLNX_RDMA_INFO"], #"{"0000:10:01.1":{"extra":{"k":"mine"},"generic":{"deviceID":"0000:10:01.1"},"rdma":{"issm":"/dev/infiniband/issm2","rdma_cm":"/dev/infiniband/rdma_cm","rdma_dev":"mlx5_2","umad":"/dev/infiniband/umad2","uverbs":"/dev/infiniband/uverbs2"}},"0000:10:01.2":{"extra":{"k":"all"},"generic":{"deviceID":"0000:10:01.2"},"rdma":{"issm":"/dev/infiniband/issm3","rdma_cm":"/dev/infiniband/rdma_cm","rdma_dev":"mlx5_3","umad":"/dev/infiniband/umad3","uverbs":"/dev/infiniband/uverbs3"}}}"#)
         // rdma_cm is shared: listed once.
         XCTAssertEqual(allocation.devices, [
-            DeviceNodeSpec(containerPath: "/dev/infiniband/issm2", hostPath: dev + "/infiniband/issm2"),
-            DeviceNodeSpec(containerPath: "/dev/infiniband/umad2", hostPath: dev + "/infiniband/umad2"),
-            DeviceNodeSpec(containerPath: "/dev/infiniband/uverbs2", hostPath: dev + "/infiniband/uverbs2"),
-            DeviceNodeSpec(containerPath: "/dev/infiniband/rdma_cm", hostPath: dev + "/infiniband/rdma_cm"),
-            DeviceNodeSpec(containerPath: "/dev/infiniband/issm3", hostPath: dev + "/infiniband/issm3"),
-            DeviceNodeSpec(containerPath: "/dev/infiniband/umad3", hostPath: dev + "/infiniband/umad3"),
-            DeviceNodeSpec(containerPath: "/dev/infiniband/uverbs3", hostPath: dev + "/infiniband/uverbs3"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/issm2", hostPath: "/dev/infiniband/issm2"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/umad2", hostPath: "/dev/infiniband/umad2"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/uverbs2", hostPath: "/dev/infiniband/uverbs2"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/rdma_cm", hostPath: "/dev/infiniband/rdma_cm"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/issm3", hostPath: "/dev/infiniband/issm3"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/umad3", hostPath: "/dev/infiniband/umad3"),
+            DeviceNodeSpec(containerPath: "/dev/infiniband/uverbs3", hostPath: "/dev/infiniband/uverbs3"),
         ])
         XCTAssertEqual(allocation.deviceInfoFiles, [
             DeviceInfoFile(path: "/run/devinfo/dp/nvidia.com-mlnx_rdma-0000:10:01.1-device.json",
@@ -51,11 +51,11 @@ final class AllocationTests: XCTestCase {
         let allocation = try pool.allocation(ids: ["0000:10:01.3", "0000:11:01.3"], snapshot: snapshot)
         let dev = node.tree.devPath
         XCTAssertEqual(allocation.devices, [
-            DeviceNodeSpec(containerPath: "/dev/vfio/vfio", hostPath: dev + "/vfio/vfio"),
-            DeviceNodeSpec(containerPath: "/dev/vfio/100", hostPath: dev + "/vfio/100"),
-            DeviceNodeSpec(containerPath: "/dev/vhost-net", hostPath: dev + "/vhost-net"),
-            DeviceNodeSpec(containerPath: "/dev/net/tun", hostPath: dev + "/net/tun"),
-            DeviceNodeSpec(containerPath: "/dev/vfio/101", hostPath: dev + "/vfio/101"),
+            DeviceNodeSpec(containerPath: "/dev/vfio/vfio", hostPath: "/dev/vfio/vfio"),
+            DeviceNodeSpec(containerPath: "/dev/vfio/100", hostPath: "/dev/vfio/100"),
+            DeviceNodeSpec(containerPath: "/dev/vhost-net", hostPath: "/dev/vhost-net"),
+            DeviceNodeSpec(containerPath: "/dev/net/tun", hostPath: "/dev/net/tun"),
+            DeviceNodeSpec(containerPath: "/dev/vfio/101", hostPath: "/dev/vfio/101"),
         ])
         // A hyphen stays in the variable name, as in SRIOV-DP.
         XCTAssertEqual(allocation.envs["PCIDEVICE_INTEL_COM_DPDK-VF"], "0000:10:01.3,0000:11:01.3")

@@ -124,8 +124,8 @@ def test_sysfs_and_dev_are_the_hosts_read_only(manifests):
         assert mount["mountPath"] == flags[flag], flag
         assert host_path_of(manifests, mount) == host, flag
         assert mount["readOnly"] is True, flag
-    # Device paths found under --dev-root go to kubelet as host paths: only /dev
-    # mounted at /dev makes them right.
+    # The daemon maps what it finds under --dev-root to /dev/... for kubelet; the
+    # manifest keeps the host's /dev at /dev so the logs and discover show real paths.
     assert flags["--dev-root"] == "/dev"
 
 
