@@ -31,7 +31,9 @@ let package = Package(
         // Linux headers Swift's Glibc module leaves out (epoll, eventfd, inotify).
         .systemLibrary(name: "CLinux"),
 
-        .target(name: "HostDevices", dependencies: ["CPCI"]),
+        .target(name: "HostDevices"),
+        // libpci's pci.ids names for `discover`, apart so that nothing else links libpci.
+        .target(name: "PCIDatabase", dependencies: ["CPCI", "HostDevices"]),
         // The config file, selectors, pool membership and what Allocate returns.
         .target(name: "ResourcePools", dependencies: ["HostDevices"]),
         // Protobuf wire format (encoding spec), written by hand: no protobuf library.
@@ -52,7 +54,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
-            "HostDevices", "ResourcePools", "DevicePlugin",
+            "HostDevices", "PCIDatabase", "ResourcePools", "DevicePlugin",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -86,7 +88,7 @@ let package = Package(
         .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"], swiftSettings: libnlHeaders),
         // Generated fake sysfs and /dev trees for tests and benchmarks.
         .target(name: "SysfsFixtures", path: "Tests/SysfsFixtures"),
-        .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "SysfsFixtures"]),
+        .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "PCIDatabase", "SysfsFixtures"]),
         .testTarget(name: "ResourcePoolsTests", dependencies: ["ResourcePools", "HostDevices", "SysfsFixtures"]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
         .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire"]),

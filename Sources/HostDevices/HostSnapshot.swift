@@ -49,7 +49,7 @@ public struct HostSnapshot: Sendable {
     /// Reads the node. `names` adds pci.ids names; pass nil to skip the look-ups.
     /// `readGIDs` reads every GID table (hundreds of files per ConnectX port): for
     /// `discover`, not for the daemon's frequent rescans.
-    public static func scan(roots: HostRoots = HostRoots(), names: PCINames? = nil, readGIDs: Bool = false) -> HostSnapshot {
+    public static func scan(roots: HostRoots = HostRoots(), names: (any PCINameLookup)? = nil, readGIDs: Bool = false) -> HostSnapshot {
         let sysfs = SysfsReader(root: roots.sysRoot)
         var devices = sysfs.entries("bus/pci/devices").compactMap { entry -> PCIDevice? in
             guard let address = PCIAddress(entry) else { return nil }
@@ -86,7 +86,7 @@ public struct HostSnapshot: Sendable {
         )
     }
 
-    private static func readPCIDevice(_ address: PCIAddress, sysfs: SysfsReader, names: PCINames?) -> PCIDevice? {
+    private static func readPCIDevice(_ address: PCIAddress, sysfs: SysfsReader, names: (any PCINameLookup)?) -> PCIDevice? {
         let base = "bus/pci/devices/\(address)/"
         // One read of `modalias` gives all five IDs (what ghw does); fixtures and odd
         // devices without it fall back to the separate attributes.

@@ -29,7 +29,7 @@ public struct PCIDevice: Hashable, Sendable {
     /// A VF's index among its PF's VFs (the N of the PF's `virtfnN` link).
     public internal(set) var vfIndex: Int?
     /// Names from pci.ids, when the file is installed.
-    public var names: PCINames.Names?
+    public var names: PCIDeviceNames?
 
     public var isVirtualFunction: Bool { pfAddress != nil }
     public var isPhysicalFunction: Bool { sriov != nil }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HostDevices
+import PCIDatabase
 import ResourcePools
 
 struct Discover: ParsableCommand {

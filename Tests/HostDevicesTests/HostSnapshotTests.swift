@@ -1,4 +1,5 @@
 import HostDevices
+import PCIDatabase
 import SysfsFixtures
 import XCTest
 

@@ -1,14 +1,11 @@
 import CPCI
+import HostDevices
 
 /// Looks up vendor, device and class names in libpci's pci.ids database.
 /// Thread-confined: libpci's lookup cache is not safe to share.
-public final class PCINames {
-    public struct Names: Hashable, Sendable {
-        public var vendor: String?
-        public var device: String?
-        public var deviceClass: String?
-    }
-
+/// Its own module so that only `discover` links libpci (and libudev and libz behind it):
+/// the CNI plugin and the daemon's hot paths need no names.
+public final class PCINames: PCINameLookup {
     private let access: UnsafeMutablePointer<pci_access>
     private var buffer = [CChar](repeating: 0, count: 1024)
 
@@ -20,12 +17,12 @@ public final class PCINames {
 
     deinit { pci_cleanup(access) }
 
-    public func names(vendorID: UInt16, deviceID: UInt16, classCode: UInt32) -> Names {
+    public func names(vendorID: UInt16, deviceID: UInt16, classCode: UInt32) -> PCIDeviceNames {
         let vendor = lookup { cpci_lookup_vendor(access, $0, $1, Int32(vendorID)) }
         let device = lookup { cpci_lookup_device(access, $0, $1, Int32(vendorID), Int32(deviceID)) }
         // pci.ids keys classes by base class and subclass: the upper 16 of 24 bits.
         let deviceClass = lookup { cpci_lookup_class(access, $0, $1, Int32(classCode >> 8)) }
-        return Names(vendor: vendor, device: device, deviceClass: deviceClass)
+        return PCIDeviceNames(vendor: vendor, device: device, deviceClass: deviceClass)
     }
 
     private func lookup(_ call: (UnsafeMutablePointer<CChar>, Int32) -> UnsafeMutablePointer<CChar>?) -> String? {
