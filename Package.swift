@@ -58,8 +58,10 @@ let package = Package(
         ]),
         // The CNI plugin: the CNI spec, netlink, and the VF attach logic.
         .target(name: "Netlink", dependencies: ["CNL"], swiftSettings: libnlHeaders),
-        .target(name: "CNI"),
-        .target(name: "VFAttach", dependencies: ["CNI", "Netlink", "HostDevices"], swiftSettings: libnlHeaders),
+        // A JSON value, parser and printer: the CNI config and results, the device plugin's config and files.
+        .target(name: "JSONValue"),
+        .target(name: "CNI", dependencies: ["JSONValue"]),
+        .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices"], swiftSettings: libnlHeaders),
 
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
             "CNI", "VFAttach",
@@ -96,8 +98,8 @@ let package = Package(
         // Scratch network namespaces and host tools for the CNI tests.
         .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetnsTestSupport"], swiftSettings: libnlHeaders),
-        .testTarget(name: "CNITests", dependencies: ["CNI"]),
-        .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"], swiftSettings: libnlHeaders),
+        .testTarget(name: "CNITests", dependencies: ["CNI", "JSONValue"]),
+        .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "JSONValue", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"], swiftSettings: libnlHeaders),
         .testTarget(name: "RDMAPerfTests", dependencies: ["RDMAPerf"]),
         .testTarget(name: "ExecutablesTests"),
     ]
