@@ -33,7 +33,7 @@ let package = Package(
 
         .target(name: "HostDevices", dependencies: ["CPCI"]),
         // The config file, selectors, pool membership and what Allocate returns.
-        .target(name: "ResourcePools", dependencies: ["HostDevices"]),
+        .target(name: "ResourcePools", dependencies: ["HostDevices", "JSONValue"]),
         // Protobuf wire format (encoding spec), written by hand: no protobuf library.
         .target(name: "ProtoWire"),
         // RFC 7541 header compression.
@@ -47,12 +47,12 @@ let package = Package(
 
         // The daemon: per-pool servers, registration, health, rescans, kubelet restarts.
         .target(name: "DevicePlugin", dependencies: [
-            "ResourcePools", "HostDevices", "DevicePluginAPI", "GRPC", "CLinux",
+            "ResourcePools", "HostDevices", "DevicePluginAPI", "GRPC", "CLinux", "JSONValue",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
-            "HostDevices", "ResourcePools", "DevicePlugin",
+            "HostDevices", "ResourcePools", "DevicePlugin", "JSONValue",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
