@@ -52,7 +52,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
-            "HostDevices", "ResourcePools", "DevicePlugin", "JSONValue",
+            "HostDevices", "ResourcePools", "DevicePlugin", "JSONValue", "CLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
