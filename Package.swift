@@ -7,6 +7,16 @@ import PackageDescription
 /// Where libnl's headers are, for every target that imports CNL (directly or through
 /// Netlink). CNL has no pkgConfig so that libnl links statically.
 let libnlHeaders: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I/usr/include/libnl3"])]
+
+/// How the executables link. lld with packed relative relocations (DT_RELR, glibc 2.36
+/// and later): the loader no longer reads a megabyte of relocation entries at every
+/// start. And, with --static-swift-stdlib, GCC's static libstdc++ in place of the shared
+/// one (scripts/static-libstdc++ says how). About 2 MiB less RSS for each process
+/// (benchmarks/grpc/RESULTS.md, benchmarks/daemon/RESULTS.md).
+let executableLinking: [LinkerSetting] = [.unsafeFlags([
+    "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+    "-L", Context.packageDirectory + "/scripts/static-libstdc++",
+])]
 let package = Package(
     name: "sriov-rdma",
     products: [
@@ -55,7 +65,7 @@ let package = Package(
             "HostDevices", "ResourcePools", "DevicePlugin", "JSONValue", "CLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], linkerSettings: executableLinking),
         // The CNI plugin: the CNI spec, netlink, and the VF attach logic.
         .target(name: "Netlink", dependencies: ["CNL"], swiftSettings: libnlHeaders),
         // A JSON value, parser and printer: the CNI config and results, the device plugin's config and files.
@@ -66,20 +76,20 @@ let package = Package(
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
             "CNI", "VFAttach",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: libnlHeaders),
+        ], swiftSettings: libnlHeaders, linkerSettings: executableLinking),
         // The latency benchmark engine behind rdma-lat: verbs ping-pong, exchange, statistics, report.
         .target(name: "RDMAPerf", dependencies: ["CIBVerbs", "CRDMACM", "CRDMAPerfSupport"]),
 
         .executableTarget(name: "rdma-lat", dependencies: [
             "CIBVerbs", "RDMAPerf",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], linkerSettings: executableLinking),
 
         // A DevicePlugin server and Register client for the Python interop suite (Tests/interop).
         .executableTarget(name: "dp-interop-server", dependencies: [
             "DevicePluginAPI", "GRPC",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Tests/InteropServer"),
+        ], path: "Tests/InteropServer", linkerSettings: executableLinking),
 
         // benchmarks/discovery: discovery of 1024 and 2048 VF nodes (issue #5).
         .executableTarget(name: "discovery-bench", dependencies: ["HostDevices", "ResourcePools", "SysfsFixtures"],
