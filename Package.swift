@@ -7,10 +7,24 @@ import PackageDescription
 /// Where libnl's headers are, for every target that imports CNL (directly or through
 /// Netlink). CNL has no pkgConfig so that libnl links statically.
 let libnlHeaders: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I/usr/include/libnl3"])]
-/// Executables link as position-dependent (-no-pie): the dynamic loader then has no
-/// relative relocations to apply at start-up (a Swift binary has hundreds of KB of
-/// them), so a CNI call starts ~0.6 ms sooner and no data page is dirtied by relocation.
-let noPIE: [LinkerSetting] = [.unsafeFlags(["-Xclang-linker", "-no-pie"])]
+
+/// How the executables link. lld with packed relative relocations (DT_RELR, glibc 2.36
+/// and later): the loader no longer reads a megabyte of relocation entries at every
+/// start. And, with --static-swift-stdlib, GCC's static libstdc++ in place of the shared
+/// one (scripts/static-libstdc++ says how). About 2 MiB less RSS for each process
+/// (benchmarks/grpc/RESULTS.md, benchmarks/daemon/RESULTS.md).
+let executableLinking: [LinkerSetting] = [.unsafeFlags([
+    "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+    "-L", Context.packageDirectory + "/scripts/static-libstdc++",
+])]
+/// sriov-rdma-cni runs on every node's host, whatever its distribution: no packed
+/// relocations (they need glibc 2.36), and position-dependent (-no-pie) instead, so
+/// the loader has no relative relocations to apply at all: a CNI call starts sooner
+/// and no data page is dirtied by relocation (benchmarks/cni/RESULTS.md).
+let cniLinking: [LinkerSetting] = [.unsafeFlags([
+    "-use-ld=lld", "-Xclang-linker", "-no-pie",
+    "-L", Context.packageDirectory + "/scripts/static-libstdc++",
+])]
 let package = Package(
     name: "sriov-rdma",
     products: [
@@ -39,7 +53,7 @@ let package = Package(
         // libpci's pci.ids names for `discover`, apart so that nothing else links libpci.
         .target(name: "PCIDatabase", dependencies: ["CPCI", "HostDevices"]),
         // The config file, selectors, pool membership and what Allocate returns.
-        .target(name: "ResourcePools", dependencies: ["HostDevices"]),
+        .target(name: "ResourcePools", dependencies: ["HostDevices", "JSONValue"]),
         // Protobuf wire format (encoding spec), written by hand: no protobuf library.
         .target(name: "ProtoWire"),
         // RFC 7541 header compression.
@@ -53,37 +67,39 @@ let package = Package(
 
         // The daemon: per-pool servers, registration, health, rescans, kubelet restarts.
         .target(name: "DevicePlugin", dependencies: [
-            "ResourcePools", "HostDevices", "DevicePluginAPI", "GRPC", "CLinux",
+            "ResourcePools", "HostDevices", "DevicePluginAPI", "GRPC", "CLinux", "JSONValue",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
-            "HostDevices", "PCIDatabase", "ResourcePools", "DevicePlugin",
+            "HostDevices", "PCIDatabase", "ResourcePools", "DevicePlugin", "JSONValue", "CLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], linkerSettings: executableLinking),
         // The CNI plugin: the CNI spec, netlink, and the VF attach logic.
         .target(name: "Netlink", dependencies: ["CNL"], swiftSettings: libnlHeaders),
-        .target(name: "CNI"),
-        .target(name: "VFAttach", dependencies: ["CNI", "Netlink", "HostDevices"], swiftSettings: libnlHeaders),
+        // A JSON value, parser and printer: the CNI config and results, the device plugin's config and files.
+        .target(name: "JSONValue"),
+        .target(name: "CNI", dependencies: ["JSONValue"]),
+        .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices"], swiftSettings: libnlHeaders),
 
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
             "CNI", "VFAttach",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: libnlHeaders, linkerSettings: noPIE),
+        ], swiftSettings: libnlHeaders, linkerSettings: cniLinking),
         // The latency benchmark engine behind rdma-lat: verbs ping-pong, exchange, statistics, report.
         .target(name: "RDMAPerf", dependencies: ["CIBVerbs", "CRDMACM", "CRDMAPerfSupport"]),
 
         .executableTarget(name: "rdma-lat", dependencies: [
             "CIBVerbs", "RDMAPerf",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], linkerSettings: executableLinking),
 
         // A DevicePlugin server and Register client for the Python interop suite (Tests/interop).
         .executableTarget(name: "dp-interop-server", dependencies: [
             "DevicePluginAPI", "GRPC",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Tests/InteropServer"),
+        ], path: "Tests/InteropServer", linkerSettings: executableLinking),
 
         // benchmarks/discovery: discovery of 1024 and 2048 VF nodes (issue #5).
         .executableTarget(name: "discovery-bench", dependencies: ["HostDevices", "ResourcePools", "SysfsFixtures"],
@@ -102,8 +118,8 @@ let package = Package(
         // Scratch network namespaces and host tools for the CNI tests.
         .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetnsTestSupport"], swiftSettings: libnlHeaders),
-        .testTarget(name: "CNITests", dependencies: ["CNI"]),
-        .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"], swiftSettings: libnlHeaders),
+        .testTarget(name: "CNITests", dependencies: ["CNI", "JSONValue"]),
+        .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "JSONValue", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"], swiftSettings: libnlHeaders),
         .testTarget(name: "RDMAPerfTests", dependencies: ["RDMAPerf"]),
         .testTarget(name: "ExecutablesTests"),
     ]

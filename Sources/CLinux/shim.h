@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <pthread.h>
+#include <malloc.h>
 #include <linux/netlink.h>
 
 // Declared by glibc only under _GNU_SOURCE, which Swift's Glibc module is built without.

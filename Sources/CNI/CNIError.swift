@@ -1,3 +1,5 @@
+import JSONValue
+
 /// An error as the CNI spec reports it (SPEC §5 Error): a code, a message and details.
 /// The plugin prints it as JSON on stdout and exits non-zero.
 public struct CNIError: Error, Equatable, CustomStringConvertible {

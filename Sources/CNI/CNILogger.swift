@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import JSONValue
 
 /// Log lines for people: to stderr (which runtimes pass on to their own logs) or to
 /// the config's `logFile`, never to stdout, which carries the result. The fields

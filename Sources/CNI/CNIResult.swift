@@ -1,3 +1,5 @@
+import JSONValue
+
 /// The result of ADD (SPEC §5 "ADD Success"), held version-independently and printed
 /// in the format of the config's `cniVersion`.
 public struct CNIResult: Equatable, Sendable {

@@ -1,3 +1,5 @@
+import JSONValue
+
 /// One CNI call after validation: the environment, the network config and a logger.
 public struct CNICall: Sendable {
     public let environment: CNIEnvironment

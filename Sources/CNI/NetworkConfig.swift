@@ -1,3 +1,5 @@
+import JSONValue
+
 /// The network configuration a runtime passes on stdin (SPEC §1, §3): the fields every
 /// plugin shares, the parsed document for plugin-specific fields, and the exact bytes
 /// for delegating to IPAM.

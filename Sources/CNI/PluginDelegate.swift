@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import JSONValue
 
 /// A delegated plugin, IPAM in practice (SPEC §4): found by type in CNI_PATH, called
 /// with the caller's environment (only CNI_COMMAND changed) and the complete network

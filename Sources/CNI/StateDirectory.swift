@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import JSONValue
 
 /// The plugin's on-disk state: small JSON records written atomically (temporary file,
 /// rename), and lock files taken with flock(2). No fsync: the records matter while the

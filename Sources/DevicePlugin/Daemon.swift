@@ -1,6 +1,5 @@
 import CLinux
 import DevicePluginAPI
-import Foundation
 import GRPC
 import HostDevices
 import Logging
@@ -39,8 +38,7 @@ public final class Daemon: Sendable {
     /// Runs until `terminate()`. Throws only when the config is unusable at start.
     public func run() async throws {
         var loop = try DaemonLoop(configuration: configuration, logger: logger, sink: sink)
-        try? FileManager.default.createDirectory(atPath: configuration.kubeletDirectory, withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: 0o750])
+        try? FileSystem.createDirectory(configuration.kubeletDirectory, mode: 0o750)
         startWatchers()
         loop.rescan()
         loop.writeStatus()
@@ -79,8 +77,8 @@ public final class Daemon: Sendable {
     private func startWatchers() {
         let sink = self.sink
         let kubeletDirectory = configuration.kubeletDirectory
-        let configDirectory = (configuration.configPath as NSString).deletingLastPathComponent
-        let configName = (configuration.configPath as NSString).lastPathComponent
+        let configDirectory = configuration.configPath.deletingLastPathComponent
+        let configName = configuration.configPath.lastPathComponent
         let watcher = DirectoryWatcher(directories: [kubeletDirectory, configDirectory]) { directory, name, mask in
             if directory == kubeletDirectory {
                 let created = mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0

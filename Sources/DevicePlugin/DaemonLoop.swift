@@ -1,9 +1,12 @@
 import DevicePluginAPI
-import Foundation
 import GRPC
 import HostDevices
+import JSONValue
 import Logging
 import ResourcePools
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The daemon's state, touched only from its event loop.
 struct DaemonLoop {
@@ -25,7 +28,7 @@ struct DaemonLoop {
     }
 
     static func loadConfig(_ configuration: DaemonConfiguration) throws -> PoolsConfig {
-        guard let data = FileManager.default.contents(atPath: configuration.configPath) else {
+        guard let data = FileSystem.contents(of: configuration.configPath) else {
             throw DaemonError("cannot read the config file \(configuration.configPath)")
         }
         do {
@@ -85,7 +88,7 @@ struct DaemonLoop {
 
     private mutating func startServer(_ pool: ResourcePool, snapshot: HostSnapshot, health: [String: DeviceHealthState]) {
         socketCounter += 1
-        let base = "sriov-rdma-\(pool.config.resourcePrefix)_\(pool.config.resourceName)-\(Int(Date().timeIntervalSince1970))\(socketCounter).sock"
+        let base = "sriov-rdma-\(pool.config.resourcePrefix)_\(pool.config.resourceName)-\(Int(wallClockSeconds()))\(socketCounter).sock"
         let path = configuration.kubeletDirectory + "/" + base
         do {
             let server = try PoolServer(pool: pool, snapshot: snapshot, health: health, socketPath: path,
@@ -104,7 +107,7 @@ struct DaemonLoop {
         server.stop()
         if removeFiles {
             DeviceInfoStore.removeAll(of: server.pool, directory: configuration.deviceInfoDirectory)
-            try? FileManager.default.removeItem(atPath: cdiSpecPath(server.pool))
+            FileSystem.remove(cdiSpecPath(server.pool))
         }
         registering.remove(name)
     }
@@ -124,13 +127,13 @@ struct DaemonLoop {
 
     private mutating func register(_ name: String) {
         guard let server = servers[name], !registering.contains(name) else { return }
-        guard FileManager.default.fileExists(atPath: configuration.kubeletSocket) else {
+        guard FileSystem.exists(configuration.kubeletSocket) else {
             logger.debug("\(name): \(configuration.kubeletSocket) is absent; registering when it appears")
             return
         }
         registering.insert(name)
         lastAttempt[name] = .now
-        let request = RegisterRequest(version: devicePluginAPIVersion, endpoint: (server.socketPath as NSString).lastPathComponent,
+        let request = RegisterRequest(version: devicePluginAPIVersion, endpoint: server.socketPath.lastPathComponent,
                                       resourceName: name, options: DevicePluginOptions(preStartRequired: false, getPreferredAllocationAvailable: true))
         let socket = server.socketPath
         let kubeletSocket = configuration.kubeletSocket
@@ -172,7 +175,7 @@ struct DaemonLoop {
             for pool in servers.keys.sorted() { restart(pool, reason: "kubelet.sock was re-created (kubelet restarted)") }
             return
         }
-        if !created, let pool = servers.first(where: { ($0.value.socketPath as NSString).lastPathComponent == name })?.key {
+        if !created, let pool = servers.first(where: { $0.value.socketPath.lastPathComponent == name })?.key {
             restart(pool, reason: "our socket \(name) was removed")
         }
     }
@@ -187,7 +190,7 @@ struct DaemonLoop {
 
     mutating func shutdown() {
         for name in servers.keys.sorted() { stopServer(name, removeFiles: true) }
-        try? FileManager.default.removeItem(atPath: configuration.statusFile)
+        FileSystem.remove(configuration.statusFile)
         logger.info("stopped")
     }
 
@@ -198,35 +201,43 @@ struct DaemonLoop {
     }
 
     private mutating func writeCDISpec(_ pool: ResourcePool, snapshot: HostSnapshot) {
-        let devices: [[String: Any]] = pool.devices.compactMap { device in
+        let devices: [JSON] = pool.devices.compactMap { device in
             guard let allocation = try? pool.allocation(ids: [device.id], snapshot: snapshot) else { return nil }
-            return ["name": device.id, "containerEdits": [
-                "deviceNodes": allocation.devices.map { ["path": $0.containerPath, "hostPath": $0.hostPath, "permissions": $0.permissions] },
-                "env": allocation.envs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-            ] as [String: Any]]
+            let nodes = allocation.devices.map {
+                JSON(sortingKeysOf: ["path": $0.containerPath, "hostPath": $0.hostPath, "permissions": $0.permissions])
+            }
+            let env = allocation.envs.sorted { $0.key < $1.key }.map { JSON.string("\($0.key)=\($0.value)") }
+            return JSON(sortingKeysOf: ["name": .string(device.id),
+                                        "containerEdits": JSON(sortingKeysOf: ["deviceNodes": .array(nodes), "env": .array(env)])])
         }
-        let spec: [String: Any] = ["cdiVersion": "0.6.0", "kind": pool.cdiKind, "devices": devices]
-        guard let data = try? JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        let text = String(decoding: data, as: UTF8.self)
+        let spec = JSON(sortingKeysOf: ["cdiVersion": .string("0.6.0"), "kind": .string(pool.cdiKind), "devices": .array(devices)])
+        let text = spec.serialized
         let path = cdiSpecPath(pool)
         guard lastCDISpecs[path] != text else { return }
-        try? FileManager.default.createDirectory(atPath: configuration.cdiDirectory, withIntermediateDirectories: true)
-        if FileManager.default.createFile(atPath: path, contents: data) { lastCDISpecs[path] = text }
+        do {
+            try FileSystem.createDirectory(configuration.cdiDirectory)
+            try FileSystem.write(text, to: path)
+            lastCDISpecs[path] = text
+        } catch {
+            logger.debug("\(pool.qualifiedName): CDI spec not written: \(error)")
+        }
     }
 
     /// `<stateDir>/sriov-rdma-dp/status.json`, read by `sriov-rdma-dp health`.
     func writeStatus() {
-        let pools: [String: Any] = servers.reduce(into: [:]) { result, entry in
-            result[entry.key] = ["registered": entry.value.isRegistered, "streaming": entry.value.watcherCount > 0,
-                                 "socket": entry.value.socketPath, "devices": entry.value.pool.devices.count]
+        let pools: [String: JSON] = servers.reduce(into: [:]) { result, entry in
+            result[entry.key] = JSON(sortingKeysOf: [
+                "registered": .bool(entry.value.isRegistered), "streaming": .bool(entry.value.watcherCount > 0),
+                "socket": .string(entry.value.socketPath), "devices": JSON(entry.value.pool.devices.count),
+            ])
         }
-        let status: [String: Any] = ["pid": Int(getpid()), "updated": Date().timeIntervalSince1970, "pools": pools,
-                                     "configuredPools": config.pools.map(\.qualifiedName)]
-        guard let data = try? JSONSerialization.data(withJSONObject: status, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        let status = JSON(sortingKeysOf: [
+            "pid": JSON(Int(getpid())), "updated": .number(String(wallClockSeconds())), "pools": JSON(sortingKeysOf: pools),
+            "configuredPools": .array(config.pools.map { .string($0.qualifiedName) }),
+        ])
         let path = configuration.statusFile
-        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let temporary = path + ".tmp"
-        if FileManager.default.createFile(atPath: temporary, contents: data) { rename(temporary, path) }
+        try? FileSystem.createDirectory(path.deletingLastPathComponent)
+        try? FileSystem.write(status.serialized, to: path)
     }
 }
 

@@ -1,5 +1,4 @@
 import CLinux
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +19,7 @@ final class DirectoryWatcher: @unchecked Sendable {
         }
         let fd = self.fd
         let names = self.directories
-        let thread = Thread {
+        let started = startThread(name: "inotify") {
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
             while true {
                 let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -39,8 +38,10 @@ final class DirectoryWatcher: @unchecked Sendable {
                 }
             }
         }
-        thread.name = "inotify"
-        thread.start()
+        guard started else {
+            close(fd)
+            return nil
+        }
     }
 }
 
@@ -60,7 +61,7 @@ enum LinkWatcher {
             close(fd)
             return false
         }
-        let thread = Thread {
+        return startThread(name: "rtnetlink") {
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
             while true {
                 let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -72,8 +73,30 @@ enum LinkWatcher {
                 handler()
             }
         }
-        thread.name = "rtnetlink"
-        thread.start()
-        return true
     }
+}
+
+/// Runs `body` on a detached pthread of its own (these loops block in read(2) for the
+/// life of the process). False if no thread could be made.
+private func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+    final class Box {
+        let name: String
+        let body: @Sendable () -> Void
+        init(name: String, body: @escaping @Sendable () -> Void) { self.name = name; self.body = body }
+    }
+    let box = Unmanaged.passRetained(Box(name: name, body: body)).toOpaque()
+    var thread = pthread_t()
+    let result = pthread_create(&thread, nil, { raw in
+        guard let raw else { return nil }
+        let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
+        _ = pthread_setname_np(pthread_self(), box.name)  // at most 15 bytes; ours are shorter
+        box.body()
+        return nil
+    }, box)
+    guard result == 0 else {
+        Unmanaged<Box>.fromOpaque(box).release()
+        return false
+    }
+    pthread_detach(thread)
+    return true
 }

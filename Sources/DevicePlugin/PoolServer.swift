@@ -1,5 +1,4 @@
 import DevicePluginAPI
-import Foundation
 import GRPC
 import HostDevices
 import Logging
@@ -166,17 +165,13 @@ final class LockedState: Sendable {
 /// Device-info files on disk: written read-only at allocation, removed when a pool stops.
 enum DeviceInfoStore {
     static func write(_ file: DeviceInfoFile) throws {
-        let directory = (file.path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try? FileManager.default.removeItem(atPath: file.path)
-        guard FileManager.default.createFile(atPath: file.path, contents: Data(file.contents.utf8), attributes: [.posixPermissions: 0o444]) else {
-            throw CocoaError(.fileWriteUnknown)
-        }
+        try FileSystem.createDirectory(file.path.deletingLastPathComponent)
+        try FileSystem.write(file.contents, to: file.path, mode: 0o444)
     }
 
     static func removeAll(of pool: ResourcePool, directory: String) {
         for device in pool.devices {
-            try? FileManager.default.removeItem(atPath: pool.deviceInfoPath(device.id, directory: directory))
+            FileSystem.remove(pool.deviceInfoPath(device.id, directory: directory))
         }
     }
 }

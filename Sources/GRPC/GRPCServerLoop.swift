@@ -28,7 +28,13 @@ final class GRPCServerLoop: Sendable {
 
     /// Runs `job` on the loop thread soon.
     func post(_ job: @escaping @Sendable (LoopState) -> Void) {
-        mailbox.withLock { $0.append(job) }
+        let first = mailbox.withLock { jobs in
+            jobs.append(job)
+            return jobs.count == 1
+        }
+        // The loop empties the mailbox after every wake-up, so a job that finds others
+        // waiting rides on the wake-up the first of them sent.
+        guard first else { return }
         var one: UInt64 = 1
         _ = Glibc.write(wakeFD, &one, 8)
     }

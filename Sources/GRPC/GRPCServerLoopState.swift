@@ -277,13 +277,20 @@ final class LoopState: @unchecked Sendable {
         finish(call, status: error ?? GRPCStatus.ok, on: connection)
     }
 
-    func sendStreamMessage(connection connectionID: Int, stream: UInt32, payload: [UInt8], continuation: CheckedContinuation<Void, Error>) {
+    /// A message from a streaming handler. Without a continuation the handler did not
+    /// wait: it learns through the sink whether its next send has to.
+    func sendStreamMessage(connection connectionID: Int, stream: UInt32, payload: [UInt8], sink: GRPCStreamSink,
+                           continuation: CheckedContinuation<Void, Error>?) {
         guard let (connection, call) = call(connectionID, stream) else {
-            continuation.resume(throwing: GRPCStatus(.cancelled, "the call has ended"))
+            sink.setMustWait(true)  // so that the next send comes here and throws
+            continuation?.resume(throwing: GRPCStatus(.cancelled, "the call has ended"))
             return
         }
         sendMessage(payload, call: call, on: connection)
-        if connection.http2.pendingDataBytes(on: stream) <= configuration.streamHighWaterMark {
+        let underMark = connection.http2.pendingDataBytes(on: stream) <= configuration.streamHighWaterMark
+        sink.setMustWait(!underMark)
+        guard let continuation else { return }
+        if underMark {
             continuation.resume()
         } else {
             call.waiters.append(continuation)

@@ -1,5 +1,5 @@
-import Foundation
 import HostDevices
+import JSONValue
 
 extension PoolsConfig {
     /// SRIOV-DP's default prefix, so existing configs and pod specs keep working.
@@ -11,14 +11,14 @@ extension PoolsConfig {
     /// RDMA pools (`deviceType: rdmaShared` or an entry with `rdmaHcaMax`), and
     /// k8s-rdma-shared-dev-plugin's `{"configList": [...]}`. Anything unknown or
     /// invalid is an error that names the resource, the key and the value.
-    public static func parse(_ data: Data, defaultPrefix: String = defaultResourcePrefix) throws(ConfigError) -> PoolsConfig {
-        let root: Any
-        do {
-            root = try JSONSerialization.jsonObject(with: data)
+    public static func parse(_ data: some Collection<UInt8>, defaultPrefix: String = defaultResourcePrefix) throws(ConfigError) -> PoolsConfig {
+        let root: JSON
+        do throws(JSONSyntaxError) {
+            root = try JSON.parse(data)
         } catch {
-            throw ConfigError(resource: nil, key: nil, .invalidValue("not valid JSON: \(error.localizedDescription)"))
+            throw ConfigError(resource: nil, key: nil, .invalidValue("not valid JSON: \(error.reason) at byte \(error.offset)"))
         }
-        guard let object = root as? [String: Any] else {
+        guard let object = root.members else {
             throw ConfigError(resource: nil, key: nil, .invalidValue("the top level must be an object with \"resourceList\""))
         }
         for key in object.keys.sorted() where !["resourceList", "configList", "periodicUpdateInterval"].contains(key) {
@@ -27,11 +27,11 @@ extension PoolsConfig {
         var pools: [PoolConfig] = []
         for (listKey, shared) in [("resourceList", false), ("configList", true)] {
             guard let raw = object[listKey] else { continue }
-            guard let list = raw as? [Any] else {
+            guard let list = raw.arrayValue else {
                 throw ConfigError(resource: nil, key: listKey, .invalidValue("must be a list of resources"))
             }
             for (index, entry) in list.enumerated() {
-                guard let entry = entry as? [String: Any] else {
+                guard let entry = entry.members else {
                     throw ConfigError(resource: nil, key: "\(listKey)[\(index)]", .invalidValue("must be an object"))
                 }
                 pools.append(try parsePool(entry, sharedList: shared, defaultPrefix: defaultPrefix))
@@ -52,9 +52,9 @@ extension PoolsConfig {
         "rdmaHcaMax", "allocationPolicy",
     ]
 
-    private static func parsePool(_ entry: [String: Any], sharedList: Bool, defaultPrefix: String) throws(ConfigError) -> PoolConfig {
+    private static func parsePool(_ entry: [String: JSON], sharedList: Bool, defaultPrefix: String) throws(ConfigError) -> PoolConfig {
         guard let nameValue = entry["resourceName"] else { throw ConfigError(resource: nil, key: nil, .missingKey("resourceName")) }
-        guard let name = nameValue as? String else {
+        guard let name = nameValue.stringValue else {
             throw ConfigError(resource: nil, key: "resourceName", .invalidValue("must be a string, not \(describe(nameValue))"))
         }
         func fail(_ key: String?, _ reason: ConfigError.Reason) -> ConfigError { ConfigError(resource: name, key: key, reason) }
@@ -68,7 +68,7 @@ extension PoolsConfig {
 
         var deviceType: DeviceType = sharedList || entry["rdmaHcaMax"] != nil ? .rdmaShared : .netDevice
         if let raw = entry["deviceType"] {
-            guard let text = raw as? String else { throw fail("deviceType", .invalidValue("must be a string, not \(describe(raw))")) }
+            guard let text = raw.stringValue else { throw fail("deviceType", .invalidValue("must be a string, not \(describe(raw))")) }
             guard let parsed = DeviceType(rawValue: text) else {
                 let hint = text == "auxNetDevice" ? " (scalable functions are not supported yet)" : ""
                 throw fail("deviceType", .invalidValue("\"\(text)\" is not one of netDevice, accelerator, rdmaShared\(hint)"))
@@ -82,18 +82,18 @@ extension PoolsConfig {
         }
         var pool = PoolConfig(resourceName: name, resourcePrefix: prefix, deviceType: deviceType)
         if let raw = entry["excludeTopology"] {
-            guard let flag = raw as? Bool, isJSONBool(raw) else { throw fail("excludeTopology", .invalidValue("must be true or false, not \(describe(raw))")) }
+            guard let flag = raw.boolValue else { throw fail("excludeTopology", .invalidValue("must be true or false, not \(describe(raw))")) }
             pool.excludeTopology = flag
         }
         if let raw = entry["allocationPolicy"] {
-            guard let text = raw as? String, let policy = AllocationPolicy(rawValue: text) else {
+            guard let text = raw.stringValue, let policy = AllocationPolicy(rawValue: text) else {
                 throw fail("allocationPolicy", .invalidValue("\(describe(raw)) is not one of spread, pack"))
             }
             pool.allocationPolicy = policy
         }
         if let raw = entry["rdmaHcaMax"] {
             guard deviceType == .rdmaShared else { throw fail("rdmaHcaMax", .invalidValue("only applies to deviceType rdmaShared")) }
-            guard let count = raw as? Int, !isJSONBool(raw), (1...10_000).contains(count) else {
+            guard let count = raw.intValue, (1...10_000).contains(count) else {
                 throw fail("rdmaHcaMax", .invalidValue("\(describe(raw)) is not a whole number from 1 to 10000"))
             }
             pool.rdmaHcaMax = count
@@ -101,15 +101,15 @@ extension PoolsConfig {
             throw fail(nil, .missingKey("rdmaHcaMax"))
         }
         if let raw = entry["additionalInfo"] {
-            guard let info = raw as? [String: Any] else { throw fail("additionalInfo", .invalidValue("must be an object")) }
+            guard let info = raw.members else { throw fail("additionalInfo", .invalidValue("must be an object")) }
             for (device, values) in info {
                 guard device == "*" || PCIAddress(device) != nil else {
                     throw fail("additionalInfo", .invalidValue("key \"\(device)\" is neither \"*\" nor a PCI address"))
                 }
-                guard let map = values as? [String: Any] else { throw fail("additionalInfo.\(device)", .invalidValue("must be an object")) }
+                guard let map = values.members else { throw fail("additionalInfo.\(device)", .invalidValue("must be an object")) }
                 var strings: [String: String] = [:]
                 for (key, value) in map {
-                    guard let text = value as? String else {
+                    guard let text = value.stringValue else {
                         throw fail("additionalInfo.\(device).\(key)", .invalidValue("must be a string, not \(describe(value))"))
                     }
                     strings[key] = text
@@ -120,14 +120,14 @@ extension PoolsConfig {
         switch entry["selectors"] {
         case nil:
             pool.selectors = [Selector()]
-        case let list as [Any]:
+        case .array(let list)?:
             for (index, item) in list.enumerated() {
-                guard let object = item as? [String: Any] else { throw fail("selectors[\(index)]", .invalidValue("must be an object")) }
+                guard let object = item.members else { throw fail("selectors[\(index)]", .invalidValue("must be an object")) }
                 pool.selectors.append(try SelectorParser.parse(object, deviceType: deviceType, resource: name, path: "selectors[\(index)]"))
             }
             if pool.selectors.isEmpty { pool.selectors = [Selector()] }
-        case let object as [String: Any]:
-            pool.selectors = [try SelectorParser.parse(object, deviceType: deviceType, resource: name, path: "selectors")]
+        case .object(let pairs)?:
+            pool.selectors = [try SelectorParser.parse(Dictionary(pairs, uniquingKeysWith: { _, last in last }), deviceType: deviceType, resource: name, path: "selectors")]
         case let other?:
             throw fail("selectors", .invalidValue("must be an object or a list of objects, not \(describe(other))"))
         }
@@ -137,9 +137,9 @@ extension PoolsConfig {
         return pool
     }
 
-    private static func string(_ entry: [String: Any], _ key: String, resource: String) throws(ConfigError) -> String? {
+    private static func string(_ entry: [String: JSON], _ key: String, resource: String) throws(ConfigError) -> String? {
         guard let raw = entry[key] else { return nil }
-        guard let text = raw as? String else {
+        guard let text = raw.stringValue else {
             throw ConfigError(resource: resource, key: key, .invalidValue("must be a string, not \(describe(raw))"))
         }
         return text
@@ -165,19 +165,23 @@ private func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
     (0x30...0x39).contains(byte) || (0x61...0x7a).contains(byte)
 }
 
-/// JSON booleans arrive as NSNumber, as do numbers: tell them apart.
-func isJSONBool(_ value: Any) -> Bool {
-    guard let number = value as? NSNumber else { return false }
-    return String(cString: number.objCType) == "c"
+extension JSON {
+    /// An object's members by key, the last of a repeated key winning (as in
+    /// JSONSerialization and Go's encoding/json); nil for other values.
+    var members: [String: JSON]? {
+        guard let pairs = objectValue else { return nil }
+        return Dictionary(pairs, uniquingKeysWith: { _, last in last })
+    }
 }
 
-func describe(_ value: Any) -> String {
+/// A value as an error message shows it: strings quoted, numbers as written.
+func describe(_ value: JSON) -> String {
     switch value {
-    case let text as String: "\"\(text)\""
-    case let number as NSNumber: isJSONBool(number) ? (number.boolValue ? "true" : "false") : number.stringValue
-    case is [Any]: "a list"
-    case is [String: Any]: "an object"
-    case is NSNull: "null"
-    default: "\(value)"
+    case .string(let text): "\"\(text)\""
+    case .number(let text): text
+    case .bool(let flag): flag ? "true" : "false"
+    case .array: "a list"
+    case .object: "an object"
+    case .null: "null"
     }
 }

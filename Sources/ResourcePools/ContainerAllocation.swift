@@ -1,5 +1,5 @@
-import Foundation
 import HostDevices
+import JSONValue
 
 /// A device node for the container: host path, path inside, permissions.
 public struct DeviceNodeSpec: Hashable, Sendable {
@@ -53,7 +53,7 @@ extension ResourcePool {
     /// `PCIDEVICE_<PREFIX>_<NAME>`: upper case with `.` replaced, as SRIOV-DP builds it
     /// (a `-` in the name stays).
     public var environmentVariable: String {
-        ("PCIDEVICE_" + config.resourcePrefix + "_" + config.resourceName).replacingOccurrences(of: ".", with: "_").uppercased()
+        ("PCIDEVICE_" + config.resourcePrefix + "_" + config.resourceName).replacingEvery(".", with: "_").uppercased()
     }
 
     /// CDI kind `<prefix>/<name>`: one kind per pool, so two pools in one container
@@ -70,18 +70,18 @@ extension ResourcePool {
         if config.deviceType == .rdmaShared {
             for rdma in sharedRDMADevices { specs += rdmaSpecs(rdma, snapshot: snapshot) }
         } else {
-            var info: [String: Any] = [:]
+            var info: [String: JSON] = [:]
             for id in ids {
                 guard let device = device(id), let address = device.pciAddress else { continue }
                 let perDevice = DeviceOutputs(device: device, address: address, pool: self, snapshot: snapshot)
                 specs += perDevice.specs
-                info[id] = perDevice.info
+                info[id] = JSON(sortingKeysOf: perDevice.info)
                 if config.deviceType == .netDevice {
                     result.deviceInfoFiles.append(deviceInfoFile(device, options: options))
                 }
             }
             result.envs[environmentVariable] = ids.joined(separator: ",")
-            result.envs[environmentVariable + "_INFO"] = jsonString(info)
+            result.envs[environmentVariable + "_INFO"] = JSON(sortingKeysOf: info).serialized
         }
         // De-duplicated by host path, first wins, order kept.
         var seen: Set<String> = []
@@ -97,13 +97,13 @@ extension ResourcePool {
     /// Device-info file path: `<dir>/<prefix>-<name>-<id>-device.json`, `/` in either
     /// part replaced by `-` (network-attachment-definition-client's rule).
     public func deviceInfoPath(_ id: String, directory: String) -> String {
-        directory + "/" + qualifiedName.replacingOccurrences(of: "/", with: "-") + "-" + id.replacingOccurrences(of: "/", with: "-") + "-device.json"
+        directory + "/" + qualifiedName.replacingEvery("/", with: "-") + "-" + id.replacingEvery("/", with: "-") + "-device.json"
     }
 
     func deviceInfoFile(_ device: PoolDevice, options: AllocationOptions) -> DeviceInfoFile {
-        var pci: [String: Any] = ["pci-address": device.id]
+        var pci: [String: String] = ["pci-address": device.id]
         if config.handsOutRDMA, let rdma = device.rdmaDevices.first { pci["rdma-device"] = rdma }
-        let contents = jsonString(["type": "pci", "version": "1.1.0", "pci": pci])
+        let contents = JSON(sortingKeysOf: ["type": .string("pci"), "version": .string("1.1.0"), "pci": JSON(sortingKeysOf: pci)]).serialized
         return DeviceInfoFile(path: deviceInfoPath(device.id, directory: options.deviceInfoDirectory), contents: contents)
     }
 
@@ -118,12 +118,12 @@ extension ResourcePool {
 /// Device nodes and `_INFO` entries of one exclusive device.
 struct DeviceOutputs {
     var specs: [DeviceNodeSpec] = []
-    var info: [String: Any] = [:]
+    var info: [String: JSON] = [:]
 
     init(device: PoolDevice, address: PCIAddress, pool: ResourcePool, snapshot: HostSnapshot) {
         let devRoot = snapshot.roots.devRoot
         let pci = snapshot.device(at: address)
-        info["generic"] = ["deviceID": device.id]
+        info["generic"] = JSON(sortingKeysOf: ["deviceID": device.id])
         if pci?.driver == "vfio-pci", let group = pci?.iommuGroup, let host = snapshot.deviceNodes.vfioGroups[group] {
             // In a VM without an IOMMU the host node is noiommu-N; the container sees /dev/vfio/N.
             let container = "/dev/vfio/\(group)"
@@ -131,12 +131,12 @@ struct DeviceOutputs {
                 specs.append(DeviceNodeSpec(containerPath: "/dev/vfio/vfio", hostPath: containerPath(of: vfio, devRoot: devRoot)))
             }
             specs.append(DeviceNodeSpec(containerPath: container, hostPath: containerPath(of: host, devRoot: devRoot)))
-            info["vfio"] = ["mount": "/dev/vfio/vfio", "dev-mount": container]
+            info["vfio"] = JSON(sortingKeysOf: ["mount": "/dev/vfio/vfio", "dev-mount": container])
         }
         if let driver = pci?.driver, driver == "uio" || driver == "igb_uio" || driver == "uio_pci_generic",
            let uio = pci?.uioDevices.first {
             specs.append(DeviceNodeSpec(containerPath: "/dev/\(uio)", hostPath: "/dev/\(uio)"))
-            info["uio"] = ["mount": "/dev/\(uio)"]
+            info["uio"] = JSON(sortingKeysOf: ["mount": "/dev/\(uio)"])
         }
         if pool.config.handsOutRDMA {
             for rdma in snapshot.rdmaDevices(of: address) {
@@ -147,17 +147,17 @@ struct DeviceOutputs {
                 for (key, path) in [("uverbs", chars.uverbs), ("umad", chars.umad), ("issm", chars.issm), ("rdma_cm", chars.rdmaCM)] {
                     if let path { entry[key] = containerPath(of: path, devRoot: devRoot) }
                 }
-                info["rdma"] = entry
+                info["rdma"] = JSON(sortingKeysOf: entry)
             }
         }
         if pool.config.handsOutVhostNet, let vhost = snapshot.deviceNodes.vhostNet, let tun = snapshot.deviceNodes.tun {
             specs.append(DeviceNodeSpec(containerPath: "/dev/vhost-net", hostPath: containerPath(of: vhost, devRoot: devRoot)))
             specs.append(DeviceNodeSpec(containerPath: "/dev/net/tun", hostPath: containerPath(of: tun, devRoot: devRoot)))
-            info["vhost"] = ["net-mount": "/dev/vhost-net", "tun-mount": "/dev/net/tun"]
+            info["vhost"] = JSON(sortingKeysOf: ["net-mount": "/dev/vhost-net", "tun-mount": "/dev/net/tun"])
         }
         var extra = pool.config.additionalInfo["*"] ?? [:]
         extra.merge(pool.config.additionalInfo[device.id] ?? [:]) { _, specific in specific }
-        if !extra.isEmpty { info["extra"] = extra }
+        if !extra.isEmpty { info["extra"] = JSON(sortingKeysOf: extra) }
     }
 }
 
@@ -169,8 +169,9 @@ func containerPath(of hostPath: String, devRoot: String) -> String {
     hostPath.hasPrefix(devRoot + "/") ? "/dev" + hostPath.dropFirst(devRoot.count) : hostPath
 }
 
-/// Compact JSON with sorted keys and unescaped slashes, so output is stable.
-func jsonString(_ object: Any) -> String {
-    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
-    return String(decoding: data, as: UTF8.self)
+extension String {
+    /// The string with every `character` replaced by `replacement`.
+    func replacingEvery(_ character: Character, with replacement: Character) -> String {
+        String(map { $0 == character ? replacement : $0 })
+    }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import HostDevices
+import JSONValue
 
 /// Turns one selector object into a `Selector`, accepting exactly the keys its
 /// device type has in SRIOV-DP (and k8s-rdma-shared-dev-plugin for shared pools).
@@ -11,7 +11,7 @@ enum SelectorParser {
         .rdmaShared: ["vendors", "deviceIDs", "devices", "drivers", "pciAddresses", "ifNames", "linkTypes", "rdmaDevices"],
     ]
 
-    static func parse(_ object: [String: Any], deviceType: DeviceType, resource: String, path: String) throws(ConfigError) -> Selector {
+    static func parse(_ object: [String: JSON], deviceType: DeviceType, resource: String, path: String) throws(ConfigError) -> Selector {
         func fail(_ key: String, _ message: String) -> ConfigError {
             ConfigError(resource: resource, key: "\(path).\(key)", .invalidValue(message))
         }
@@ -21,10 +21,10 @@ enum SelectorParser {
         }
         func strings(_ key: String) throws(ConfigError) -> [String]? {
             guard let raw = object[key] else { return nil }
-            guard let list = raw as? [Any] else { throw fail(key, "must be a list of strings, not \(describe(raw))") }
+            guard let list = raw.arrayValue else { throw fail(key, "must be a list of strings, not \(describe(raw))") }
             var result: [String] = []
             for item in list {
-                guard let text = item as? String else { throw fail(key, "must be a list of strings; \(describe(item)) is not a string") }
+                guard let text = item.stringValue else { throw fail(key, "must be a list of strings; \(describe(item)) is not a string") }
                 result.append(text)
             }
             return result
@@ -74,7 +74,7 @@ enum SelectorParser {
         }
         func flag(_ key: String) throws(ConfigError) -> Bool? {
             guard let raw = object[key] else { return nil }
-            guard isJSONBool(raw), let value = raw as? Bool else { throw fail(key, "must be true or false, not \(describe(raw))") }
+            guard let value = raw.boolValue else { throw fail(key, "must be true or false, not \(describe(raw))") }
             return value
         }
 
@@ -94,7 +94,7 @@ enum SelectorParser {
         selector.isRdma = try flag("isRdma")
         selector.needVhostNet = try flag("needVhostNet")
         if let raw = object["vdpaType"] {
-            guard let text = raw as? String, ["vhost", "virtio"].contains(text) else {
+            guard let text = raw.stringValue, ["vhost", "virtio"].contains(text) else {
                 throw fail("vdpaType", "\(describe(raw)) is not one of vhost, virtio")
             }
             selector.vdpaType = text

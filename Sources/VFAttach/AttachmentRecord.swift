@@ -1,5 +1,6 @@
 import CNI
 import HostDevices
+import JSONValue
 import Netlink
 
 /// What ADD changed, on disk at `<stateDir>/attachments/<containerID>-<ifname>.json`:

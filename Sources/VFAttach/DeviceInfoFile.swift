@@ -1,5 +1,6 @@
 import CNI
 import HostDevices
+import JSONValue
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -1,5 +1,6 @@
 import CNI
 import HostDevices
+import JSONValue
 import Netlink
 
 /// The plugin's network config: sriov-cni's fields accepted unchanged (`deviceID`,

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import DevicePlugin
 import HostDevices
 import PCIDatabase
 import ResourcePools
@@ -28,7 +28,7 @@ struct Discover: ParsableCommand {
         let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: sysRoot, devRoot: devRoot), names: PCINames(), readGIDs: true)
         var assignment: PoolAssignment?
         if let config {
-            guard let data = FileManager.default.contents(atPath: config) else {
+            guard let data = FileSystem.contents(of: config) else {
                 throw ValidationError("cannot read the config file \(config)")
             }
             do {

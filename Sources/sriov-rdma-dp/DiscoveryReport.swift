@@ -1,5 +1,6 @@
-import Foundation
+import DevicePlugin
 import HostDevices
+import JSONValue
 import ResourcePools
 
 /// What `discover` prints: the node's network functions, SR-IOV PFs with their VFs,
@@ -55,7 +56,7 @@ struct DiscoveryReport {
                 let parent = device.pciAddress.map { "PCI \($0)" } ?? "no PCI parent (software device)"
                 let netdevs = device.netdevs.isEmpty ? "no netdev" : "netdev \(device.netdevs.joined(separator: ", "))"
                 let ports = device.ports.map { "port \($0.number) \($0.stateName ?? "?") \($0.linkLayer ?? "")" }.joined(separator: ", ")
-                let chars = device.characterDevices.all.map { ($0 as NSString).lastPathComponent }.joined(separator: " ")
+                let chars = device.characterDevices.all.map(\.lastPathComponent).joined(separator: " ")
                 out += "  \(device.name): \(parent), \(netdevs), \(ports.isEmpty ? "no ports" : ports), char devices: \(chars.isEmpty ? "none" : chars)\n"
             }
         }
@@ -88,40 +89,52 @@ struct DiscoveryReport {
 
     /// The same facts as data, for scripts.
     var json: String {
-        var root: [String: Any] = [
-            "pciDevices": snapshot.pciDevices.filter { $0.isNetworkController || $0.classCode >> 16 == 0x12 }.map { device -> [String: Any] in
-                var entry: [String: Any] = [
-                    "address": device.address.description, "vendor": hex4(device.vendorID), "device": hex4(device.deviceID),
-                    "class": String(format: "%06x", device.classCode), "driver": nullable(device.driver),
-                    "numaNode": nullable(device.numaNode), "iommuGroup": nullable(device.iommuGroup),
-                    "netdevs": snapshot.interfaces(of: device.address).map(\.name),
-                    "rdmaDevices": snapshot.rdmaDevices(of: device.address).map(\.name),
-                ]
-                if let sriov = device.sriov {
-                    entry["sriov"] = ["totalVFs": sriov.totalVFs, "numVFs": sriov.enabledVFs, "pfName": nullable(snapshot.pfName(of: device.address))]
-                }
-                if let (pf, index) = device.virtualFunctionOf { entry["pf"] = pf.description; entry["vfIndex"] = index }
-                return entry
-            },
-            "netdevs": snapshot.networkInterfaces.map { iface -> [String: Any] in
-                ["name": iface.name, "pciAddress": nullable(iface.pciAddress?.description), "mac": nullable(iface.macAddress?.description),
-                 "mtu": nullable(iface.mtu), "operState": nullable(iface.operState), "linkType": iface.linkTypeName]
-            },
-            "rdmaDevices": snapshot.rdmaDevices.map { device -> [String: Any] in
-                ["name": device.name, "pciAddress": nullable(device.pciAddress?.description), "netdevs": device.netdevs,
-                 "ports": device.ports.map { ["port": $0.number, "state": nullable($0.stateName), "linkLayer": nullable($0.linkLayer)] },
-                 "charDevices": device.characterDevices.all]
-            },
-        ]
-        if let assignment {
-            root["pools"] = assignment.pools.map { pool -> [String: Any] in
-                ["resourceName": pool.qualifiedName, "deviceType": pool.config.deviceType.rawValue,
-                 "devices": pool.devices.map { ["id": $0.id, "numaNode": nullable($0.numaNode), "netdevs": $0.netdevs, "rdmaDevices": $0.rdmaDevices] }]
+        let pciDevices: [JSON] = snapshot.pciDevices.filter { $0.isNetworkController || $0.classCode >> 16 == 0x12 }.map { device in
+            var entry: [String: JSON] = [
+                "address": .string(device.address.description), "vendor": .string(hex4(device.vendorID)),
+                "device": .string(hex4(device.deviceID)), "class": .string(hex(device.classCode, digits: 6)),
+                "driver": nullable(device.driver), "numaNode": nullable(device.numaNode), "iommuGroup": nullable(device.iommuGroup),
+                "netdevs": strings(snapshot.interfaces(of: device.address).map(\.name)),
+                "rdmaDevices": strings(snapshot.rdmaDevices(of: device.address).map(\.name)),
+            ]
+            if let sriov = device.sriov {
+                entry["sriov"] = JSON(sortingKeysOf: ["totalVFs": JSON(sriov.totalVFs), "numVFs": JSON(sriov.enabledVFs),
+                                                      "pfName": nullable(snapshot.pfName(of: device.address))])
             }
-            root["excluded"] = assignment.excluded.map { ["address": $0.address.description, "reasons": $0.reasons] }
+            if let (pf, index) = device.virtualFunctionOf {
+                entry["pf"] = .string(pf.description)
+                entry["vfIndex"] = JSON(index)
+            }
+            return JSON(sortingKeysOf: entry)
         }
-        let data = (try? JSONSerialization.data(withJSONObject: root, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        let netdevs: [JSON] = snapshot.networkInterfaces.map { iface in
+            JSON(sortingKeysOf: ["name": .string(iface.name), "pciAddress": nullable(iface.pciAddress?.description),
+                                 "mac": nullable(iface.macAddress?.description), "mtu": nullable(iface.mtu),
+                                 "operState": nullable(iface.operState), "linkType": .string(iface.linkTypeName)])
+        }
+        let rdmaDevices: [JSON] = snapshot.rdmaDevices.map { device in
+            let ports = device.ports.map { port in
+                JSON(sortingKeysOf: ["port": JSON(port.number), "state": nullable(port.stateName), "linkLayer": nullable(port.linkLayer)])
+            }
+            return JSON(sortingKeysOf: ["name": .string(device.name), "pciAddress": nullable(device.pciAddress?.description),
+                                        "netdevs": strings(device.netdevs), "ports": .array(ports),
+                                        "charDevices": strings(device.characterDevices.all)])
+        }
+        var root: [String: JSON] = ["pciDevices": .array(pciDevices), "netdevs": .array(netdevs), "rdmaDevices": .array(rdmaDevices)]
+        if let assignment {
+            root["pools"] = .array(assignment.pools.map { pool in
+                let devices = pool.devices.map { device in
+                    JSON(sortingKeysOf: ["id": .string(device.id), "numaNode": nullable(device.numaNode),
+                                         "netdevs": strings(device.netdevs), "rdmaDevices": strings(device.rdmaDevices)])
+                }
+                return JSON(sortingKeysOf: ["resourceName": .string(pool.qualifiedName),
+                                            "deviceType": .string(pool.config.deviceType.rawValue), "devices": .array(devices)])
+            })
+            root["excluded"] = .array(assignment.excluded.map { device in
+                JSON(sortingKeysOf: ["address": .string(device.address.description), "reasons": strings(device.reasons)])
+            })
+        }
+        return JSON(sortingKeysOf: root).prettyPrinted
     }
 
     private func describe(_ device: PCIDevice) -> String {
@@ -138,11 +151,16 @@ struct DiscoveryReport {
         return text
     }
 
-    private func hex4(_ value: UInt16) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 4 - digits.count) + digits
+    private func hex4(_ value: UInt16) -> String { hex(UInt32(value), digits: 4) }
+
+    /// Lower-case hex, zero-padded to `digits`.
+    private func hex(_ value: UInt32, digits: Int) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 }
 
 /// JSON null for a missing value.
-private func nullable(_ value: Any?) -> Any { value ?? NSNull() }
+private func nullable(_ value: String?) -> JSON { value.map(JSON.string) ?? .null }
+private func nullable(_ value: Int?) -> JSON { value.map { JSON($0) } ?? .null }
+private func strings(_ values: [String]) -> JSON { .array(values.map(JSON.string)) }

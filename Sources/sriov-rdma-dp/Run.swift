@@ -1,10 +1,13 @@
 import ArgumentParser
 import DevicePlugin
 import Dispatch
-import Foundation
 import HostDevices
+import JSONValue
 import Logging
 import ResourcePools
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -102,21 +105,22 @@ struct Health: ParsableCommand {
 
     func run() throws {
         let path = stateDir + "/sriov-rdma-dp/status.json"
-        guard let data = FileManager.default.contents(atPath: path),
-              let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let data = FileSystem.contents(of: path), let status = try? JSON.parse(data), status.objectValue != nil else {
             print("unhealthy: no status at \(path) (is sriov-rdma-dp run using --state-dir \(stateDir)?)")
             throw ExitCode(1)
         }
         var problems: [String] = []
-        if let pid = status["pid"] as? Int, kill(pid_t(pid), 0) != 0 { problems.append("daemon pid \(pid) is not running") }
-        if let updated = status["updated"] as? Double, Date().timeIntervalSince1970 - updated > maxAge {
-            problems.append("status is \(Int(Date().timeIntervalSince1970 - updated)) s old")
+        if let pid = status["pid"]?.intValue, kill(pid_t(pid), 0) != 0 { problems.append("daemon pid \(pid) is not running") }
+        if case .number(let text)? = status["updated"], let updated = Double(text), wallClockSeconds() - updated > maxAge {
+            problems.append("status is \(Int(wallClockSeconds() - updated)) s old")
         }
-        let pools = status["pools"] as? [String: [String: Any]] ?? [:]
-        for name in (status["configuredPools"] as? [String] ?? []) where pools[name] == nil { problems.append("\(name): not serving") }
-        for (name, pool) in pools.sorted(by: { $0.key < $1.key }) {
-            if pool["registered"] as? Bool != true { problems.append("\(name): not registered with kubelet") }
-            if pool["streaming"] as? Bool != true { problems.append("\(name): kubelet is not watching its devices") }
+        let pools = status["pools"]?.objectValue ?? []
+        for name in (status["configuredPools"]?.arrayValue ?? []).compactMap(\.stringValue) where !pools.contains(where: { $0.0 == name }) {
+            problems.append("\(name): not serving")
+        }
+        for (name, pool) in pools.sorted(by: { $0.0 < $1.0 }) {
+            if pool["registered"]?.boolValue != true { problems.append("\(name): not registered with kubelet") }
+            if pool["streaming"]?.boolValue != true { problems.append("\(name): kubelet is not watching its devices") }
         }
         if problems.isEmpty {
             print("healthy: \(pools.count) pools registered and streaming")

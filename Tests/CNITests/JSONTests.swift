@@ -1,4 +1,4 @@
-@testable import CNI
+@testable import JSONValue
 import XCTest
 
 final class JSONTests: XCTestCase {

@@ -1,4 +1,5 @@
 @testable import CNI
+import JSONValue
 import XCTest
 
 /// The skeleton around a plugin that records what it was asked.

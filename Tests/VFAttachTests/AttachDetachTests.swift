@@ -1,5 +1,6 @@
 import CNI
 import Foundation
+import JSONValue
 import Netlink
 import NetnsTestSupport
 @testable import VFAttach

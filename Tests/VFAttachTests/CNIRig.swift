@@ -1,6 +1,7 @@
 import CNI
 import Foundation
 import HostDevices
+import JSONValue
 import Netlink
 import NetnsTestSupport
 import SysfsFixtures

@@ -1,5 +1,6 @@
 import CNI
 import Foundation
+import JSONValue
 import NetnsTestSupport
 @testable import VFAttach
 import XCTest

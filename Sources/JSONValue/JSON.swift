@@ -24,6 +24,17 @@ public enum JSON: Equatable, Sendable {
 
     public init(_ value: Int) { self = .number(String(value)) }
 
+    /// An object with its members in byte order of their keys, so that printing a
+    /// dictionary gives the same text every time (Go's encoding/json orders maps so too).
+    public init(sortingKeysOf members: [String: JSON]) {
+        self = .object(members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) })
+    }
+
+    /// An object of strings, keys in byte order.
+    public init(sortingKeysOf members: [String: String]) {
+        self.init(sortingKeysOf: members.mapValues { JSON.string($0) })
+    }
+
     // MARK: Reading
 
     /// The member `key` of an object; nil for other values or a missing key.
