@@ -102,6 +102,8 @@ final class ExecutablesTests: XCTestCase {
         XCTAssertFalse(output.stdout.contains("libnl"), output.stdout)
         // Only `discover` needs pci.ids names: the plugin copied onto nodes needs no libpci.
         XCTAssertFalse(output.stdout.contains("libpci"), output.stdout)
+        // libstdc++ is linked in (Package.swift): a node needs glibc and nothing else.
+        XCTAssertFalse(output.stdout.contains("libstdc++"), output.stdout)
     }
 
     /// Called as a CNI plugin (CNI_COMMAND set, no arguments) it speaks CNI, not --help.
