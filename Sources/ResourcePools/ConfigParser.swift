@@ -24,6 +24,12 @@ extension PoolsConfig {
         for key in object.keys.sorted() where !["resourceList", "configList", "periodicUpdateInterval"].contains(key) {
             throw ConfigError(resource: nil, key: nil, .unknownKey(key))
         }
+        // k8s-rdma-shared-dev-plugin's rescan period (seconds, 0 = never). Accepted so its
+        // files load unchanged; rescans here follow kernel events and --poll-interval.
+        if let interval = object["periodicUpdateInterval"], (interval.intValue ?? -1) < 0 {
+            throw ConfigError(resource: nil, key: "periodicUpdateInterval",
+                              .invalidValue("\(describe(interval)) is not a whole number of seconds (0 or more)"))
+        }
         var pools: [PoolConfig] = []
         for (listKey, shared) in [("resourceList", false), ("configList", true)] {
             guard let raw = object[listKey] else { continue }

@@ -14,6 +14,7 @@ public struct PoolAssignment: Equatable, Sendable {
         let facts = snapshot.pciDevices.map { DeviceFacts($0, snapshot: snapshot, pfNames: pfNames) }
 
         var claimedBy: [PCIAddress: String] = [:]
+        var sharedBy: Set<PCIAddress> = []
         var reasons: [PCIAddress: [String]] = [:]
         var pools: [ResourcePool] = []
         for config in config.pools {
@@ -34,13 +35,15 @@ public struct PoolAssignment: Equatable, Sendable {
                     continue
                 }
                 chosen.append(candidate)
-                if config.deviceType != .rdmaShared { claimedBy[address] = config.qualifiedName }
+                if config.deviceType != .rdmaShared { claimedBy[address] = config.qualifiedName } else { sharedBy.insert(address) }
             }
             pools.append(Self.pool(config, chosen))
         }
 
         var excluded: [ExcludedDevice] = []
-        for candidate in facts where Self.isNetworkOrAccelerator(candidate.device) && claimedBy[candidate.device.address] == nil {
+        // A function whose RDMA device a shared pool hands out is in use, not left out.
+        for candidate in facts where Self.isNetworkOrAccelerator(candidate.device) && claimedBy[candidate.device.address] == nil
+            && !sharedBy.contains(candidate.device.address) {
             var why = reasons[candidate.device.address] ?? []
             if let sriov = candidate.device.sriov, sriov.enabledVFs > 0 {
                 why.insert("PF with \(sriov.enabledVFs) VFs enabled: its VFs are the allocatable devices", at: 0)

@@ -62,6 +62,22 @@ final class PoolAssignmentTests: XCTestCase {
         ])
     }
 
+    func testFunctionsASharedPoolUsesAreNotLeftOut() throws {
+        let result = try assign("""
+            {"resourceList": [
+              {"resourceName": "pf0_low", "selectors": {"pfNames": ["ens0f0#0-1"]}},
+              {"resourceName": "rdma_rest", "rdmaHcaMax": 4, "selectors": {"rdmaDevices": ["mlx5_3"]}}
+            ]}
+            """)
+        XCTAssertEqual(result.pools[0].devices.map(\.id), ["0000:10:01.0", "0000:10:01.1"])
+        XCTAssertEqual(result.pools[1].sharedRDMADevices.map(\.name), ["mlx5_3"])
+        let leftOut = result.excluded.map(\.address.description)
+        // 0000:10:01.2 carries mlx5_3, which the shared pool hands out; 0000:10:01.3 is
+        // in no pool (vfio-pci, no RDMA device).
+        XCTAssertFalse(leftOut.contains("0000:10:01.2"), "\(leftOut)")
+        XCTAssertTrue(leftOut.contains("0000:10:01.3"), "\(leftOut)")
+    }
+
     func testIsRdmaLinkTypeAndSelectorListIsAnOr() throws {
         let result = try assign("""
             {"resourceList": [
