@@ -11,22 +11,10 @@ pf=$(lab_pf)
 lab_enable_vfs 4 "$pf"
 pfdev=$(lab_pf_netdev "$pf")
 ip link set dev "$pfdev" up
-vf2=$(lab_vf_netdev "$pf" 2); vf3=$(lab_vf_netdev "$pf" 3)
 # rxe rides on VFs 2 and 3, which stay on the host: soft-RoCE only works in the
 # initial netns (see shared/lab/NOTES.md), and pods use it in shared mode.
-lab_set_vf_mac "$pf" 2 02:56:00:00:0b:02
-lab_set_vf_mac "$pf" 3 02:56:00:00:0b:03
-ip addr add 10.57.0.1/24 dev "$vf2"
-ip addr add 10.57.0.2/24 dev "$vf3"
-ip link set dev "$vf2" up
-ip link set dev "$vf3" up
-lab_wire_pair "$vf2" 10.57.0.1 "$vf3" 10.57.0.2
-lab_rxe_add rxe0 "$vf2"
-lab_rxe_add rxe1 "$vf3"
-lab_rxe_wait_ipv4_gid rxe0 1
-lab_rxe_wait_ipv4_gid rxe1 1
-lab_wait_until 30 eval "rdma link show rxe0/1 | grep -q 'state ACTIVE'" || lab_fail "rxe0 not ACTIVE"
-lab_wait_until 30 eval "rdma link show rxe1/1 | grep -q 'state ACTIVE'" || lab_fail "rxe1 not ACTIVE"
+lab_rxe_pair "$pf" 2 3 02:56:00:00:0b:02 02:56:00:00:0b:03 10.57.0.1 10.57.0.2
+vf2=$LAB_RXE_DEV0 vf3=$LAB_RXE_DEV1
 # Carrier on the PF (VF health follows it) before the daemon starts.
 lab_wait_until 30 eval "[ \"\$(cat /sys/class/net/$pfdev/carrier 2>/dev/null)\" = 1 ]" || lab_fail "PF $pfdev has no carrier"
 

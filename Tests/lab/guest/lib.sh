@@ -285,6 +285,30 @@ lab_rxe_wait_ipv4_gid() {
     || lab_fail "rxe $1: GID $2 is not an IPv4 GID after $LAB_WAIT s: $(lab_rxe_gid "$1" "$2")"
 }
 
+# lab_rxe_pair PF INDEX_A INDEX_B MAC_A MAC_B IP_A IP_B: VFs INDEX_A and INDEX_B
+# of PF (already enabled) get MAC_A/MAC_B (through the PF and on the netdev),
+# IP_A/IP_B (/24) and link up; traffic between them crosses the igb switch
+# (lab_wire_pair); rxe0 on VF INDEX_A and rxe1 on VF INDEX_B, both ACTIVE with
+# their RoCE v2 IPv4 GID at index 1. Sets LAB_RXE_DEV0 and LAB_RXE_DEV1 (netdevs).
+lab_rxe_pair() {
+  local pf=$1 dev0 dev1
+  dev0=$(lab_vf_netdev "$pf" "$2"); dev1=$(lab_vf_netdev "$pf" "$3")
+  lab_set_vf_mac "$pf" "$2" "$4"
+  lab_set_vf_mac "$pf" "$3" "$5"
+  ip addr add "$6/24" dev "$dev0"
+  ip addr add "$7/24" dev "$dev1"
+  ip link set dev "$dev0" up
+  ip link set dev "$dev1" up
+  lab_wire_pair "$dev0" "$6" "$dev1" "$7"
+  lab_rxe_add rxe0 "$dev0"
+  lab_rxe_add rxe1 "$dev1"
+  lab_rxe_wait_ipv4_gid rxe0 1
+  lab_rxe_wait_ipv4_gid rxe1 1
+  lab_wait_until 30 eval "rdma link show rxe0/1 | grep -q 'state ACTIVE'" || lab_fail "rxe0 not ACTIVE: $(rdma link show rxe0/1)"
+  lab_wait_until 30 eval "rdma link show rxe1/1 | grep -q 'state ACTIVE'" || lab_fail "rxe1 not ACTIVE: $(rdma link show rxe1/1)"
+  LAB_RXE_DEV0=$dev0 LAB_RXE_DEV1=$dev1
+}
+
 # lab_rxe_del_all: delete every rxe link.
 lab_rxe_del_all() {
   local d

@@ -9,24 +9,11 @@ OUT=${LAB_CASE_OUT:-/tmp}
 [ -x "$RDMALAT" ] || lab_fail "$RDMALAT is missing: swift build -c release --static-swift-stdlib --product rdma-lat"
 
 rdmalat_setup() {
-  local pf dev0 dev1
+  local pf
   pf=$(lab_pf)
   lab_enable_vfs 2 "$pf"
-  dev0=$(lab_vf_netdev "$pf" 0); dev1=$(lab_vf_netdev "$pf" 1)
-  lab_set_vf_mac "$pf" 0 02:56:00:00:08:00
-  lab_set_vf_mac "$pf" 1 02:56:00:00:08:01
-  ip addr add 10.56.0.1/24 dev "$dev0"
-  ip addr add 10.56.0.2/24 dev "$dev1"
-  ip link set dev "$dev0" up
-  ip link set dev "$dev1" up
-  lab_wire_pair "$dev0" 10.56.0.1 "$dev1" 10.56.0.2
-  lab_rxe_add rxe0 "$dev0"
-  lab_rxe_add rxe1 "$dev1"
-  lab_rxe_wait_ipv4_gid rxe0 1
-  lab_rxe_wait_ipv4_gid rxe1 1
-  lab_wait_until 30 eval "rdma link show rxe0/1 | grep -q 'state ACTIVE'" || lab_fail "rxe0 not ACTIVE: $(rdma link show rxe0/1)"
-  lab_wait_until 30 eval "rdma link show rxe1/1 | grep -q 'state ACTIVE'" || lab_fail "rxe1 not ACTIVE: $(rdma link show rxe1/1)"
-  DEV0=$dev0 DEV1=$dev1
+  lab_rxe_pair "$pf" 0 1 02:56:00:00:08:00 02:56:00:00:08:01 10.56.0.1 10.56.0.2
+  DEV0=$LAB_RXE_DEV0 DEV1=$LAB_RXE_DEV1
 }
 
 # rdmalat_pair NAME "SERVER ARGS" "CLIENT ARGS": the server on rxe1 in the
