@@ -47,7 +47,7 @@ public struct HostSnapshot: Sendable {
     }
 
     /// Reads the node. `names` adds pci.ids names; pass nil to skip the look-ups.
-    /// `readGIDs` reads every GID table (hundreds of files per ConnectX port): for
+    /// `readGIDs` reads every GID and P_Key table (hundreds of files per ConnectX port): for
     /// `discover`, not for the daemon's frequent rescans.
     public static func scan(roots: HostRoots = HostRoots(), names: PCINames? = nil, readGIDs: Bool = false) -> HostSnapshot {
         let sysfs = SysfsReader(root: roots.sysRoot)

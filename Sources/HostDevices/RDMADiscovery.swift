@@ -45,8 +45,15 @@ enum RDMADiscovery {
                         gids[number] = gid
                     }
                 }
+                var pKeys: [Int: PartitionKey] = [:]
+                for index in readGIDs ? sysfs.entries(portBase + "pkeys") : ["0"] {
+                    if let number = Int(index), let key = sysfs.string(portBase + "pkeys/\(index)").flatMap(PartitionKey.init),
+                       key.partition != 0 {
+                        pKeys[number] = key
+                    }
+                }
                 ports.append(RDMAPort(number: number, state: stateNumber, stateName: stateName,
-                                      linkLayer: sysfs.string(portBase + "link_layer"), gids: gids))
+                                      linkLayer: sysfs.string(portBase + "link_layer"), gids: gids, pKeys: pKeys))
             }
             var characterDevices = owners[name] ?? RDMACharacterDevices()
             characterDevices.rdmaCM = nodes.rdmaCM
