@@ -39,6 +39,16 @@ public struct HostSnapshot: Sendable {
         interfaces(of: pf).filter { !$0.isRepresentor }.map(\.name).sorted().first
     }
 
+    /// A network function bound to a kernel network driver with no netdev here. sysfs
+    /// lists only this network namespace's netdevs (the VF's `net/` stays, empty), so
+    /// this is a VF whose netdev a CNI moved into a pod, or a driver that made none.
+    /// Unbound functions and those on vfio or uio have no netdev by design.
+    public func netdevNotVisible(_ device: PCIDevice) -> Bool {
+        guard device.isNetworkController, let driver = device.driver,
+              !driver.contains("vfio"), !driver.contains("uio"), driver != "pci-stub" else { return false }
+        return interfaces(of: device.address).isEmpty
+    }
+
     /// RDMA devices of a PCI function: those below it, and soft-RoCE devices bound to
     /// one of its netdevs.
     public func rdmaDevices(of address: PCIAddress) -> [RDMADevice] {

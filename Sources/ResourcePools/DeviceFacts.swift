@@ -12,6 +12,8 @@ struct DeviceFacts {
     let netdevs: [NetworkInterface]
     let rdma: [RDMADevice]
     let linkType: String?
+    /// Bound to a network driver but no netdev here: moved into a pod's namespace.
+    let netdevNotVisible: Bool
     /// `ports/1/pkeys/0` of its own RDMA device, when port 1 is InfiniBand: what
     /// SRIOV-DP's `pKeys` selector compares (it reads the P_Key only when the link
     /// type is infiniband). A RoCE port's constant `0xffff` is not a partition.
@@ -29,6 +31,7 @@ struct DeviceFacts {
         netdevs = snapshot.interfaces(of: device.address).filter { !$0.isRepresentor }
         rdma = snapshot.rdmaDevices(of: device.address)
         linkType = netdevs.first?.linkTypeName
+        netdevNotVisible = snapshot.netdevNotVisible(device)
         let ownRDMA = rdma.first { $0.pciAddress == device.address }
         let port1 = ownRDMA?.ports.first { $0.number == 1 }
         switch (ownRDMA, port1) {
@@ -79,7 +82,11 @@ extension Selector {
             }
         }
         if let linkTypes {
-            guard let type = facts.linkType, linkTypes.contains(type) else { return "link type \(facts.linkType ?? "unknown (no netdev)") not in linkTypes \(linkTypes)" }
+            guard let type = facts.linkType else {
+                let why = facts.netdevNotVisible ? "no netdev visible in this network namespace" : "no netdev"
+                return "link type unknown (\(why)): linkTypes \(linkTypes)"
+            }
+            if !linkTypes.contains(type) { return "link type \(type) not in linkTypes \(linkTypes)" }
         }
         if let ddpProfiles {
             // Reading the DDP profile needs devlink (fw.app.name), which discovery does not query.

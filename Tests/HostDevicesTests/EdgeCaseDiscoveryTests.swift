@@ -44,4 +44,60 @@ final class EdgeCaseDiscoveryTests: XCTestCase {
         XCTAssertFalse(PartitionKey(rawValue: 0x0001).isFullMember)
         for bad in ["", "0x", "0x10000", "0xfffg", "-1", "+1", "0x 1"] { XCTAssertNil(PartitionKey(bad), bad) }
     }
+
+    func testUnboundFunctionAndNUMANodeMinusOne() throws {
+        let snapshot = scan(try EdgeCaseFixtures.unboundAndNoNUMA())
+        XCTAssertEqual(snapshot.pciDevices.map(\.address), [address("0000:02:00.0"), address("0000:02:00.1")])
+        XCTAssertEqual(snapshot.pciDevices.map(\.driver), ["igb", nil])
+        XCTAssertEqual(snapshot.pciDevices.map(\.numaNode), [nil, nil])
+        XCTAssertEqual(snapshot.pciDevices.map(\.deviceID), [0x1521, 0x1521])
+        XCTAssertEqual(snapshot.interfaces(of: address("0000:02:00.0")).map(\.name), ["enp2s0f0"])
+        XCTAssertEqual(snapshot.interfaces(of: address("0000:02:00.1")), [])
+        // No driver, so no netdev is expected: not reported as hidden.
+        XCTAssertEqual(snapshot.pciDevices.map { snapshot.netdevNotVisible($0) }, [false, false])
+        XCTAssertEqual(snapshot.physicalFunctions, [])
+    }
+
+    /// SRIOV-DP #383: representors share the PF's `net/` and sort before the uplink.
+    func testRepresentorsNeitherNameThePFNorPassForVFNetdevs() throws {
+        let snapshot = scan(try EdgeCaseFixtures.switchdevRepresentors())
+        let pf = address("0000:3b:00.0")
+        XCTAssertEqual(snapshot.interfaces(of: pf).map(\.name), ["ens1f0_0", "ens1f0_1", "ens1f0np0"])
+        XCTAssertEqual(snapshot.interfaces(of: pf).map(\.isRepresentor), [true, true, false])
+        XCTAssertEqual(snapshot.pfName(of: pf), "ens1f0np0")
+        XCTAssertEqual(snapshot.interfaces(of: address("0000:3b:00.2")).map(\.name), ["ens1f0v0"])
+        XCTAssertEqual(snapshot.interfaces(of: address("0000:3b:00.3")).map(\.name), ["ens1f0v1"])
+        XCTAssertEqual(snapshot.device(at: address("0000:3b:00.3"))?.virtualFunctionOf?.index, 1)
+        XCTAssertEqual(snapshot.device(at: address("0000:3b:00.3"))?.virtualFunctionOf?.pf, pf)
+    }
+
+    func testSoftRoCEOnABridgeBelongsToNoPCIFunction() throws {
+        let tree = try EdgeCaseFixtures.softRoCE()
+        let snapshot = scan(tree)
+        let dev = tree.devPath
+        XCTAssertEqual(snapshot.rdmaDevices.map(\.name), ["rxe0", "rxe1"])
+        XCTAssertEqual(snapshot.rdmaDevices.map(\.pciAddress), [nil, nil])
+        XCTAssertEqual(snapshot.rdmaDevices.map(\.netdevs), [["enp1s0v0"], ["br0"]])
+        XCTAssertEqual(snapshot.rdmaDevices.map(\.characterDevices), [
+            RDMACharacterDevices(uverbs: dev + "/infiniband/uverbs0", rdmaCM: dev + "/infiniband/rdma_cm"),
+            RDMACharacterDevices(uverbs: dev + "/infiniband/uverbs1", rdmaCM: dev + "/infiniband/rdma_cm"),
+        ])
+        let bridge = try XCTUnwrap(snapshot.networkInterfaces.first { $0.name == "br0" })
+        XCTAssertNil(bridge.pciAddress)
+        XCTAssertNil(bridge.auxiliaryDevice)
+        XCTAssertEqual(snapshot.rdmaDevices(of: address("0000:01:10.0")).map(\.name), ["rxe0"])
+        XCTAssertEqual(snapshot.rdmaDevices(of: address("0000:01:00.0")).map(\.name), [])
+    }
+
+    func testVFWhoseNetdevIsInAnotherNamespaceIsDiscoveredAndFlagged() throws {
+        let snapshot = scan(try EdgeCaseFixtures.netdevInOtherNamespace())
+        let vfs = ["0000:01:10.0", "0000:01:10.2", "0000:01:10.4", "0000:01:10.6"].map(address)
+        XCTAssertEqual(snapshot.virtualFunctions.map(\.address), vfs)
+        XCTAssertEqual(snapshot.virtualFunctions.map(\.vfIndex), [0, 1, 2, 3])
+        XCTAssertEqual(snapshot.virtualFunctions.map(\.driver), ["igbvf", "igbvf", "igbvf", "vfio-pci"])
+        XCTAssertEqual(vfs.map { snapshot.interfaces(of: $0).map(\.name) }, [["enp1s0v0"], [], [], []])
+        // Hidden: the two igbvf VFs without a netdev here; vfio-pci makes none.
+        XCTAssertEqual(snapshot.virtualFunctions.map { snapshot.netdevNotVisible($0) }, [false, true, true, false])
+        XCTAssertEqual(snapshot.pfName(of: address("0000:01:00.0")), "enp1s0")
+    }
 }

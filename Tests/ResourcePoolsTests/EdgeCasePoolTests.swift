@@ -57,4 +57,65 @@ final class EdgeCasePoolTests: XCTestCase {
             XCTAssertEqual("\($0)", #"config: resource "a": selectors.pKeys: "0x10000" is not a 16-bit hex P_Key such as "0x8001""#)
         }
     }
+
+    func testUnboundFunctionIsLeftOutWithAReasonAndNUMAMinusOneGivesNoTopology() throws {
+        let tree = try EdgeCaseFixtures.unboundAndNoNUMA()
+        let result = try assign(tree, #"{"resourceList": [{"resourceName": "i350", "selectors": {"vendors": ["8086"]}}]}"#)
+        XCTAssertEqual(result.pools[0].devices.map(\.id), ["0000:02:00.0"])
+        XCTAssertEqual(result.pools[0].devices.map(\.numaNode), [nil])
+        XCTAssertEqual(result.pools[0].devices.map(\.netdevs), [["enp2s0f0"]])
+        XCTAssertEqual(reasons(result, "0000:02:00.1"),
+                       ["no driver bound: a container could use neither a netdev nor vfio/uio (bind one, e.g. vfio-pci)"])
+    }
+
+    func testRepresentorsAreNotVFNetdevsAndDoNotNameThePF() throws {
+        let tree = try EdgeCaseFixtures.switchdevRepresentors()
+        let result = try assign(tree, """
+            {"resourceList": [
+              {"resourceName": "vf1", "selectors": {"pfNames": ["ens1f0np0#1"]}},
+              {"resourceName": "rest", "selectors": {"rootDevices": ["0000:3b:00.0"]}},
+              {"resourceName": "by_rep_name", "selectors": {"pfNames": ["ens1f0_0"]}}
+            ]}
+            """)
+        XCTAssertEqual(result.pools.map { $0.devices.map(\.id) }, [["0000:3b:00.3"], ["0000:3b:00.2"], []])
+        XCTAssertEqual(result.pools.map { $0.devices.map(\.netdevs) }, [[["ens1f0v1"]], [["ens1f0v0"]], []])
+        XCTAssertEqual(reasons(result, "0000:3b:00.0"), ["PF with 2 VFs enabled: its VFs are the allocatable devices"])
+    }
+
+    func testSoftRoCEOnABridgeIsInNoPool() throws {
+        let tree = try EdgeCaseFixtures.softRoCE()
+        let result = try assign(tree, """
+            {"resourceList": [
+              {"resourceName": "rdma_vf", "selectors": {"isRdma": true}},
+              {"resourceName": "shared", "rdmaHcaMax": 2, "selectors": {"vendors": ["8086"]}}
+            ]}
+            """)
+        XCTAssertEqual(result.pools[0].devices.map(\.id), ["0000:01:10.0"])
+        XCTAssertEqual(result.pools[0].devices.map(\.rdmaDevices), [["rxe0"]])
+        XCTAssertEqual(result.pools[1].sharedRDMADevices.map(\.name), ["rxe0"])
+        XCTAssertEqual(result.pools[1].devices.map(\.rdmaDevices), [["rxe0"], ["rxe0"]])
+    }
+
+    /// The VF stays allocatable by PCI address; a selector that needs its netdev
+    /// says the netdev is not visible here rather than that it has none.
+    func testVFWithNetdevInAnotherNamespaceIsPooledByAddress() throws {
+        let tree = try EdgeCaseFixtures.netdevInOtherNamespace()
+        let result = try assign(tree, """
+            {"resourceList": [
+              {"resourceName": "ether", "selectors": {"linkTypes": ["ether"], "drivers": ["igbvf"]}},
+              {"resourceName": "by_address", "selectors": {"pciAddresses": ["0000:01:10.2", "0000:01:10.4"]}}
+            ]}
+            """)
+        XCTAssertEqual(result.pools.map { $0.devices.map(\.id) }, [["0000:01:10.0"], ["0000:01:10.2", "0000:01:10.4"]])
+        XCTAssertEqual(result.pools[1].devices.map(\.netdevs), [[], []])
+        XCTAssertEqual(result.pools[1].devices.map(\.pfAddress), [PCIAddress("0000:01:00.0"), PCIAddress("0000:01:00.0")])
+        XCTAssertEqual(reasons(result, "0000:01:10.6"), [
+            #"intel.com/ether: driver vfio-pci not in drivers ["igbvf"]"#,
+            "intel.com/by_address: 0000:01:10.6 not in pciAddresses",
+        ])
+        let ether = try assign(tree, #"{"resourceList": [{"resourceName": "ether", "selectors": {"linkTypes": ["ether"]}}]}"#)
+        XCTAssertEqual(reasons(ether, "0000:01:10.2"),
+                       [#"intel.com/ether: link type unknown (no netdev visible in this network namespace): linkTypes ["ether"]"#])
+        XCTAssertEqual(reasons(ether, "0000:01:10.6"), [#"intel.com/ether: link type unknown (no netdev): linkTypes ["ether"]"#])
+    }
 }

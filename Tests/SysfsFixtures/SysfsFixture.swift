@@ -28,6 +28,12 @@ public final class SysfsFixture {
         }
     }
 
+    /// An empty directory, such as the `net/` the kernel leaves under a VF whose netdev
+    /// moved to another network namespace.
+    public func directory(_ relative: String) throws {
+        try FileManager.default.createDirectory(at: root.appendingPathComponent(relative), withIntermediateDirectories: true)
+    }
+
     public func link(_ relative: String, to target: String) throws {
         let url = root.appendingPathComponent(relative)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
