@@ -13,24 +13,60 @@ public struct HostRoots: Sendable {
 /// An immutable picture of the node's PCI devices, network interfaces and RDMA
 /// devices, taken in one pass. Rescans take a new snapshot and compare.
 public struct HostSnapshot: Sendable {
-    public var pciDevices: [PCIDevice]
-    public var networkInterfaces: [NetworkInterface]
-    public var rdmaDevices: [RDMADevice]
+    public let pciDevices: [PCIDevice]
+    public let networkInterfaces: [NetworkInterface]
+    public let rdmaDevices: [RDMADevice]
     /// Whether the kernel exposes the RDMA class at all (`<sysRoot>/class/infiniband`).
-    public var kernelHasRDMAClass: Bool
+    public let kernelHasRDMAClass: Bool
     /// vfio, vhost-net, tun and rdma_cm nodes under the device root.
-    public var deviceNodes: DeviceNodes
-    public var roots: HostRoots
+    public let deviceNodes: DeviceNodes
+    public let roots: HostRoots
+
+    // Look-ups by PCI address, built once: pools ask for every device's netdevs
+    // and RDMA devices, which would otherwise be quadratic in the number of VFs.
+    private let deviceIndex: [PCIAddress: Int]
+    private let interfacesByAddress: [PCIAddress: [Int]]
+    private let rdmaByAddress: [PCIAddress: [Int]]
+    private let softRDMAByNetdev: [String: [Int]]
+
+    init(pciDevices: [PCIDevice], networkInterfaces: [NetworkInterface], rdmaDevices: [RDMADevice],
+         kernelHasRDMAClass: Bool, deviceNodes: DeviceNodes, roots: HostRoots) {
+        self.pciDevices = pciDevices
+        self.networkInterfaces = networkInterfaces
+        self.rdmaDevices = rdmaDevices
+        self.kernelHasRDMAClass = kernelHasRDMAClass
+        self.deviceNodes = deviceNodes
+        self.roots = roots
+        var deviceIndex: [PCIAddress: Int] = [:]
+        for (position, device) in pciDevices.enumerated() { deviceIndex[device.address] = position }
+        var interfacesByAddress: [PCIAddress: [Int]] = [:]
+        for (position, iface) in networkInterfaces.enumerated() {
+            if let address = iface.pciAddress { interfacesByAddress[address, default: []].append(position) }
+        }
+        var rdmaByAddress: [PCIAddress: [Int]] = [:]
+        var softRDMAByNetdev: [String: [Int]] = [:]
+        for (position, device) in rdmaDevices.enumerated() {
+            if let address = device.pciAddress {
+                rdmaByAddress[address, default: []].append(position)
+            } else {
+                for netdev in device.netdevs { softRDMAByNetdev[netdev, default: []].append(position) }
+            }
+        }
+        self.deviceIndex = deviceIndex
+        self.interfacesByAddress = interfacesByAddress
+        self.rdmaByAddress = rdmaByAddress
+        self.softRDMAByNetdev = softRDMAByNetdev
+    }
 
     public var physicalFunctions: [PCIDevice] { pciDevices.filter(\.isPhysicalFunction) }
     public var virtualFunctions: [PCIDevice] { pciDevices.filter(\.isVirtualFunction) }
 
     public func device(at address: PCIAddress) -> PCIDevice? {
-        pciDevices.first { $0.address == address }
+        deviceIndex[address].map { pciDevices[$0] }
     }
 
     public func interfaces(of address: PCIAddress) -> [NetworkInterface] {
-        networkInterfaces.filter { $0.pciAddress == address }
+        (interfacesByAddress[address] ?? []).map { networkInterfaces[$0] }
     }
 
     /// The netdev that names a PF: its own port, never a switchdev representor or a
@@ -39,22 +75,36 @@ public struct HostSnapshot: Sendable {
         interfaces(of: pf).filter { !$0.isRepresentor }.map(\.name).sorted().first
     }
 
+    /// A network function bound to a kernel network driver with no netdev here. sysfs
+    /// lists only this network namespace's netdevs (the VF's `net/` stays, empty), so
+    /// this is a VF whose netdev a CNI moved into a pod, or a driver that made none.
+    /// Unbound functions and those on vfio or uio have no netdev by design.
+    public func netdevNotVisible(_ device: PCIDevice) -> Bool {
+        guard device.isNetworkController, let driver = device.driver,
+              !driver.contains("vfio"), !driver.contains("uio"), driver != "pci-stub" else { return false }
+        return interfaces(of: device.address).isEmpty
+    }
+
     /// RDMA devices of a PCI function: those below it, and soft-RoCE devices bound to
     /// one of its netdevs.
     public func rdmaDevices(of address: PCIAddress) -> [RDMADevice] {
-        let netdevs = Set(interfaces(of: address).map(\.name))
-        return rdmaDevices.filter { $0.pciAddress == address || ($0.pciAddress == nil && !netdevs.isDisjoint(with: $0.netdevs)) }
+        var positions = rdmaByAddress[address] ?? []
+        for iface in interfaces(of: address) { positions += softRDMAByNetdev[iface.name] ?? [] }
+        // In the class directory's (name) order, each once.
+        return Set(positions).sorted().map { rdmaDevices[$0] }
     }
 
     /// Reads the node. `names` adds pci.ids names; pass nil to skip the look-ups.
-    /// `readGIDs` reads every GID table (hundreds of files per ConnectX port): for
+    /// `readGIDs` reads every GID and P_Key table (hundreds of files per ConnectX port): for
     /// `discover`, not for the daemon's frequent rescans.
     public static func scan(roots: HostRoots = HostRoots(), names: (any PCINameLookup)? = nil, readGIDs: Bool = false) -> HostSnapshot {
         let sysfs = SysfsReader(root: roots.sysRoot)
-        var devices = sysfs.entries("bus/pci/devices").compactMap { entry -> PCIDevice? in
-            guard let address = PCIAddress(entry) else { return nil }
-            return readPCIDevice(address, sysfs: sysfs, names: names)
-        }
+        // Class and bus directories stay open: each device is opened relative to them.
+        let busDevices = SysfsDirectory(sysfs.path("bus/pci/devices"))
+        var devices = busDevices?.entries().compactMap { entry -> PCIDevice? in
+            guard let address = PCIAddress(entry), let dir = busDevices?.subdirectory(entry) else { return nil }
+            return readPCIDevice(address, dir: dir, names: names)
+        } ?? []
         devices.sort { $0.address < $1.address }
 
         // A VF's index is its PF's `virtfnN` name: computed once per PF here rather
@@ -63,17 +113,19 @@ public struct HostSnapshot: Sendable {
         for pf in devices {
             for (index, vf) in pf.sriov?.virtualFunctions ?? [:] { vfIndex[vf] = (pf.address, index) }
         }
+        // A VF whose PF could not be read keeps its `physfn` relation without an index.
         for position in devices.indices {
             if let (pf, index) = vfIndex[devices[position].address] {
                 devices[position].pfAddress = pf
                 devices[position].vfIndex = index
-            } else if let pf = sysfs.linkName("bus/pci/devices/\(devices[position].address)/physfn").flatMap(PCIAddress.init) {
-                // A VF whose PF we could not read: keep the relation without an index.
-                devices[position].pfAddress = pf
             }
         }
 
-        let interfaces = sysfs.entries("class/net").map { readInterface($0, sysfs: sysfs) }
+        let vfAddresses = Set(devices.lazy.filter(\.isVirtualFunction).map(\.address))
+        let classNet = SysfsDirectory(sysfs.path("class/net"))
+        let interfaces = classNet.map { classNet in
+            classNet.entries().map { readInterface($0, classNet: classNet, sysfs: sysfs, vfAddresses: vfAddresses) }
+        } ?? []
         let nodes = DeviceNodes.scan(devRoot: roots.devRoot)
         let rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: readGIDs)
         return HostSnapshot(
@@ -86,30 +138,38 @@ public struct HostSnapshot: Sendable {
         )
     }
 
-    private static func readPCIDevice(_ address: PCIAddress, sysfs: SysfsReader, names: (any PCINameLookup)?) -> PCIDevice? {
-        let base = "bus/pci/devices/\(address)/"
+    private static func readPCIDevice(_ address: PCIAddress, dir: SysfsDirectory, names: (any PCINameLookup)?) -> PCIDevice? {
         // One read of `modalias` gives all five IDs (what ghw does); fixtures and odd
         // devices without it fall back to the separate attributes.
-        let ids = sysfs.string(base + "modalias").flatMap(PCIModalias.init)
-            ?? PCIModalias(vendor: sysfs.hexNumber(base + "vendor"), device: sysfs.hexNumber(base + "device"),
-                           subsystemVendor: sysfs.hexNumber(base + "subsystem_vendor"),
-                           subsystemDevice: sysfs.hexNumber(base + "subsystem_device"), classCode: sysfs.hexNumber(base + "class"))
+        func hexNumber(_ name: String) -> UInt32? {
+            dir.string(name).flatMap { text in
+                let digits = text.trimmingWhitespace
+                return UInt32(digits.hasPrefix("0x") || digits.hasPrefix("0X") ? String(digits.dropFirst(2)) : digits, radix: 16)
+            }
+        }
+        let ids = dir.string("modalias").flatMap(PCIModalias.init)
+            ?? PCIModalias(vendor: hexNumber("vendor"), device: hexNumber("device"), subsystemVendor: hexNumber("subsystem_vendor"),
+                           subsystemDevice: hexNumber("subsystem_device"), classCode: hexNumber("class"))
         guard let vendor = ids.vendor, let device = ids.device else { return nil }
         let classCode = ids.classCode ?? 0
         // A VF (it has physfn) cannot have SR-IOV capability of its own.
-        let isVF = sysfs.link(base + "physfn") != nil
+        let physfn = dir.link("physfn")
+        let isVF = physfn != nil
         var sriov: SRIOVCapability?
-        if !isVF, let total = sysfs.int(base + "sriov_totalvfs") {
+        var auxiliaryDevices: [String] = []
+        if !isVF, let total = dir.int("sriov_totalvfs") {
+            let entries = dir.entries()
             var vfs: [Int: PCIAddress] = [:]
-            for entry in sysfs.entries("bus/pci/devices/\(address)") where entry.hasPrefix("virtfn") {
-                if let index = Int(entry.dropFirst("virtfn".count)),
-                   let vf = sysfs.linkName(base + entry).flatMap(PCIAddress.init) {
+            for entry in entries where entry.hasPrefix("virtfn") {
+                if let index = Int(entry.dropFirst("virtfn".count)), let vf = dir.linkName(entry).flatMap(PCIAddress.init) {
                     vfs[index] = vf
                 }
             }
-            sriov = SRIOVCapability(totalVFs: total, enabledVFs: sysfs.int(base + "sriov_numvfs") ?? 0, virtualFunctions: vfs)
+            sriov = SRIOVCapability(totalVFs: total, enabledVFs: dir.int("sriov_numvfs") ?? 0, virtualFunctions: vfs)
+            auxiliaryDevices = entries.filter(isAuxiliaryDeviceName)
+        } else if !isVF {
+            auxiliaryDevices = dir.entries().filter(isAuxiliaryDeviceName)
         }
-        let numa = sysfs.int(base + "numa_node").flatMap { $0 < 0 ? nil : $0 }
         var result = PCIDevice(
             address: address,
             vendorID: UInt16(truncatingIfNeeded: vendor),
@@ -117,44 +177,52 @@ public struct HostSnapshot: Sendable {
             subsystemVendorID: ids.subsystemVendor.map { UInt16(truncatingIfNeeded: $0) },
             subsystemDeviceID: ids.subsystemDevice.map { UInt16(truncatingIfNeeded: $0) },
             classCode: classCode,
-            driver: sysfs.linkName(base + "driver"),
-            numaNode: numa,
-            iommuGroup: sysfs.linkName(base + "iommu_group").flatMap { Int($0) },
+            driver: dir.linkName("driver"),
+            numaNode: dir.int("numa_node").flatMap { $0 < 0 ? nil : $0 },
+            iommuGroup: dir.linkName("iommu_group").flatMap { Int($0) },
             sriov: sriov
         )
-        result.acpiIndex = sysfs.int(base + "acpi_index").flatMap { $0 == 0 ? nil : $0 }
-        if let driver = result.driver, driver.contains("uio") { result.uioDevices = sysfs.entries(base + "uio") }
-        if !isVF {
-            // Scalable functions hang off PFs: <driver>.<type>.<id>, e.g. mlx5_core.sf.4.
-            result.auxiliaryDevices = sysfs.entries("bus/pci/devices/\(address)").filter { entry in
-                entry.split(separator: ".").count == 3 && Int(entry.split(separator: ".")[2]) != nil
-            }
-        }
+        result.pfAddress = physfn.map(lastComponent).flatMap(PCIAddress.init)
+        // acpi_index comes from the function's ACPI companion (drivers/pci/pci-label.c);
+        // a VF has none, so the file is never there to read.
+        if !isVF { result.acpiIndex = dir.int("acpi_index").flatMap { $0 == 0 ? nil : $0 } }
+        if let driver = result.driver, driver.contains("uio") { result.uioDevices = dir.subdirectory("uio")?.entries() ?? [] }
+        result.auxiliaryDevices = auxiliaryDevices
         result.names = names?.names(vendorID: result.vendorID, deviceID: result.deviceID, classCode: classCode)
         return result
     }
 
-    private static func readInterface(_ name: String, sysfs: SysfsReader) -> NetworkInterface {
-        let base = "class/net/\(name)/"
+    /// `vfAddresses`: a VF's netdev is never a switchdev representor (those hang off
+    /// the PF), so its `phys_port_name` is not read.
+    private static func readInterface(_ name: String, classNet: SysfsDirectory, sysfs: SysfsReader,
+                                      vfAddresses: Set<PCIAddress>) -> NetworkInterface {
         // class/net/<name> links to .../<device>/net/<name>: the device path is in the
         // link text, with no realpath(3) walk. Anything odder is resolved in full.
-        let devicePath = sysfs.link("class/net/\(name)").flatMap(deviceDirectory(ofClassLink:)) ?? sysfs.resolved(base + "device")
+        let devicePath = classNet.link(name).flatMap(deviceDirectory(ofClassLink:)) ?? sysfs.resolved("class/net/\(name)/device")
         let pci = devicePath.flatMap(immediatePCIAddress(ofDevicePath:))
         let auxiliary = devicePath.flatMap { path -> String? in
-            guard pci == nil, let last = path.split(separator: "/").last, last.split(separator: ".").count == 3 else { return nil }
-            return String(last)
+            let last = lastComponent(path)
+            return pci == nil && isAuxiliaryDeviceName(last) ? last : nil
         }
+        let dir = classNet.subdirectory(name)
         return NetworkInterface(
             name: name,
-            index: sysfs.int(base + "ifindex"),
-            mtu: sysfs.int(base + "mtu"),
-            macAddress: sysfs.string(base + "address").flatMap(MACAddress.init),
-            operState: sysfs.string(base + "operstate"),
-            carrier: sysfs.int(base + "carrier").map { $0 == 1 },
-            linkType: sysfs.int(base + "type"),
+            index: dir?.int("ifindex"),
+            mtu: dir?.int("mtu"),
+            macAddress: dir?.withAttribute("address") { MACAddress(String(decoding: $0, as: UTF8.self)) },
+            operState: dir?.string("operstate"),
+            carrier: dir?.int("carrier").map { $0 == 1 },
+            linkType: dir?.int("type"),
             pciAddress: pci,
             auxiliaryDevice: auxiliary,
-            physPortName: sysfs.string(base + "phys_port_name").flatMap { $0.isEmpty ? nil : $0 }
+            physPortName: pci.map(vfAddresses.contains) == true ? nil : dir?.string("phys_port_name").flatMap { $0.isEmpty ? nil : $0 }
         )
     }
+}
+
+/// `<driver>.<type>.<id>`, e.g. `mlx5_core.sf.4`: an auxiliary device such as a
+/// scalable function, below its PF.
+func isAuxiliaryDeviceName(_ name: String) -> Bool {
+    let parts = name.split(separator: ".")
+    return parts.count == 3 && Int(parts[2]) != nil
 }

@@ -15,6 +15,11 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// Parses `DDDD:BB:DD.F`; also accepts the short `BB:DD.F` form (domain 0) that
     /// `lspci` prints. Domains wider than four digits exist (Intel VMD uses 10000).
     public init?(_ text: some StringProtocol) {
+        // The canonical sysfs form from bytes: a scan parses thousands of these.
+        if let canonical = text.utf8.withContiguousStorageIfAvailable(Self.parseCanonical), let address = canonical {
+            self = address
+            return
+        }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         let domainText: Substring
         let busText: Substring
@@ -36,6 +41,22 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
         self.init(domain: domain, bus: bus, device: device, function: function)
     }
 
+    /// `DDDD:BB:DD.F` exactly, or nil (the general parser then decides).
+    private static func parseCanonical(_ bytes: UnsafeBufferPointer<UInt8>) -> PCIAddress? {
+        guard bytes.count == 12, bytes[4] == UInt8(ascii: ":"), bytes[7] == UInt8(ascii: ":"), bytes[10] == UInt8(ascii: ".") else { return nil }
+        func number(_ range: Range<Int>) -> UInt32? {
+            var value: UInt32 = 0
+            for index in range {
+                guard let digit = hexDigitValue(bytes[index]) else { return nil }
+                value = value << 4 | UInt32(digit)  // at most 4 digits: no overflow
+            }
+            return value
+        }
+        guard let domain = number(0..<4), let bus = number(5..<7), let device = number(8..<10), device < 32,
+              let function = number(11..<12), function < 8 else { return nil }
+        return PCIAddress(domain: domain, bus: UInt8(bus), device: UInt8(device), function: UInt8(function))
+    }
+
     public var description: String {
         hex(domain, width: 4) + ":" + hex(bus, width: 2) + ":" + hex(device, width: 2) + "." + String(function, radix: 16)
     }
@@ -48,4 +69,13 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
 func hex(_ value: some BinaryInteger, width: Int) -> String {
     let digits = String(value, radix: 16)
     return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}
+
+func hexDigitValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+    default: nil
+    }
 }

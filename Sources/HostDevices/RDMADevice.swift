@@ -35,14 +35,24 @@ public struct RDMAPort: Hashable, Sendable {
     public var linkLayer: String?
     /// Non-zero GIDs by index, as sysfs prints them.
     public var gids: [Int: String] = [:]
+    /// P_Keys by index (`ports/N/pkeys/I`), unused slots (partition 0) left out.
+    /// Index 0 is always read, as SRIOV-DP's `pKeys` selector compares it; the rest
+    /// of the table only with the GID tables.
+    public var pKeys: [Int: PartitionKey] = [:]
 
-    public init(number: Int, state: Int?, stateName: String?, linkLayer: String?, gids: [Int: String] = [:]) {
+    public init(number: Int, state: Int?, stateName: String?, linkLayer: String?, gids: [Int: String] = [:],
+                pKeys: [Int: PartitionKey] = [:]) {
         self.number = number
         self.state = state
         self.stateName = stateName
         self.linkLayer = linkLayer
         self.gids = gids
+        self.pKeys = pKeys
     }
+
+    /// The link layer is InfiniBand (not RoCE's `Ethernet`): P_Keys then partition
+    /// the fabric. A RoCE port reports the default `0xffff` and nothing else.
+    public var isInfiniBand: Bool { linkLayer == "InfiniBand" }
 }
 
 /// The RDMA character devices a container needs to use one RDMA device, as paths

@@ -4,53 +4,65 @@ enum RDMADiscovery {
     static func scan(sysfs: SysfsReader, devRoot: String, nodes: DeviceNodes, readGIDs: Bool) -> [RDMADevice] {
         // ibdev name → char device names, one pass per class.
         var owners: [String: RDMACharacterDevices] = [:]
-        func collect(_ classDir: String, prefix: String, _ assign: (inout RDMACharacterDevices, String) -> Void) {
-            for entry in sysfs.entries(classDir) where entry.hasPrefix(prefix) {
-                guard let ibdev = sysfs.string("\(classDir)/\(entry)/ibdev") else { continue }
-                assign(&owners[ibdev, default: RDMACharacterDevices()], devRoot + "/infiniband/" + entry)
+        func collect(_ classDir: String, _ kinds: [(prefix: String, assign: (inout RDMACharacterDevices, String) -> Void)]) {
+            guard let dir = SysfsDirectory(sysfs.path(classDir)) else { return }
+            for entry in dir.entries() {
+                guard let kind = kinds.first(where: { entry.hasPrefix($0.prefix) }), let ibdev = dir.string(entry + "/ibdev") else { continue }
+                kind.assign(&owners[ibdev, default: RDMACharacterDevices()], devRoot + "/infiniband/" + entry)
             }
         }
-        collect("class/infiniband_verbs", prefix: "uverbs") { $0.uverbs = $1 }
-        collect("class/infiniband_mad", prefix: "umad") { $0.umad = $1 }
-        collect("class/infiniband_mad", prefix: "issm") { $0.issm = $1 }
-        collect("class/infiniband_cm", prefix: "ucm") { $0.ucm = $1 }
+        collect("class/infiniband_verbs", [("uverbs", { $0.uverbs = $1 })])
+        collect("class/infiniband_mad", [("umad", { $0.umad = $1 }), ("issm", { $0.issm = $1 })])
+        collect("class/infiniband_cm", [("ucm", { $0.ucm = $1 })])
 
-        return sysfs.entries("class/infiniband").map { name in
-            let base = "class/infiniband/\(name)/"
-            let devicePath = sysfs.link("class/infiniband/\(name)").flatMap(deviceDirectory(ofClassLink:)) ?? sysfs.resolved(base + "device")
+        guard let classDir = SysfsDirectory(sysfs.path("class/infiniband")) else { return [] }
+        return classDir.entries().compactMap { name -> RDMADevice? in
+            guard let dir = classDir.subdirectory(name) else { return nil }
+            let devicePath = classDir.link(name).flatMap(deviceDirectory(ofClassLink:))
+                ?? sysfs.resolved("class/infiniband/\(name)/device")
             let pci = devicePath.flatMap { immediatePCIAddress(ofDevicePath: $0) }
             var netdevs: Set<String> = []
             var ports: [RDMAPort] = []
-            for port in sysfs.entries(base + "ports") {
-                guard let number = Int(port) else { continue }
-                let portBase = base + "ports/\(port)/"
+            for port in dir.entries("ports") {
+                guard let number = Int(port), let portDir = dir.subdirectory("ports/" + port) else { continue }
                 // A PCI device's netdevs are its function's; only a software device
                 // (rxe) names its netdev here, in every GID slot, so the first will do.
-                if pci == nil {
-                    for gid in sysfs.entries(portBase + "gid_attrs/ndevs") {
-                        if let netdev = sysfs.string(portBase + "gid_attrs/ndevs/\(gid)"), !netdev.isEmpty {
+                if pci == nil, let ndevs = portDir.subdirectory("gid_attrs/ndevs") {
+                    for gid in ndevs.entries() {
+                        if let netdev = ndevs.string(gid), !netdev.isEmpty {
                             netdevs.insert(netdev)
                             break
                         }
                     }
                 }
                 // "4: ACTIVE"
-                let stateText = sysfs.string(portBase + "state")
-                let stateNumber = stateText.flatMap { Int($0.split(separator: ":").first.map(String.init)?.trimmingWhitespace ?? "") }
-                let stateName = stateText.flatMap { $0.split(separator: ":").last.map { $0.trimmingWhitespace } }
+                let stateText = portDir.string("state")
+                let colon = stateText?.utf8.firstIndex(of: UInt8(ascii: ":"))
+                let stateNumber = stateText.flatMap { text in Int(text[..<(colon ?? text.endIndex)].trimmingWhitespace) }
+                let stateName = stateText.map { text in colon.map { text[text.utf8.index(after: $0)...].trimmingWhitespace } ?? text.trimmingWhitespace }
                 var gids: [Int: String] = [:]
-                for index in readGIDs ? sysfs.entries(portBase + "gids") : [] {
-                    if let number = Int(index), let gid = sysfs.string(portBase + "gids/\(index)"),
-                       gid != "0000:0000:0000:0000:0000:0000:0000:0000" {
-                        gids[number] = gid
+                if readGIDs, let table = portDir.subdirectory("gids") {
+                    for index in table.entries() {
+                        if let number = Int(index), let gid = table.string(index), gid != "0000:0000:0000:0000:0000:0000:0000:0000" {
+                            gids[number] = gid
+                        }
+                    }
+                }
+                var pKeys: [Int: PartitionKey] = [:]
+                let pKeyIndexes = readGIDs ? (portDir.subdirectory("pkeys")?.entries() ?? []) : ["0"]
+                for index in pKeyIndexes {
+                    if let number = Int(index),
+                       let key = portDir.withAttribute("pkeys/" + index, { PartitionKey(String(decoding: $0, as: UTF8.self)) }),
+                       key.partition != 0 {
+                        pKeys[number] = key
                     }
                 }
                 ports.append(RDMAPort(number: number, state: stateNumber, stateName: stateName,
-                                      linkLayer: sysfs.string(portBase + "link_layer"), gids: gids))
+                                      linkLayer: portDir.string("link_layer"), gids: gids, pKeys: pKeys))
             }
             var characterDevices = owners[name] ?? RDMACharacterDevices()
             characterDevices.rdmaCM = nodes.rdmaCM
-            return RDMADevice(name: name, pciAddress: pci, netdevs: netdevs.sorted(), nodeType: sysfs.string(base + "node_type"),
+            return RDMADevice(name: name, pciAddress: pci, netdevs: netdevs.sorted(), nodeType: dir.string("node_type"),
                               ports: ports.sorted { $0.number < $1.number }, characterDevices: characterDevices)
         }
     }
@@ -60,11 +72,11 @@ enum RDMADiscovery {
 /// itself, or for a virtio bus device (`virtio0`) its parent. Any other device
 /// (an auxiliary `mlx5_core.sf.4`, a virtual device) has none of its own.
 func immediatePCIAddress(ofDevicePath path: String) -> PCIAddress? {
-    let components = path.split(separator: "/")
-    guard let last = components.last else { return nil }
+    let last = lastComponentSlice(path)
     if let address = PCIAddress(last) { return address }
-    if last.hasPrefix("virtio"), Int(last.dropFirst("virtio".count)) != nil, components.count >= 2 {
-        return PCIAddress(components[components.count - 2])
+    if last.hasPrefix("virtio"), Int(last.dropFirst("virtio".count)) != nil,
+       let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) {
+        return PCIAddress(lastComponentSlice(path[..<slash]))
     }
     return nil
 }
@@ -72,7 +84,10 @@ func immediatePCIAddress(ofDevicePath path: String) -> PCIAddress? {
 /// The device directory in a class link's text: `../../devices/.../0000:01:10.0/net/eth1`
 /// → `../../devices/.../0000:01:10.0`; virtual devices (`devices/virtual/...`) have none.
 func deviceDirectory(ofClassLink link: String) -> String? {
-    let parts = link.split(separator: "/")
-    guard parts.count >= 3, !parts.contains("virtual") else { return nil }
-    return parts.dropLast(2).joined(separator: "/")
+    let slash = UInt8(ascii: "/")
+    guard let last = link.utf8.lastIndex(of: slash), let classDir = link.utf8[..<last].lastIndex(of: slash),
+          classDir > link.utf8.startIndex else { return nil }
+    let directory = link[..<classDir]
+    if directory.utf8.split(separator: slash).contains(where: { $0.elementsEqual("virtual".utf8) }) { return nil }
+    return String(directory)
 }

@@ -85,8 +85,19 @@ struct SysfsReader: Sendable {
 }
 
 func lastComponent(_ path: String) -> String {
-    path.split(separator: "/").last.map(String.init) ?? path
+    String(lastComponentSlice(path))
 }
+
+/// The last `/`-separated component, by bytes (a scan takes thousands of these).
+func lastComponentSlice(_ path: Substring) -> Substring {
+    var end = path.utf8.endIndex
+    while end > path.utf8.startIndex, path.utf8[path.utf8.index(before: end)] == UInt8(ascii: "/") { end = path.utf8.index(before: end) }
+    let trimmed = path[..<end]
+    guard let slash = trimmed.utf8.lastIndex(of: UInt8(ascii: "/")) else { return trimmed }
+    return trimmed[trimmed.utf8.index(after: slash)...]
+}
+
+func lastComponentSlice(_ path: String) -> Substring { lastComponentSlice(Substring(path)) }
 
 extension StringProtocol {
     var trimmingWhitespace: String {

@@ -12,8 +12,14 @@ struct DeviceFacts {
     let netdevs: [NetworkInterface]
     let rdma: [RDMADevice]
     let linkType: String?
-    /// `ports/1/pkeys/0` of its RDMA device, when it has one.
-    let pKey: String?
+    /// Bound to a network driver but no netdev here: moved into a pod's namespace.
+    let netdevNotVisible: Bool
+    /// `ports/1/pkeys/0` of its own RDMA device, when port 1 is InfiniBand: what
+    /// SRIOV-DP's `pKeys` selector compares (it reads the P_Key only when the link
+    /// type is infiniband). A RoCE port's constant `0xffff` is not a partition.
+    let pKey: PartitionKey?
+    /// Why there is no `pKey`, for the left-out report.
+    let noPKeyReason: String?
 
     init(_ device: PCIDevice, snapshot: HostSnapshot, pfNames: [PCIAddress: String]) {
         self.device = device
@@ -25,7 +31,20 @@ struct DeviceFacts {
         netdevs = snapshot.interfaces(of: device.address).filter { !$0.isRepresentor }
         rdma = snapshot.rdmaDevices(of: device.address)
         linkType = netdevs.first?.linkTypeName
-        pKey = nil
+        netdevNotVisible = snapshot.netdevNotVisible(device)
+        let ownRDMA = rdma.first { $0.pciAddress == device.address }
+        let port1 = ownRDMA?.ports.first { $0.number == 1 }
+        switch (ownRDMA, port1) {
+        case (nil, _):
+            (pKey, noPKeyReason) = (nil, "no RDMA device of its own")
+        case (let own?, nil):
+            (pKey, noPKeyReason) = (nil, "\(own.name) has no port 1")
+        case (let own?, let port?) where !port.isInfiniBand:
+            (pKey, noPKeyReason) = (nil, "\(own.name) port 1 is \(port.linkLayer ?? "of unknown link layer"), not InfiniBand")
+        case (let own?, let port?):
+            pKey = port.pKeys[0]
+            noPKeyReason = pKey == nil ? "\(own.name) port 1 has no P_Key at index 0" : nil
+        }
     }
 }
 
@@ -63,14 +82,20 @@ extension Selector {
             }
         }
         if let linkTypes {
-            guard let type = facts.linkType, linkTypes.contains(type) else { return "link type \(facts.linkType ?? "unknown (no netdev)") not in linkTypes \(linkTypes)" }
+            guard let type = facts.linkType else {
+                let why = facts.netdevNotVisible ? "no netdev visible in this network namespace" : "no netdev"
+                return "link type unknown (\(why)): linkTypes \(linkTypes)"
+            }
+            if !linkTypes.contains(type) { return "link type \(type) not in linkTypes \(linkTypes)" }
         }
         if let ddpProfiles {
             // Reading the DDP profile needs devlink (fw.app.name), which discovery does not query.
             return "DDP profile unknown: ddpProfiles \(ddpProfiles) cannot be matched"
         }
         if let pKeys {
-            guard let key = facts.pKey, pKeys.contains(key) else { return "pkey \(facts.pKey ?? "none") not in pKeys \(pKeys)" }
+            let wanted = pKeys.map(\.description)
+            guard let key = facts.pKey else { return "\(facts.noPKeyReason ?? "no pkey"), so no pkey for pKeys \(wanted)" }
+            if !pKeys.contains(key) { return "pkey \(key) not in pKeys \(wanted)" }
         }
         if let isRdma, isRdma == facts.rdma.isEmpty {
             return isRdma ? "has no RDMA device (isRdma)" : "has an RDMA device (isRdma false)"

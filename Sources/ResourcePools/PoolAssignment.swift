@@ -48,6 +48,9 @@ public struct PoolAssignment: Equatable, Sendable {
             if let sriov = candidate.device.sriov, sriov.enabledVFs > 0 {
                 why.insert("PF with \(sriov.enabledVFs) VFs enabled: its VFs are the allocatable devices", at: 0)
             }
+            if candidate.device.driver == nil {
+                why.insert("no driver bound: a container could use neither a netdev nor vfio/uio (bind one, e.g. vfio-pci)", at: 0)
+            }
             excluded.append(ExcludedDevice(address: candidate.device.address, reasons: why.isEmpty ? ["no pool configured"] : why))
         }
         self.pools = pools
@@ -59,6 +62,9 @@ public struct PoolAssignment: Equatable, Sendable {
     }
 
     private static func isCandidate(_ facts: DeviceFacts, for type: DeviceType) -> Bool {
+        // An unbound function gives a container nothing to open (SRIOV-DP drops it
+        // too, with only an error line; here `excluded` says why).
+        guard facts.device.driver != nil else { return false }
         switch type {
         case .netDevice:
             // A PF whose VFs are enabled is not offered itself (as in SRIOV-DP).

@@ -59,7 +59,9 @@ public struct Selector: Equatable, Sendable {
     public var rootDevices: [PCIAddress]?
     public var linkTypes: [String]?
     public var ddpProfiles: [String]?
-    public var pKeys: [String]?
+    /// Compared as 16-bit values with the membership bit, so `0x1` matches the
+    /// `0x0001` sysfs prints (SRIOV-DP compares strings, and its README's `0x1` never matches).
+    public var pKeys: [PartitionKey]?
     public var isRdma: Bool?
     public var needVhostNet: Bool?
     public var vdpaType: String?

@@ -72,6 +72,15 @@ enum SelectorParser {
             }
             return result
         }
+        func pKeys() throws(ConfigError) -> [PartitionKey]? {
+            guard let list = try strings("pKeys") else { return nil }
+            var result: [PartitionKey] = []
+            for text in list {
+                guard let key = PartitionKey(text) else { throw fail("pKeys", "\"\(text)\" is not a 16-bit hex P_Key such as \"0x8001\"") }
+                result.append(key)
+            }
+            return result
+        }
         func flag(_ key: String) throws(ConfigError) -> Bool? {
             guard let raw = object[key] else { return nil }
             guard let value = raw.boolValue else { throw fail(key, "must be true or false, not \(describe(raw))") }
@@ -90,7 +99,7 @@ enum SelectorParser {
         selector.pfNames = try pfNames()
         selector.linkTypes = try strings("linkTypes")?.map { $0.lowercased() }
         selector.ddpProfiles = try strings("ddpProfiles")
-        selector.pKeys = try strings("pKeys")
+        selector.pKeys = try pKeys()
         selector.isRdma = try flag("isRdma")
         selector.needVhostNet = try flag("needVhostNet")
         if let raw = object["vdpaType"] {

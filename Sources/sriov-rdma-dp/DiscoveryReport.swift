@@ -144,8 +144,11 @@ struct DiscoveryReport {
         let netdevs = snapshot.interfaces(of: device.address)
         if !netdevs.isEmpty {
             text += ", netdev " + netdevs.map { iface in
-                "\(iface.name) (\(iface.operState ?? "unknown")\(iface.macAddress.map { ", \($0)" } ?? ""))"
+                let representor = iface.isRepresentor ? ", representor \(iface.physPortName ?? "")" : ""
+                return "\(iface.name) (\(iface.operState ?? "unknown")\(iface.macAddress.map { ", \($0)" } ?? "")\(representor))"
             }.joined(separator: ", ")
+        } else if snapshot.netdevNotVisible(device) {
+            text += ", netdev not visible here (in another network namespace, such as a pod's)"
         }
         if let numa = device.numaNode { text += ", NUMA \(numa)" }
         return text

@@ -111,7 +111,8 @@ final class HostSnapshotTests: XCTestCase {
         XCTAssertEqual(vf0.characterDevices, RDMACharacterDevices(uverbs: dev + "/infiniband/uverbs1", umad: dev + "/infiniband/umad1",
                                                                   issm: dev + "/infiniband/issm1", rdmaCM: dev + "/infiniband/rdma_cm"))
         XCTAssertEqual(vf0.ports, [RDMAPort(number: 1, state: 4, stateName: "ACTIVE", linkLayer: "Ethernet",
-                                            gids: [0: "fe80:0000:0000:0000:0000:0000:0000:0001"])])
+                                            gids: [0: "fe80:0000:0000:0000:0000:0000:0000:0001"],
+                                            pKeys: [0: PartitionKey(rawValue: 0xffff)])])
         XCTAssertTrue(vf0.allPortsActive)
         XCTAssertEqual(snapshot.deviceNodes.vfioGroups, [100: dev + "/vfio/100"])
         XCTAssertEqual(snapshot.deviceNodes.vfioContainer, dev + "/vfio/vfio")

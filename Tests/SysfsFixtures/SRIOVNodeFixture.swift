@@ -67,16 +67,19 @@ public struct SRIOVNodeFixture {
         vfAddresses = vfLists
     }
 
-    /// An RDMA device below a PCI function, with an ACTIVE RoCE port and its
-    /// uverbs/umad/issm char devices registered in the class directories.
-    static func rdmaDevice(_ tree: SysfsFixture, _ name: String, under deviceDir: String, netdev: String, index: inout Int) throws {
+    /// An RDMA device below a PCI function, with an ACTIVE port and its
+    /// uverbs/umad/issm char devices registered in the class directories. A RoCE
+    /// (`Ethernet`) port's P_Key table is the single default `0xffff`; an InfiniBand
+    /// port's is what the subnet manager assigned, `pKeys` in index order.
+    static func rdmaDevice(_ tree: SysfsFixture, _ name: String, under deviceDir: String, netdev: String, index: inout Int,
+                           linkLayer: String = "Ethernet", pKeys: [String] = ["0xffff"]) throws {
         let dir = "\(deviceDir)/infiniband/\(name)"
         try tree.write("\(dir)/node_type", "1: CA")
         try tree.write("\(dir)/ports/1/state", "4: ACTIVE")
-        try tree.write("\(dir)/ports/1/link_layer", "Ethernet")
+        try tree.write("\(dir)/ports/1/link_layer", linkLayer)
         try tree.write("\(dir)/ports/1/gid_attrs/ndevs/0", netdev)
         try tree.write("\(dir)/ports/1/gids/0", "fe80:0000:0000:0000:0000:0000:0000:0001")
-        try tree.write("\(dir)/ports/1/pkeys/0", "0xffff")
+        for (slot, key) in pKeys.enumerated() { try tree.write("\(dir)/ports/1/pkeys/\(slot)", key) }
         try tree.link("\(dir)/device", to: "../..")
         try tree.link("class/infiniband/\(name)", to: "../../" + dir)
         for (classDir, prefix) in [("infiniband_verbs", "uverbs"), ("infiniband_mad", "umad"), ("infiniband_mad", "issm")] {

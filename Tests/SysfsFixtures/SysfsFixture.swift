@@ -28,6 +28,12 @@ public final class SysfsFixture {
         }
     }
 
+    /// An empty directory, such as the `net/` the kernel leaves under a VF whose netdev
+    /// moved to another network namespace.
+    public func directory(_ relative: String) throws {
+        try FileManager.default.createDirectory(at: root.appendingPathComponent(relative), withIntermediateDirectories: true)
+    }
+
     public func link(_ relative: String, to target: String) throws {
         let url = root.appendingPathComponent(relative)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -62,14 +68,15 @@ public final class SysfsFixture {
         return dir
     }
 
-    /// A netdev below a device directory, linked from `class/net`.
+    /// A netdev below a device directory, linked from `class/net`. `type` is ARPHRD_*
+    /// (include/uapi/linux/if_arp.h): 1 Ethernet, 32 InfiniBand (IPoIB).
     public func netdev(_ name: String, under deviceDir: String, mtu: Int, mac: String, operstate: String = "up", carrier: Int? = 1,
-                       physPortName: String? = nil) throws {
+                       physPortName: String? = nil, type: Int = 1) throws {
         let dir = "\(deviceDir)/net/\(name)"
         try write("\(dir)/mtu", String(mtu))
         try write("\(dir)/address", mac)
         try write("\(dir)/operstate", operstate)
-        try write("\(dir)/type", "1")
+        try write("\(dir)/type", String(type))
         try write("\(dir)/ifindex", "7")
         if let carrier { try write("\(dir)/carrier", String(carrier)) }
         if let physPortName { try write("\(dir)/phys_port_name", physPortName) }

@@ -20,6 +20,16 @@ struct DiscoveryBenchmark {
             print(node.tree.path, node.tree.devPath)
             return
         }
+        if arguments.first == "scan" {
+            // scan SYS_ROOT DEV_ROOT ROUNDS: only scans, for `perf record` and `strace -c`
+            // over a tree `fixture` wrote, with no fixture writing in the profile.
+            let roots = HostRoots(sysRoot: arguments[1], devRoot: arguments[2])
+            let rounds = Int(arguments.dropFirst(3).first ?? "20") ?? 20
+            var devices = 0
+            for _ in 0..<rounds { devices = HostSnapshot.scan(roots: roots).pciDevices.count }
+            print("\(rounds) scans of \(devices) devices")
+            return
+        }
         let rounds = Int(arguments.first ?? "9") ?? 9
         let config = try PoolsConfig.parse(Data("""
             {"resourceList": [{"resourceName": "mlx", "selectors": {"vendors": ["15b3"], "drivers": ["mlx5_core"], "isRdma": true}},

@@ -1,0 +1,134 @@
+/// Small hand-made nodes, one per case that trips discovery up (issue #5). Each is
+/// the least sysfs that shows the case; tests pin what discovery and the pools make
+/// of it. Addresses and names are given here so tests can spell them out.
+public enum EdgeCaseFixtures {
+    /// An InfiniBand ConnectX-6 PF (0000:5e:00.0, IPoIB netdev ibp94s0, mlx5_0) with
+    /// three VFs whose port-1 P_Key tables the subnet manager filled differently:
+    /// VF 0 (0000:5e:00.2, mlx5_1) `0xffff 0x7fff`, the default partition;
+    /// VF 1 (0000:5e:00.3, mlx5_2) `0x8001 0x7fff 0x0000`, partition 1 as full member;
+    /// VF 2 (0000:5e:00.4, mlx5_3) `0x0001`, partition 1 as limited member.
+    public static func infiniBandPartitions() throws -> SysfsFixture {
+        let tree = try SysfsFixture()
+        let pf = try tree.pciFunction("0000:5e:00.0", vendor: "0x15b3", device: "0x101b", classCode: "0x020700",
+                                      driver: "mlx5_core", numaNode: 0)
+        try tree.write("\(pf)/sriov_totalvfs", "8")
+        try tree.write("\(pf)/sriov_numvfs", "3")
+        try tree.netdev("ibp94s0", under: pf, mtu: 4092, mac: "00:00:10:49:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:5e:00:00", type: 32)
+        var uverbs = 0
+        try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_0", under: pf, netdev: "ibp94s0", index: &uverbs,
+                                        linkLayer: "InfiniBand", pKeys: ["0xffff", "0x7fff"])
+        let tables = [["0xffff", "0x7fff"], ["0x8001", "0x7fff", "0x0000"], ["0x0001"]]
+        for (index, pKeys) in tables.enumerated() {
+            let address = "0000:5e:00.\(2 + index)"
+            let vf = try tree.pciFunction(address, vendor: "0x15b3", device: "0x101c", classCode: "0x020700",
+                                          driver: "mlx5_core", numaNode: 0)
+            try tree.link("\(pf)/virtfn\(index)", to: "../\(address)")
+            try tree.link("\(vf)/physfn", to: "../0000:5e:00.0")
+            let name = "ibp94s0v\(index)"
+            try tree.netdev(name, under: vf, mtu: 4092, mac: "00:00:10:49:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:5e:00:0\(2 + index)",
+                            type: 32)
+            try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_\(index + 1)", under: vf, netdev: name, index: &uverbs,
+                                            linkLayer: "InfiniBand", pKeys: pKeys)
+        }
+        return tree
+    }
+
+    /// Two Intel I350 functions on a platform that reports no NUMA node (`numa_node`
+    /// -1, as on single-socket hosts and most VMs): 0000:02:00.0 bound to igb with
+    /// netdev enp2s0f0, and 0000:02:00.1 with no driver bound (no `driver` link, no netdev).
+    public static func unboundAndNoNUMA() throws -> SysfsFixture {
+        let tree = try SysfsFixture()
+        let bound = try tree.pciFunction("0000:02:00.0", vendor: "0x8086", device: "0x1521", classCode: "0x020000",
+                                         driver: "igb", numaNode: -1)
+        try tree.netdev("enp2s0f0", under: bound, mtu: 1500, mac: "a0:36:9f:00:00:01")
+        try tree.pciFunction("0000:02:00.1", vendor: "0x8086", device: "0x1521", classCode: "0x020000", driver: nil, numaNode: -1)
+        return tree
+    }
+
+    /// A ConnectX-5 PF in switchdev mode (0000:3b:00.0): its uplink ens1f0np0
+    /// (phys_port_name `p0`) shares the PF's `net/` with the representors of its two
+    /// VFs, ens1f0_0 and ens1f0_1 (`pf0vf0`, `pf0vf1`), which sort first as in
+    /// SRIOV-DP #383. The VFs 0000:3b:00.2 and 0000:3b:00.3 have netdevs ens1f0v0, ens1f0v1.
+    public static func switchdevRepresentors() throws -> SysfsFixture {
+        let tree = try SysfsFixture()
+        let pf = try tree.pciFunction("0000:3b:00.0", vendor: "0x15b3", device: "0x1017", classCode: "0x020000",
+                                      driver: "mlx5_core", numaNode: 0)
+        try tree.write("\(pf)/sriov_totalvfs", "8")
+        try tree.write("\(pf)/sriov_numvfs", "2")
+        try tree.netdev("ens1f0np0", under: pf, mtu: 9000, mac: "0c:42:a1:3b:00:00", physPortName: "p0")
+        for index in 0..<2 {
+            let address = "0000:3b:00.\(2 + index)"
+            let vf = try tree.pciFunction(address, vendor: "0x15b3", device: "0x1018", classCode: "0x020000",
+                                          driver: "mlx5_core", numaNode: 0)
+            try tree.link("\(pf)/virtfn\(index)", to: "../\(address)")
+            try tree.link("\(vf)/physfn", to: "../0000:3b:00.0")
+            try tree.netdev("ens1f0v\(index)", under: vf, mtu: 9000, mac: "02:00:00:3b:00:0\(index)")
+            try tree.netdev("ens1f0_\(index)", under: pf, mtu: 9000, mac: "6e:00:00:3b:00:0\(index)", physPortName: "pf0vf\(index)")
+        }
+        return tree
+    }
+
+    /// Soft-RoCE with no PCI parent: rxe0 on netdev enp1s0v0 of igbvf VF 0000:01:10.0
+    /// (VF 0 of igb PF 0000:01:00.0, netdev enp1s0), and rxe1 on bridge br0, a virtual
+    /// netdev with no device at all. Both register uverbs0/uverbs1.
+    public static func softRoCE() throws -> SysfsFixture {
+        let tree = try SysfsFixture()
+        let pf = try tree.pciFunction("0000:01:00.0", vendor: "0x8086", device: "0x10c9", classCode: "0x020000",
+                                      driver: "igb", numaNode: 0)
+        try tree.write("\(pf)/sriov_totalvfs", "7")
+        try tree.write("\(pf)/sriov_numvfs", "1")
+        try tree.netdev("enp1s0", under: pf, mtu: 1500, mac: "52:54:00:12:34:56")
+        let vf = try tree.pciFunction("0000:01:10.0", vendor: "0x8086", device: "0x10ca", classCode: "0x020000",
+                                      driver: "igbvf", numaNode: 0)
+        try tree.link("\(pf)/virtfn0", to: "../0000:01:10.0")
+        try tree.link("\(vf)/physfn", to: "../0000:01:00.0")
+        try tree.netdev("enp1s0v0", under: vf, mtu: 1500, mac: "02:00:00:00:00:00")
+        // A bridge: devices/virtual/net/br0 with no `device` link.
+        try tree.write("devices/virtual/net/br0/mtu", "1500")
+        try tree.write("devices/virtual/net/br0/address", "02:00:00:00:00:b0")
+        try tree.write("devices/virtual/net/br0/operstate", "up")
+        try tree.write("devices/virtual/net/br0/type", "1")
+        try tree.link("class/net/br0", to: "../../devices/virtual/net/br0")
+        for (index, netdev) in ["enp1s0v0", "br0"].enumerated() {
+            let dir = "devices/virtual/infiniband/rxe\(index)"
+            try tree.write("\(dir)/node_type", "1: CA")
+            try tree.write("\(dir)/ports/1/state", "4: ACTIVE")
+            try tree.write("\(dir)/ports/1/link_layer", "Ethernet")
+            try tree.write("\(dir)/ports/1/pkeys/0", "0xffff")
+            try tree.write("\(dir)/ports/1/gid_attrs/ndevs/0", netdev)
+            try tree.write("\(dir)/ports/1/gid_attrs/ndevs/1", netdev)
+            try tree.link("class/infiniband/rxe\(index)", to: "../../\(dir)")
+            try tree.write("class/infiniband_verbs/uverbs\(index)/ibdev", "rxe\(index)")
+            try tree.write("dev/infiniband/uverbs\(index)", "")
+        }
+        try tree.write("dev/infiniband/rdma_cm", "")
+        return tree
+    }
+
+    /// An igb PF (0000:01:00.0, enp1s0) with three igbvf VFs, as after a CNI moved two
+    /// VFs' netdevs into pods: VF 0 (0000:01:10.0) still has enp1s0v0 here; VF 1
+    /// (0000:01:10.2) has the empty `net/` the kernel leaves behind (sysfs lists only
+    /// this namespace's netdevs); VF 2 (0000:01:10.4) has no `net/` at all. VF 3
+    /// (0000:01:10.6) is bound to vfio-pci, so it has no netdev by design.
+    public static func netdevInOtherNamespace() throws -> SysfsFixture {
+        let tree = try SysfsFixture()
+        let pf = try tree.pciFunction("0000:01:00.0", vendor: "0x8086", device: "0x10c9", classCode: "0x020000",
+                                      driver: "igb", numaNode: 0)
+        try tree.write("\(pf)/sriov_totalvfs", "7")
+        try tree.write("\(pf)/sriov_numvfs", "4")
+        try tree.netdev("enp1s0", under: pf, mtu: 1500, mac: "52:54:00:12:34:56")
+        for index in 0..<4 {
+            let address = "0000:01:10.\(2 * index)"
+            let vf = try tree.pciFunction(address, vendor: "0x8086", device: "0x10ca", classCode: "0x020000",
+                                          driver: index == 3 ? "vfio-pci" : "igbvf", numaNode: 0)
+            try tree.link("\(pf)/virtfn\(index)", to: "../\(address)")
+            try tree.link("\(vf)/physfn", to: "../0000:01:00.0")
+            switch index {
+            case 0: try tree.netdev("enp1s0v0", under: vf, mtu: 1500, mac: "02:00:00:00:00:00")
+            case 1: try tree.directory("\(vf)/net")
+            default: break
+            }
+        }
+        return tree
+    }
+}
