@@ -9,12 +9,19 @@ public final class SysfsFixture {
     public init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("sysfs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        LeftoverTrees.shared.add(root.path)
     }
 
     /// Leave the tree on disk when this object goes (for benchmarks that hand it on).
-    public var keep = false
+    public var keep = false {
+        didSet { if keep { LeftoverTrees.shared.remove(root.path) } else { LeftoverTrees.shared.add(root.path) } }
+    }
 
-    deinit { if !keep { try? FileManager.default.removeItem(at: root) } }
+    deinit {
+        guard !keep else { return }
+        try? FileManager.default.removeItem(at: root)
+        LeftoverTrees.shared.remove(root.path)
+    }
 
     public var path: String { root.path }
     /// A device root beside the sysfs root, for /dev nodes.
@@ -83,5 +90,26 @@ public final class SysfsFixture {
         // <dir>/device → the device directory, as the kernel links it.
         try link("\(dir)/device", to: "../..")
         try link("class/net/\(name)", to: "../../" + dir)
+    }
+}
+
+/// XCTest keeps every test case object, and the fixtures in their properties, alive
+/// until the process ends, so `deinit` alone would leave a tree in /tmp per test:
+/// whatever is still registered here is removed at exit.
+final class LeftoverTrees: @unchecked Sendable {
+    static let shared = LeftoverTrees()
+    private let lock = NSLock()
+    private var paths: Set<String> = []
+
+    private init() {
+        atexit { LeftoverTrees.shared.removeAll() }
+    }
+
+    func add(_ path: String) { lock.withLock { _ = paths.insert(path) } }
+    func remove(_ path: String) { lock.withLock { _ = paths.remove(path) } }
+
+    private func removeAll() {
+        let remaining = lock.withLock { paths }
+        for path in remaining { try? FileManager.default.removeItem(atPath: path) }
     }
 }

@@ -195,11 +195,12 @@ try:
         for spec in list(response.devices) + list(rdma_response.devices):
             say(f"    device {spec.host_path} -> {spec.container_path} ({spec.permissions})")
         uverbs = {s.host_path for s in rdma_response.devices}
+        verbs_class = "/sys/class/infiniband_verbs"
+        nodes = {open(f"{verbs_class}/{entry}/ibdev").read().strip(): f"/dev/infiniband/{entry}"
+                 for entry in os.listdir(verbs_class) if os.path.exists(f"{verbs_class}/{entry}/ibdev")}
         for rdma in ("rxe0", "rxe1"):
-            node = os.path.basename(os.listdir(f"/sys/class/infiniband/{rdma}/device/infiniband_verbs")[0]) \
-                if os.path.isdir(f"/sys/class/infiniband/{rdma}/device/infiniband_verbs") else None
-            if node and f"/dev/infiniband/{node}" not in uverbs:
-                fail(f"the shared RDMA slot does not give {rdma}'s /dev/infiniband/{node}: {sorted(uverbs)}")
+            if nodes.get(rdma) not in uverbs:
+                fail(f"the shared RDMA slot does not give {rdma}'s {nodes.get(rdma)}: {sorted(uverbs)}")
         key = "PCIDEVICE_" + PREFIX.upper().replace(".", "_") + "_IGB_VF"
         if envs.get(key) != chosen[0]:
             fail(f"{key} is {envs.get(key)!r}, expected {chosen[0]}")
