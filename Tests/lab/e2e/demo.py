@@ -109,7 +109,7 @@ with open(config_path, "w") as f:
 # ----------------------------------------------------------------------------- 2
 step("sriov-rdma-dp discover: what the daemon sees and where each device lands")
 say(f"config ({config_path}):")
-say(json.dumps(config, indent=1))
+say('{"resourceList": [\n' + ",\n".join("  " + json.dumps(pool) for pool in config["resourceList"]) + "\n]}")
 discover = run([f"{bin_dir}/sriov-rdma-dp", "discover", "--config", config_path])
 say(discover.stdout.rstrip())
 report = json.loads(run([f"{bin_dir}/sriov-rdma-dp", "discover", "--config", config_path, "--json"]).stdout)
