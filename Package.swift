@@ -52,6 +52,9 @@ let package = Package(
         .target(name: "HostDevices"),
         // libpci's pci.ids names for `discover`, apart so that nothing else links libpci.
         .target(name: "PCIDatabase", dependencies: ["CPCI", "HostDevices"]),
+        // libibverbs's port facts and GID tables for `discover`, apart so that the CNI plugin
+        // (through HostDevices) links no libibverbs.
+        .target(name: "RDMAVerbs", dependencies: ["CIBVerbs", "HostDevices"]),
         // The config file, selectors, pool membership and what Allocate returns.
         .target(name: "ResourcePools", dependencies: ["HostDevices", "JSONValue"]),
         // Protobuf wire format (encoding spec), written by hand: no protobuf library.
@@ -72,7 +75,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
-            "HostDevices", "PCIDatabase", "ResourcePools", "DevicePlugin", "JSONValue", "CLinux",
+            "HostDevices", "PCIDatabase", "RDMAVerbs", "ResourcePools", "DevicePlugin", "JSONValue", "CLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: executableLinking),
@@ -108,7 +111,7 @@ let package = Package(
         .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"], swiftSettings: libnlHeaders),
         // Generated fake sysfs and /dev trees for tests and benchmarks.
         .target(name: "SysfsFixtures", path: "Tests/SysfsFixtures"),
-        .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "PCIDatabase", "SysfsFixtures"]),
+        .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "PCIDatabase", "RDMAVerbs", "SysfsFixtures"]),
         .testTarget(name: "ResourcePoolsTests", dependencies: ["ResourcePools", "HostDevices", "SysfsFixtures"]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
         .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire"]),

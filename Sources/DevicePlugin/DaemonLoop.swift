@@ -51,6 +51,8 @@ struct DaemonLoop {
     /// Reads the node, rebuilds the pools, and brings servers in line: new pools
     /// start and register, removed pools stop, changed lists and health are streamed.
     mutating func rescan() {
+        // sysfs only, with no portQuery: a rescan runs at every poll tick and kernel event, and opening every
+        // RDMA device through libibverbs costs far more than reading its port's state file.
         let snapshot = HostSnapshot.scan(roots: configuration.roots)
         let assignment = PoolAssignment(config: config, snapshot: snapshot)
         let wanted = Set(assignment.pools.map(\.qualifiedName))

@@ -97,7 +97,11 @@ public struct HostSnapshot: Sendable {
     /// Reads the node. `names` adds pci.ids names; pass nil to skip the look-ups.
     /// `readGIDs` reads every GID and P_Key table (hundreds of files per ConnectX port): for
     /// `discover`, not for the daemon's frequent rescans.
-    public static func scan(roots: HostRoots = HostRoots(), names: (any PCINameLookup)? = nil, readGIDs: Bool = false) -> HostSnapshot {
+    /// `portQuery` asks libibverbs for the ports of each RDMA device that opens; its answers
+    /// replace sysfs's and each port records its source. Also for `discover` only: opening
+    /// every device at every rescan costs far more than reading a few sysfs files.
+    public static func scan(roots: HostRoots = HostRoots(), names: (any PCINameLookup)? = nil, readGIDs: Bool = false,
+                            portQuery: (any RDMAPortQuery)? = nil) -> HostSnapshot {
         let sysfs = SysfsReader(root: roots.sysRoot)
         // Class and bus directories stay open: each device is opened relative to them.
         let busDevices = SysfsDirectory(sysfs.path("bus/pci/devices"))
@@ -127,7 +131,7 @@ public struct HostSnapshot: Sendable {
             classNet.entries().map { readInterface($0, classNet: classNet, sysfs: sysfs, vfAddresses: vfAddresses) }
         } ?? []
         let nodes = DeviceNodes.scan(devRoot: roots.devRoot)
-        let rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: readGIDs)
+        let rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: readGIDs, portQuery: portQuery)
         return HostSnapshot(
             pciDevices: devices,
             networkInterfaces: interfaces,

@@ -26,28 +26,56 @@ public struct RDMADevice: Hashable, Sendable {
     public var allPortsActive: Bool { !ports.isEmpty && ports.allSatisfy { $0.state == 4 } }
 }
 
+/// Where a port's state, link layer and GIDs were read.
+public enum RDMAPortSource: String, Hashable, Sendable {
+    /// `/sys/class/infiniband/<name>/ports/N/`.
+    case sysfs
+    /// libibverbs, from the opened device (`RDMAPortQuery`).
+    case verbs
+}
+
 public struct RDMAPort: Hashable, Sendable {
     public var number: Int
     /// From `ports/N/state`, "4: ACTIVE": the number is enum ib_port_state.
     public var state: Int?
     public var stateName: String?
+    /// `ports/N/phys_state`'s name, e.g. `LinkUp`; read with the GID tables.
+    public var physicalStateName: String?
     /// `Ethernet` (RoCE) or `InfiniBand`.
     public var linkLayer: String?
+    /// The active MTU in bytes: only libibverbs reports it.
+    public var activeMTU: Int?
     /// Non-zero GIDs by index, as sysfs prints them.
     public var gids: [Int: String] = [:]
+    /// The type of each GID in `gids`: `IB`, `RoCE v1` or `RoCE v2`.
+    public var gidTypes: [Int: String] = [:]
     /// P_Keys by index (`ports/N/pkeys/I`), unused slots (partition 0) left out.
     /// Index 0 is always read, as SRIOV-DP's `pKeys` selector compares it; the rest
     /// of the table only with the GID tables.
     public var pKeys: [Int: PartitionKey] = [:]
+    /// Where the facts above came from; P_Keys always come from sysfs.
+    public var source: RDMAPortSource = .sysfs
 
     public init(number: Int, state: Int?, stateName: String?, linkLayer: String?, gids: [Int: String] = [:],
-                pKeys: [Int: PartitionKey] = [:]) {
+                pKeys: [Int: PartitionKey] = [:], physicalStateName: String? = nil, activeMTU: Int? = nil,
+                gidTypes: [Int: String] = [:], source: RDMAPortSource = .sysfs) {
         self.number = number
         self.state = state
         self.stateName = stateName
+        self.physicalStateName = physicalStateName
         self.linkLayer = linkLayer
+        self.activeMTU = activeMTU
         self.gids = gids
+        self.gidTypes = gidTypes
         self.pKeys = pKeys
+        self.source = source
+    }
+
+    /// The port as libibverbs reports it, with this (sysfs) port's P_Keys.
+    func replacingFacts(with verbs: RDMAPortAttributes) -> RDMAPort {
+        RDMAPort(number: verbs.number, state: verbs.state, stateName: verbs.stateName, linkLayer: verbs.linkLayer,
+                 gids: verbs.gids, pKeys: pKeys, physicalStateName: verbs.physicalStateName, activeMTU: verbs.activeMTU,
+                 gidTypes: verbs.gidTypes, source: .verbs)
     }
 
     /// The link layer is InfiniBand (not RoCE's `Ethernet`): P_Keys then partition

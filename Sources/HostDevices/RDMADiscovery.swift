@@ -1,7 +1,9 @@
 /// Reads `<sysRoot>/class/infiniband` and the character-device classes that point
 /// back at each RDMA device by name (`infiniband_verbs/uverbsN/ibdev` and friends).
+/// With a `portQuery`, a device that opens has its ports' facts from libibverbs instead.
 enum RDMADiscovery {
-    static func scan(sysfs: SysfsReader, devRoot: String, nodes: DeviceNodes, readGIDs: Bool) -> [RDMADevice] {
+    static func scan(sysfs: SysfsReader, devRoot: String, nodes: DeviceNodes, readGIDs: Bool,
+                     portQuery: (any RDMAPortQuery)? = nil) -> [RDMADevice] {
         // ibdev name → char device names, one pass per class.
         var owners: [String: RDMACharacterDevices] = [:]
         func collect(_ classDir: String, _ kinds: [(prefix: String, assign: (inout RDMACharacterDevices, String) -> Void)]) {
@@ -35,16 +37,17 @@ enum RDMADiscovery {
                         }
                     }
                 }
-                // "4: ACTIVE"
-                let stateText = portDir.string("state")
-                let colon = stateText?.utf8.firstIndex(of: UInt8(ascii: ":"))
-                let stateNumber = stateText.flatMap { text in Int(text[..<(colon ?? text.endIndex)].trimmingWhitespace) }
-                let stateName = stateText.map { text in colon.map { text[text.utf8.index(after: $0)...].trimmingWhitespace } ?? text.trimmingWhitespace }
+                let state = portDir.string("state").map(numberedName)
+                let linkLayer = portDir.string("link_layer")
                 var gids: [Int: String] = [:]
+                var gidTypes: [Int: String] = [:]
                 if readGIDs, let table = portDir.subdirectory("gids") {
                     for index in table.entries() {
                         if let number = Int(index), let gid = table.string(index), gid != "0000:0000:0000:0000:0000:0000:0000:0000" {
                             gids[number] = gid
+                            if let type = portDir.string("gid_attrs/types/" + index) {
+                                gidTypes[number] = gidTypeName(sysfs: type, linkLayer: linkLayer)
+                            }
                         }
                     }
                 }
@@ -57,14 +60,45 @@ enum RDMADiscovery {
                         pKeys[number] = key
                     }
                 }
-                ports.append(RDMAPort(number: number, state: stateNumber, stateName: stateName,
-                                      linkLayer: portDir.string("link_layer"), gids: gids, pKeys: pKeys))
+                ports.append(RDMAPort(number: number, state: state?.number, stateName: state?.name, linkLayer: linkLayer,
+                                      gids: gids, pKeys: pKeys,
+                                      physicalStateName: readGIDs ? portDir.string("phys_state").map { numberedName($0).name } : nil,
+                                      gidTypes: gidTypes))
+            }
+            ports.sort { $0.number < $1.number }
+            if let verbsPorts = portQuery?.ports(ofDevice: name) {
+                ports = merging(sysfs: ports, verbs: verbsPorts)
             }
             var characterDevices = owners[name] ?? RDMACharacterDevices()
             characterDevices.rdmaCM = nodes.rdmaCM
             return RDMADevice(name: name, pciAddress: pci, netdevs: netdevs.sorted(), nodeType: dir.string("node_type"),
-                              ports: ports.sorted { $0.number < $1.number }, characterDevices: characterDevices)
+                              ports: ports, characterDevices: characterDevices)
         }
+    }
+
+    /// A device that opened: its ports are the ones libibverbs reports, with state,
+    /// link layer, MTU and GIDs from there. P_Keys stay sysfs's (the pKeys selector
+    /// reads them; libibverbs is not asked).
+    static func merging(sysfs: [RDMAPort], verbs: [RDMAPortAttributes]) -> [RDMAPort] {
+        verbs.sorted { $0.number < $1.number }.map { attributes in
+            let read = sysfs.first { $0.number == attributes.number }
+                ?? RDMAPort(number: attributes.number, state: nil, stateName: nil, linkLayer: nil)
+            return read.replacingFacts(with: attributes)
+        }
+    }
+
+    /// "4: ACTIVE" → (4, "ACTIVE"), the form of `state` and `phys_state`.
+    static func numberedName(_ text: String) -> (number: Int?, name: String) {
+        guard let colon = text.utf8.firstIndex(of: UInt8(ascii: ":")) else { return (nil, text.trimmingWhitespace) }
+        return (Int(text[..<colon].trimmingWhitespace), text[text.utf8.index(after: colon)...].trimmingWhitespace)
+    }
+
+    /// sysfs names a RoCE v1 GID and an InfiniBand GID alike, `IB/RoCE v1`
+    /// (drivers/infiniband/core/cache.c gid_type_str); the link layer tells them apart,
+    /// as libibverbs does when it reads the same file.
+    static func gidTypeName(sysfs type: String, linkLayer: String?) -> String {
+        guard type == "IB/RoCE v1" else { return type }
+        return linkLayer == "InfiniBand" ? "IB" : "RoCE v1"
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import DevicePlugin
 import HostDevices
 import PCIDatabase
+import RDMAVerbs
 import ResourcePools
 
 struct Discover: ParsableCommand {
@@ -25,7 +26,11 @@ struct Discover: ParsableCommand {
     var json = false
 
     func run() throws {
-        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: sysRoot, devRoot: devRoot), names: PCINames(), readGIDs: true)
+        // libibverbs reads the real /sys and opens the real /dev/infiniband: its answers
+        // describe this host's devices only when --sys-root does too.
+        let portQuery = sysRoot == "/sys" ? VerbsPortQuery() : nil
+        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: sysRoot, devRoot: devRoot), names: PCINames(), readGIDs: true,
+                                         portQuery: portQuery)
         var assignment: PoolAssignment?
         if let config {
             guard let data = FileSystem.contents(of: config) else {
@@ -37,7 +42,7 @@ struct Discover: ParsableCommand {
                 throw ValidationError("\(config): \(error)")
             }
         }
-        let report = DiscoveryReport(snapshot: snapshot, sysRoot: sysRoot, assignment: assignment)
+        let report = DiscoveryReport(snapshot: snapshot, sysRoot: sysRoot, assignment: assignment, askedVerbs: portQuery != nil)
         print(json ? report.json : report.text, terminator: json ? "\n" : "")
     }
 }

@@ -9,6 +9,8 @@ struct DiscoveryReport {
     let snapshot: HostSnapshot
     let sysRoot: String
     var assignment: PoolAssignment? = nil
+    /// Whether the scan asked libibverbs about the ports (not with a fixture --sys-root).
+    var askedVerbs = false
 
     var text: String {
         var out = ""
@@ -55,9 +57,9 @@ struct DiscoveryReport {
             for device in snapshot.rdmaDevices {
                 let parent = device.pciAddress.map { "PCI \($0)" } ?? "no PCI parent (software device)"
                 let netdevs = device.netdevs.isEmpty ? "no netdev" : "netdev \(device.netdevs.joined(separator: ", "))"
-                let ports = device.ports.map { "port \($0.number) \($0.stateName ?? "?") \($0.linkLayer ?? "")" }.joined(separator: ", ")
                 let chars = device.characterDevices.all.map(\.lastPathComponent).joined(separator: " ")
-                out += "  \(device.name): \(parent), \(netdevs), \(ports.isEmpty ? "no ports" : ports), char devices: \(chars.isEmpty ? "none" : chars)\n"
+                out += "  \(device.name): \(parent), \(netdevs), \(device.ports.isEmpty ? "no ports, " : "")char devices: \(chars.isEmpty ? "none" : chars)\n"
+                for port in device.ports { out += "     \(describe(port))\n" }
             }
         }
         if let assignment {
@@ -114,7 +116,13 @@ struct DiscoveryReport {
         }
         let rdmaDevices: [JSON] = snapshot.rdmaDevices.map { device in
             let ports = device.ports.map { port in
-                JSON(sortingKeysOf: ["port": JSON(port.number), "state": nullable(port.stateName), "linkLayer": nullable(port.linkLayer)])
+                let gids = port.gids.sorted { $0.key < $1.key }.map { index, gid in
+                    JSON(sortingKeysOf: ["index": JSON(index), "gid": .string(gid), "type": nullable(port.gidTypes[index])])
+                }
+                return JSON(sortingKeysOf: ["port": JSON(port.number), "state": nullable(port.stateName),
+                                            "physicalState": nullable(port.physicalStateName), "linkLayer": nullable(port.linkLayer),
+                                            "activeMTU": nullable(port.activeMTU), "gids": .array(gids),
+                                            "source": .string(port.source.rawValue)])
             }
             return JSON(sortingKeysOf: ["name": .string(device.name), "pciAddress": nullable(device.pciAddress?.description),
                                         "netdevs": strings(device.netdevs), "ports": .array(ports),
@@ -152,6 +160,21 @@ struct DiscoveryReport {
         }
         if let numa = device.numaNode { text += ", NUMA \(numa)" }
         return text
+    }
+
+    /// `port 1: ACTIVE, LinkUp, Ethernet, MTU 1024, 2 GIDs (libibverbs)`, or what sysfs
+    /// has, saying why libibverbs did not answer.
+    private func describe(_ port: RDMAPort) -> String {
+        var facts = [port.stateName ?? "state unknown"]
+        if let physical = port.physicalStateName { facts.append(physical) }
+        facts.append(port.linkLayer ?? "link layer unknown")
+        if let mtu = port.activeMTU { facts.append("MTU \(mtu)") }
+        facts.append("\(port.gids.count) GID\(port.gids.count == 1 ? "" : "s")")
+        let source = switch port.source {
+        case .verbs: "libibverbs"
+        case .sysfs: askedVerbs ? "sysfs: the device did not open through libibverbs" : "sysfs"
+        }
+        return "port \(port.number): \(facts.joined(separator: ", ")) (\(source))"
     }
 
     private func hex4(_ value: UInt16) -> String { hex(UInt32(value), digits: 4) }

@@ -76,7 +76,8 @@ final class ExecutablesTests: XCTestCase {
         let allowedEverywhere: Set<String> = ["linux-vdso.so.1", "libc.so.6", "libm.so.6", "ld-linux-x86-64.so.2",
                                                "libstdc++.so.6", "libgcc_s.so.1"]
         let extra: [String: Set<String>] = [
-            "sriov-rdma-dp": ["libpci.so.3", "libz.so.1", "libudev.so.1"],
+            // libibverbs (and the shared libnl it links) for `discover`'s port facts (Sources/RDMAVerbs).
+            "sriov-rdma-dp": ["libpci.so.3", "libz.so.1", "libudev.so.1", "libibverbs.so.1", "libnl-route-3.so.200", "libnl-3.so.200"],
             // libnl is linked statically (Sources/CNL); libpci comes with HostDevices, which
             // the CNI uses to find a VF's netdev, PF and RDMA device.
             "sriov-rdma-cni": ["libpci.so.3", "libz.so.1", "libudev.so.1"],

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # discover finds the real igb PF, its VFs and the rxe devices, and agrees with
-# lspci, ip link and rdma link.
+# lspci, ip link and rdma link; the rxe ports' state, MTU and GIDs come from
+# libibverbs and agree with sysfs, rdma link and ibv_devinfo.
 source "$LAB_REPO/Tests/lab/guest/lib.sh"
 
 pf=$(lab_pf)
 lab_enable_vfs 4 "$pf"
 dev0=$(lab_vf_netdev "$pf" 0); dev1=$(lab_vf_netdev "$pf" 1)
+ip addr add 10.56.0.1/24 dev "$dev0"; ip addr add 10.56.0.2/24 dev "$dev1"
 ip link set dev "$dev0" up; ip link set dev "$dev1" up
 lab_rxe_add rxe0 "$dev0"
 lab_rxe_add rxe1 "$dev1"
+# GID 1 is the IPv4 address's RoCE v2 GID; the ports turn ACTIVE with the carrier.
+lab_rxe_wait_ipv4_gid rxe0 1
+lab_rxe_wait_ipv4_gid rxe1 1
+lab_wait_until 30 eval "rdma link show rxe0/1 | grep -q 'state ACTIVE'" || lab_fail "rxe0 not ACTIVE: $(rdma link show rxe0/1)"
+lab_wait_until 30 eval "rdma link show rxe1/1 | grep -q 'state ACTIVE'" || lab_fail "rxe1 not ACTIVE: $(rdma link show rxe1/1)"
 
 out=${LAB_CASE_OUT:-/tmp}
 "$LAB_BIN_DIR/sriov-rdma-dp" discover >"$out/discover.txt"
@@ -16,7 +23,7 @@ out=${LAB_CASE_OUT:-/tmp}
 cat "$out/discover.txt"
 
 /usr/bin/python3 - "$out/discover.json" "$pf" <<'PY'
-import json, subprocess, sys
+import ipaddress, json, os, re, subprocess, sys
 report = json.load(open(sys.argv[1]))
 pf = sys.argv[2]
 devices = {d["address"]: d for d in report["pciDevices"]}
@@ -44,5 +51,32 @@ for name, device in ours_rdma.items():
 by_netdev = {d["netdevs"][0]: a for a, d in devices.items() if d["netdevs"]}
 for name in ("rxe0", "rxe1"):
     assert name in devices[by_netdev[rdma_netdevs[name]]]["rdmaDevices"]
-print("discover agrees with lspci, ip link and rdma link")
+# Port facts through libibverbs: the same as sysfs, rdma link and ibv_devinfo say.
+rdma_ports = {(l["ifname"], l["port"]): l for l in rdma}
+for name, device in sorted(ours_rdma.items()):
+    assert len(device["ports"]) == 1, device
+    port = device["ports"][0]
+    sysfs = f"/sys/class/infiniband/{name}/ports/1"
+    read = lambda attribute: open(f"{sysfs}/{attribute}").read().strip()
+    assert port["source"] == "verbs", port
+    assert port["state"] == "ACTIVE" == rdma_ports[(name, 1)]["state"] == read("state").split(": ")[1], (port, rdma_ports[(name, 1)])
+    assert port["physicalState"] == "LinkUp" == read("phys_state").split(": ")[1], port
+    assert rdma_ports[(name, 1)]["physical_state"] == "LINK_UP", rdma_ports[(name, 1)]
+    assert port["linkLayer"] == "Ethernet" == read("link_layer"), port
+    gids = {g["index"]: g for g in port["gids"]}
+    assert gids[1]["gid"] == read("gids/1"), (gids[1], read("gids/1"))
+    assert gids[1]["type"] == "RoCE v2" == read("gid_attrs/types/1"), gids[1]
+    # Every GID sysfs has (non-zero, so valid), and no other.
+    sysfs_gids = {int(i): read(f"gids/{i}") for i in os.listdir(f"{sysfs}/gids")}
+    assert {i: g["gid"] for i, g in gids.items()} == {i: g for i, g in sysfs_gids.items() if g != "0000:0000:0000:0000:0000:0000:0000:0000"}, (gids, sysfs_gids)
+    # ibv_devinfo -v, libibverbs's own tool: active_mtu and GID[1] (printed compressed).
+    info = subprocess.run(["ibv_devinfo", "-v", "-d", name], capture_output=True, text=True, check=True).stdout
+    mtu = re.search(r"active_mtu:\s*(\d+)", info)
+    assert mtu and port["activeMTU"] == int(mtu.group(1)), (port["activeMTU"], info)
+    gid1 = re.search(r"GID\[\s*1\]:\s*([0-9a-f:.]+), (RoCE v[12]|IB)", info)
+    assert gid1 and ipaddress.IPv6Address(gids[1]["gid"]) == ipaddress.IPv6Address(gid1.group(1)) and gid1.group(2) == "RoCE v2", (gids[1], info)
+    print(f"{name} port 1: {port['state']} {port['physicalState']} {port['linkLayer']} MTU {port['activeMTU']} GID 1 {gids[1]['gid']} {gids[1]['type']} from {port['source']}")
+print("discover agrees with lspci, ip link, rdma link, sysfs and ibv_devinfo")
 PY
+grep -q "port 1: ACTIVE, LinkUp, Ethernet, MTU [0-9]*, [0-9]* GIDs (libibverbs)" "$out/discover.txt" \
+  || lab_fail "discover's text does not report rxe ports from libibverbs"
