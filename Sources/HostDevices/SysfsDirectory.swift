@@ -76,14 +76,7 @@ final class SysfsDirectory {
         guard listed >= 0 else { return [] }
         guard let dir = fdopendir(listed) else { close(listed); return [] }
         defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        return sortedEntryNames(dir)
     }
 }
 

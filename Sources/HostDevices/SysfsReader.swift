@@ -69,14 +69,7 @@ struct SysfsReader: Sendable {
     func entries(_ relative: String) -> [String] {
         guard let dir = opendir(path(relative)) else { return [] }
         defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        return sortedEntryNames(dir)
     }
 
     func exists(_ relative: String) -> Bool {
@@ -103,4 +96,16 @@ extension StringProtocol {
     var trimmingWhitespace: String {
         String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
+}
+
+/// The entry names of an open directory stream, sorted, without `.` and `..`.
+func sortedEntryNames(_ dir: OpaquePointer) -> [String] {
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names.sorted()
 }
