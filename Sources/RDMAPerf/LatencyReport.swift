@@ -1,3 +1,5 @@
+import JSONValue
+
 /// The text and JSON forms of a run's output. Text follows perftest's layout,
 /// so scripts that read ib_*_lat output read ours; JSON is for everything else.
 public enum LatencyReport {
@@ -109,22 +111,8 @@ public enum LatencyReport {
         return text
     }
 
-    /// A JSON string literal (RFC 8259 §7).
-    static func string(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20: result += "\\u" + hexDigits(scalar.value, 4)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
+    /// A JSON string literal, escaped by JSONValue's printer.
+    static func string(_ text: String) -> String { JSON.string(text).serialized }
 
     private static func addressText(_ address: QueuePairAddress) -> String {
         "LID \(hexDigits(UInt32(address.lid), 4)) QPN \(hex(address.queuePairNumber, digits: 4)) "
