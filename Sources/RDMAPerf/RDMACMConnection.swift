@@ -78,19 +78,29 @@ final class RDMACMConnection {
 
     func accept(privateData: [UInt8], responderResources: UInt8, initiatorDepth: UInt8, deadline: Deadline) throws {
         guard let id else { throw RDMAPerfError.CallFailed("rdma_accept", errorNumber: EINVAL, context: "no request") }
+        try withConnectionParameters(privateData, responderResources: responderResources, initiatorDepth: initiatorDepth) {
+            guard rdma_accept(id, &$0) == 0 else { throw RDMAPerfError.CallFailed("rdma_accept") }
+        }
+        let event = try nextEvent(deadline: deadline, waitingFor: "the rdma_cm connection to be established")
+        guard event.type == RDMA_CM_EVENT_ESTABLISHED else {
+            throw RDMAPerfError.CallFailed("rdma_accept", errorNumber: 0,
+                                           context: "got \(event.name) (status \(event.status)) instead of ESTABLISHED")
+        }
+    }
+
+    /// The parameters rdma_accept and rdma_connect take: RNR retry 7 (infinite, as
+    /// perftest), and the transport retry count, which only the connecting side sets.
+    private func withConnectionParameters(_ privateData: [UInt8], responderResources: UInt8, initiatorDepth: UInt8,
+                                          retryCount: UInt8 = 0, _ body: (inout rdma_conn_param) throws -> Void) throws {
         try privateData.withUnsafeBytes { data in
             var parameters = rdma_conn_param()
             parameters.private_data = data.baseAddress
             parameters.private_data_len = UInt8(data.count)
             parameters.responder_resources = responderResources
             parameters.initiator_depth = initiatorDepth
+            parameters.retry_count = retryCount
             parameters.rnr_retry_count = 7
-            guard rdma_accept(id, &parameters) == 0 else { throw RDMAPerfError.CallFailed("rdma_accept") }
-        }
-        let event = try nextEvent(deadline: deadline, waitingFor: "the rdma_cm connection to be established")
-        guard event.type == RDMA_CM_EVENT_ESTABLISHED else {
-            throw RDMAPerfError.CallFailed("rdma_accept", errorNumber: 0,
-                                           context: "got \(event.name) (status \(event.status)) instead of ESTABLISHED")
+            try body(&parameters)
         }
     }
 
@@ -135,15 +145,9 @@ final class RDMACMConnection {
 
     func connect(privateData: [UInt8], responderResources: UInt8, initiatorDepth: UInt8, deadline: Deadline) throws -> ConnectOutcome {
         guard let id else { throw RDMAPerfError.CallFailed("rdma_connect", errorNumber: EINVAL, context: "no route") }
-        try privateData.withUnsafeBytes { data in
-            var parameters = rdma_conn_param()
-            parameters.private_data = data.baseAddress
-            parameters.private_data_len = UInt8(data.count)
-            parameters.responder_resources = responderResources
-            parameters.initiator_depth = initiatorDepth
-            parameters.retry_count = 7
-            parameters.rnr_retry_count = 7
-            guard rdma_connect(id, &parameters) == 0 else { throw RDMAPerfError.CallFailed("rdma_connect") }
+        try withConnectionParameters(privateData, responderResources: responderResources, initiatorDepth: initiatorDepth,
+                                     retryCount: 7) {
+            guard rdma_connect(id, &$0) == 0 else { throw RDMAPerfError.CallFailed("rdma_connect") }
         }
         let event = try nextEvent(deadline: deadline, waitingFor: "the rdma_cm connect reply")
         switch event.type {
