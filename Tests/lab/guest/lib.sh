@@ -285,6 +285,13 @@ lab_rxe_wait_ipv4_gid() {
     || lab_fail "rxe $1: GID $2 is not an IPv4 GID after $LAB_WAIT s: $(lab_rxe_gid "$1" "$2")"
 }
 
+# lab_rxe_wait_ready NAME: port 1 of rxe NAME has its RoCE v2 IPv4 GID at index 1
+# (its netdev's address) and is ACTIVE (the netdev has carrier).
+lab_rxe_wait_ready() {
+  lab_rxe_wait_ipv4_gid "$1" 1
+  lab_wait_until 30 eval "rdma link show $1/1 | grep -q 'state ACTIVE'" || lab_fail "$1 not ACTIVE: $(rdma link show "$1"/1)"
+}
+
 # lab_rxe_pair PF INDEX_A INDEX_B MAC_A MAC_B IP_A IP_B: VFs INDEX_A and INDEX_B
 # of PF (already enabled) get MAC_A/MAC_B (through the PF and on the netdev),
 # IP_A/IP_B (/24) and link up; traffic between them crosses the igb switch
@@ -302,10 +309,8 @@ lab_rxe_pair() {
   lab_wire_pair "$dev0" "$6" "$dev1" "$7"
   lab_rxe_add rxe0 "$dev0"
   lab_rxe_add rxe1 "$dev1"
-  lab_rxe_wait_ipv4_gid rxe0 1
-  lab_rxe_wait_ipv4_gid rxe1 1
-  lab_wait_until 30 eval "rdma link show rxe0/1 | grep -q 'state ACTIVE'" || lab_fail "rxe0 not ACTIVE: $(rdma link show rxe0/1)"
-  lab_wait_until 30 eval "rdma link show rxe1/1 | grep -q 'state ACTIVE'" || lab_fail "rxe1 not ACTIVE: $(rdma link show rxe1/1)"
+  lab_rxe_wait_ready rxe0
+  lab_rxe_wait_ready rxe1
   LAB_RXE_DEV0=$dev0 LAB_RXE_DEV1=$dev1
 }
 

@@ -12,10 +12,8 @@ ip link set dev "$dev0" up; ip link set dev "$dev1" up
 lab_rxe_add rxe0 "$dev0"
 lab_rxe_add rxe1 "$dev1"
 # GID 1 is the IPv4 address's RoCE v2 GID; the ports turn ACTIVE with the carrier.
-lab_rxe_wait_ipv4_gid rxe0 1
-lab_rxe_wait_ipv4_gid rxe1 1
-lab_wait_until 30 eval "rdma link show rxe0/1 | grep -q 'state ACTIVE'" || lab_fail "rxe0 not ACTIVE: $(rdma link show rxe0/1)"
-lab_wait_until 30 eval "rdma link show rxe1/1 | grep -q 'state ACTIVE'" || lab_fail "rxe1 not ACTIVE: $(rdma link show rxe1/1)"
+lab_rxe_wait_ready rxe0
+lab_rxe_wait_ready rxe1
 
 out=${LAB_CASE_OUT:-/tmp}
 "$LAB_BIN_DIR/sriov-rdma-dp" discover >"$out/discover.txt"
