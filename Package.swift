@@ -49,7 +49,7 @@ let package = Package(
         // Linux headers Swift's Glibc module leaves out (epoll, eventfd, inotify).
         .systemLibrary(name: "CLinux"),
 
-        .target(name: "HostDevices"),
+        .target(name: "HostDevices", dependencies: ["CLinux"]),
         // libpci's pci.ids names for `discover`, apart so that nothing else links libpci.
         .target(name: "PCIDatabase", dependencies: ["CPCI", "HostDevices"]),
         // libibverbs's port facts and GID tables for `discover`, apart so that the CNI plugin

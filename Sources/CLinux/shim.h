@@ -9,8 +9,22 @@
 #include <pthread.h>
 #include <malloc.h>
 #include <linux/netlink.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 // Declared by glibc only under _GNU_SOURCE, which Swift's Glibc module is built without.
 int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
 int pthread_setname_np(pthread_t thread, const char *name);
+
+// The number of CPUs this thread may run on (its affinity mask: a pod's cpuset, not
+// the host's CPU count); 1 if the kernel will not say. cpu_set_t and
+// sched_getaffinity(3) are _GNU_SOURCE-only, the system call is not.
+static inline int sriov_rdma_allowed_cpus(void) {
+    unsigned long mask[64];
+    long written = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+    if (written <= 0) return 1;
+    int count = 0;
+    for (long word = 0; word < written / (long)sizeof mask[0]; word++) count += __builtin_popcountl(mask[word]);
+    return count > 0 ? count : 1;
+}
 #endif

@@ -94,22 +94,38 @@ public struct HostSnapshot: Sendable {
         return Set(positions).sorted().map { rdmaDevices[$0] }
     }
 
+    /// How many threads a scan reads sysfs on: the CPUs this process may run on, at most 8.
+    public static var scanThreads: Int { scanWorkers }
+
     /// Reads the node. `names` adds pci.ids names; pass nil to skip the look-ups.
     /// `readGIDs` reads every GID and P_Key table (hundreds of files per ConnectX port): for
     /// `discover`, not for the daemon's frequent rescans.
     /// `portQuery` asks libibverbs for the ports of each RDMA device that opens; its answers
     /// replace sysfs's and each port records its source. Also for `discover` only: opening
     /// every device at every rescan costs far more than reading a few sysfs files.
+    /// `detail`: `.forPools` leaves out the netdev and RDMA attributes no pool or health
+    /// check reads, for the daemon's rescans (a third of a scan's syscalls on a node of VFs).
     public static func scan(roots: HostRoots = HostRoots(), names: (any PCINameLookup)? = nil, readGIDs: Bool = false,
-                            portQuery: (any RDMAPortQuery)? = nil) -> HostSnapshot {
+                            portQuery: (any RDMAPortQuery)? = nil, detail: ScanDetail = .all) -> HostSnapshot {
         let sysfs = SysfsReader(root: roots.sysRoot)
         // Class and bus directories stay open: each device is opened relative to them.
         let busDevices = SysfsDirectory(sysfs.path("bus/pci/devices"))
-        var devices = busDevices?.entries().compactMap { entry -> PCIDevice? in
-            guard let address = PCIAddress(entry), let dir = busDevices?.subdirectory(entry) else { return nil }
-            return readPCIDevice(address, dir: dir, names: names)
+        // Functions, netdevs and RDMA devices are read on every CPU the process has:
+        // each read is a syscall relative to its own directory (see concurrentMap).
+        var devices = busDevices.map { busDevices in
+            concurrentMap(busDevices.entries()) { entry -> PCIDevice? in
+                guard let address = PCIAddress(entry), let dir = busDevices.subdirectory(entry) else { return nil }
+                return readPCIDevice(address, dir: dir)
+            }.compactMap { $0 }
         } ?? []
         devices.sort { $0.address < $1.address }
+        // libpci's name cache is not thread-safe: names are looked up here, in turn.
+        if let names {
+            for position in devices.indices {
+                devices[position].names = names.names(vendorID: devices[position].vendorID, deviceID: devices[position].deviceID,
+                                                      classCode: devices[position].classCode)
+            }
+        }
 
         // A VF's index is its PF's `virtfnN` name: computed once per PF here rather
         // than by scanning every virtfn link for every VF.
@@ -128,10 +144,13 @@ public struct HostSnapshot: Sendable {
         let vfAddresses = Set(devices.lazy.filter(\.isVirtualFunction).map(\.address))
         let classNet = SysfsDirectory(sysfs.path("class/net"))
         let interfaces = classNet.map { classNet in
-            classNet.entries().map { readInterface($0, classNet: classNet, sysfs: sysfs, vfAddresses: vfAddresses) }
+            concurrentMap(classNet.entries()) {
+                readInterface($0, classNet: classNet, sysfs: sysfs, vfAddresses: vfAddresses, detail: detail)
+            }
         } ?? []
         let nodes = DeviceNodes.scan(devRoot: roots.devRoot)
-        let rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: readGIDs, portQuery: portQuery)
+        let rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: readGIDs, portQuery: portQuery,
+                                      detail: detail)
         return HostSnapshot(
             pciDevices: devices,
             networkInterfaces: interfaces,
@@ -142,7 +161,7 @@ public struct HostSnapshot: Sendable {
         )
     }
 
-    private static func readPCIDevice(_ address: PCIAddress, dir: SysfsDirectory, names: (any PCINameLookup)?) -> PCIDevice? {
+    private static func readPCIDevice(_ address: PCIAddress, dir: SysfsDirectory) -> PCIDevice? {
         // One read of `modalias` gives all five IDs (what ghw does); fixtures and odd
         // devices without it fall back to the separate attributes.
         func hexNumber(_ name: String) -> UInt32? {
@@ -192,14 +211,13 @@ public struct HostSnapshot: Sendable {
         if !isVF { result.acpiIndex = dir.int("acpi_index").flatMap { $0 == 0 ? nil : $0 } }
         if let driver = result.driver, driver.contains("uio") { result.uioDevices = dir.subdirectory("uio")?.entries() ?? [] }
         result.auxiliaryDevices = auxiliaryDevices
-        result.names = names?.names(vendorID: result.vendorID, deviceID: result.deviceID, classCode: classCode)
         return result
     }
 
     /// `vfAddresses`: a VF's netdev is never a switchdev representor (those hang off
     /// the PF), so its `phys_port_name` is not read.
     private static func readInterface(_ name: String, classNet: SysfsDirectory, sysfs: SysfsReader,
-                                      vfAddresses: Set<PCIAddress>) -> NetworkInterface {
+                                      vfAddresses: Set<PCIAddress>, detail: ScanDetail) -> NetworkInterface {
         // class/net/<name> links to .../<device>/net/<name>: the device path is in the
         // link text, with no realpath(3) walk. Anything odder is resolved in full.
         let devicePath = classNet.link(name).flatMap(deviceDirectory(ofClassLink:)) ?? sysfs.resolved("class/net/\(name)/device")
@@ -208,20 +226,39 @@ public struct HostSnapshot: Sendable {
             let last = lastComponent(path)
             return pci == nil && isAuxiliaryDeviceName(last) ? last : nil
         }
+        let isVF = pci.map(vfAddresses.contains) == true
+        let all = detail == .all
+        if isVF && !all {
+            // Only the link type: read through the class directory, not worth opening the netdev's own.
+            return NetworkInterface(name: name, linkType: classNet.int(name + "/type"), pciAddress: pci)
+        }
+        let linkState = all || !isVF
         let dir = classNet.subdirectory(name)
         return NetworkInterface(
             name: name,
-            index: dir?.int("ifindex"),
-            mtu: dir?.int("mtu"),
-            macAddress: dir?.withAttribute("address") { MACAddress(String(decoding: $0, as: UTF8.self)) },
-            operState: dir?.string("operstate"),
-            carrier: dir?.int("carrier").map { $0 == 1 },
+            index: all ? dir?.int("ifindex") : nil,
+            mtu: all ? dir?.int("mtu") : nil,
+            macAddress: all ? dir?.withAttribute("address") { MACAddress(String(decoding: $0, as: UTF8.self)) } : nil,
+            operState: linkState ? dir?.string("operstate") : nil,
+            carrier: linkState ? dir?.int("carrier").map { $0 == 1 } : nil,
             linkType: dir?.int("type"),
             pciAddress: pci,
             auxiliaryDevice: auxiliary,
-            physPortName: pci.map(vfAddresses.contains) == true ? nil : dir?.string("phys_port_name").flatMap { $0.isEmpty ? nil : $0 }
+            physPortName: isVF ? nil : dir?.string("phys_port_name").flatMap { $0.isEmpty ? nil : $0 }
         )
     }
+}
+
+/// How much of each netdev and RDMA device a scan reads.
+public enum ScanDetail: Sendable {
+    /// Every attribute: ifindex, MTU, MAC, operstate, carrier, link type and
+    /// phys_port_name; RDMA node types (`discover`, the CNI).
+    case all
+    /// What pools and health checks read: every netdev's link type and
+    /// phys_port_name, and operstate and carrier of netdevs that are not a VF's (a
+    /// PF's link state is its VFs' health). A VF netdev's ifindex, MTU, MAC and link
+    /// state, and RDMA devices' node type, are left nil. The daemon's rescans.
+    case forPools
 }
 
 /// `<driver>.<type>.<id>`, e.g. `mlx5_core.sf.4`: an auxiliary device such as a

@@ -26,6 +26,21 @@ public struct NetworkInterface: Hashable, Sendable {
         return name.contains("vf") || name.contains("sf")
     }
 
+    public init(name: String, index: Int? = nil, mtu: Int? = nil, macAddress: MACAddress? = nil, operState: String? = nil,
+                carrier: Bool? = nil, linkType: Int? = nil, pciAddress: PCIAddress? = nil, auxiliaryDevice: String? = nil,
+                physPortName: String? = nil) {
+        self.name = name
+        self.index = index
+        self.mtu = mtu
+        self.macAddress = macAddress
+        self.operState = operState
+        self.carrier = carrier
+        self.linkType = linkType
+        self.pciAddress = pciAddress
+        self.auxiliaryDevice = auxiliaryDevice
+        self.physPortName = physPortName
+    }
+
     public var linkTypeName: String {
         switch linkType {
         case 1: "ether"

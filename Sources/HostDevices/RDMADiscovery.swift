@@ -3,77 +3,116 @@
 /// With a `portQuery`, a device that opens has its ports' facts from libibverbs instead.
 enum RDMADiscovery {
     static func scan(sysfs: SysfsReader, devRoot: String, nodes: DeviceNodes, readGIDs: Bool,
-                     portQuery: (any RDMAPortQuery)? = nil) -> [RDMADevice] {
-        // ibdev name → char device names, one pass per class.
+                     portQuery: (any RDMAPortQuery)? = nil, detail: ScanDetail = .all) -> [RDMADevice] {
+        guard let classDir = SysfsDirectory(sysfs.path("class/infiniband")) else { return [] }
+        var devices = concurrentMap(classDir.entries()) { name in
+            readDevice(name, classDir: classDir, sysfs: sysfs, readGIDs: readGIDs, detail: detail)
+        }.compactMap { $0 }
+        let owners = characterDevices(sysfs: sysfs, devRoot: devRoot, devices: devices)
+        for position in devices.indices {
+            devices[position].characterDevices = owners[devices[position].name] ?? RDMACharacterDevices()
+            devices[position].characterDevices.rdmaCM = nodes.rdmaCM
+        }
+        // libibverbs opens devices one at a time, after the concurrent sysfs reads.
+        if let portQuery {
+            for position in devices.indices {
+                if let verbsPorts = portQuery.ports(ofDevice: devices[position].name) {
+                    devices[position].ports = merging(sysfs: devices[position].ports, verbs: verbsPorts)
+                }
+            }
+        }
+        return devices
+    }
+
+    /// RDMA device name → its char devices, from the classes that list them
+    /// (`infiniband_verbs/uverbsN` and friends). ib_uverbs and ib_umad give each char
+    /// device its RDMA device's parent, so a class entry's link text names that parent:
+    /// when it is a PCI function with exactly one RDMA device, that device is the owner,
+    /// known from one readlink. Otherwise (soft-RoCE has no parent; an auxiliary
+    /// device; an entry that is not a link) the entry's `ibdev` file names the owner.
+    static func characterDevices(sysfs: SysfsReader, devRoot: String, devices: [RDMADevice]) -> [String: RDMACharacterDevices] {
+        var devicesByParent: [PCIAddress: [String]] = [:]
+        for device in devices {
+            if let address = device.pciAddress { devicesByParent[address, default: []].append(device.name) }
+        }
         var owners: [String: RDMACharacterDevices] = [:]
         func collect(_ classDir: String, _ kinds: [(prefix: String, assign: (inout RDMACharacterDevices, String) -> Void)]) {
             guard let dir = SysfsDirectory(sysfs.path(classDir)) else { return }
             for entry in dir.entries() {
-                guard let kind = kinds.first(where: { entry.hasPrefix($0.prefix) }), let ibdev = dir.string(entry + "/ibdev") else { continue }
-                kind.assign(&owners[ibdev, default: RDMACharacterDevices()], devRoot + "/infiniband/" + entry)
+                guard let kind = kinds.first(where: { entry.hasPrefix($0.prefix) }) else { continue }
+                let parent = dir.link(entry).flatMap(deviceDirectory(ofClassLink:)).flatMap(immediatePCIAddress(ofDevicePath:))
+                let sole = parent.flatMap { devicesByParent[$0] }.flatMap { $0.count == 1 ? $0[0] : nil }
+                guard let owner = sole ?? dir.string(entry + "/ibdev") else { continue }
+                kind.assign(&owners[owner, default: RDMACharacterDevices()], devRoot + "/infiniband/" + entry)
             }
         }
         collect("class/infiniband_verbs", [("uverbs", { $0.uverbs = $1 })])
         collect("class/infiniband_mad", [("umad", { $0.umad = $1 }), ("issm", { $0.issm = $1 })])
         collect("class/infiniband_cm", [("ucm", { $0.ucm = $1 })])
+        return owners
+    }
 
-        guard let classDir = SysfsDirectory(sysfs.path("class/infiniband")) else { return [] }
-        return classDir.entries().compactMap { name -> RDMADevice? in
-            guard let dir = classDir.subdirectory(name) else { return nil }
-            let devicePath = classDir.link(name).flatMap(deviceDirectory(ofClassLink:))
-                ?? sysfs.resolved("class/infiniband/\(name)/device")
-            let pci = devicePath.flatMap { immediatePCIAddress(ofDevicePath: $0) }
-            var netdevs: Set<String> = []
-            var ports: [RDMAPort] = []
-            for port in dir.entries("ports") {
-                guard let number = Int(port), let portDir = dir.subdirectory("ports/" + port) else { continue }
-                // A PCI device's netdevs are its function's; only a software device
-                // (rxe) names its netdev here, in every GID slot, so the first will do.
-                if pci == nil, let ndevs = portDir.subdirectory("gid_attrs/ndevs") {
-                    for gid in ndevs.entries() {
-                        if let netdev = ndevs.string(gid), !netdev.isEmpty {
-                            netdevs.insert(netdev)
-                            break
-                        }
-                    }
-                }
-                let state = portDir.string("state").map(numberedName)
-                let linkLayer = portDir.string("link_layer")
-                var gids: [Int: String] = [:]
-                var gidTypes: [Int: String] = [:]
-                if readGIDs, let table = portDir.subdirectory("gids") {
-                    for index in table.entries() {
-                        if let number = Int(index), let gid = table.string(index), gid != "0000:0000:0000:0000:0000:0000:0000:0000" {
-                            gids[number] = gid
-                            if let type = portDir.string("gid_attrs/types/" + index) {
-                                gidTypes[number] = gidTypeName(sysfs: type, linkLayer: linkLayer)
-                            }
-                        }
-                    }
-                }
-                var pKeys: [Int: PartitionKey] = [:]
-                let pKeyIndexes = readGIDs ? (portDir.subdirectory("pkeys")?.entries() ?? []) : ["0"]
-                for index in pKeyIndexes {
-                    if let number = Int(index),
-                       let key = portDir.withAttribute("pkeys/" + index, { PartitionKey(String(decoding: $0, as: UTF8.self)) }),
-                       key.partition != 0 {
-                        pKeys[number] = key
-                    }
-                }
-                ports.append(RDMAPort(number: number, state: state?.number, stateName: state?.name, linkLayer: linkLayer,
-                                      gids: gids, pKeys: pKeys,
-                                      physicalStateName: readGIDs ? portDir.string("phys_state").map { numberedName($0).name } : nil,
-                                      gidTypes: gidTypes))
-            }
-            ports.sort { $0.number < $1.number }
-            if let verbsPorts = portQuery?.ports(ofDevice: name) {
-                ports = merging(sysfs: ports, verbs: verbsPorts)
-            }
-            var characterDevices = owners[name] ?? RDMACharacterDevices()
-            characterDevices.rdmaCM = nodes.rdmaCM
-            return RDMADevice(name: name, pciAddress: pci, netdevs: netdevs.sorted(), nodeType: dir.string("node_type"),
-                              ports: ports, characterDevices: characterDevices)
+    /// One RDMA device's sysfs facts: parent, netdevs of a software device, ports.
+    static func readDevice(_ name: String, classDir: SysfsDirectory, sysfs: SysfsReader, readGIDs: Bool,
+                           detail: ScanDetail) -> RDMADevice? {
+        guard let dir = classDir.subdirectory(name) else { return nil }
+        let devicePath = classDir.link(name).flatMap(deviceDirectory(ofClassLink:))
+            ?? sysfs.resolved("class/infiniband/\(name)/device")
+        let pci = devicePath.flatMap { immediatePCIAddress(ofDevicePath: $0) }
+        var netdevs: Set<String> = []
+        var ports: [RDMAPort] = []
+        // Ports are numbered without gaps from 1, or 0 alone on a switch (ib_core
+        // makes one directory per port from rdma_start_port to rdma_end_port): they
+        // are opened in turn, which costs less than listing `ports/`.
+        var number = 1
+        var next = dir.subdirectory("ports/1")
+        if next == nil {
+            number = 0
+            next = dir.subdirectory("ports/0")
         }
+        while let portDir = next {
+            // A PCI device's netdevs are its function's; only a software device
+            // (rxe) names its netdev here, in every GID slot, so the first will do.
+            if pci == nil, let ndevs = portDir.subdirectory("gid_attrs/ndevs") {
+                for gid in ndevs.entries() {
+                    if let netdev = ndevs.string(gid), !netdev.isEmpty {
+                        netdevs.insert(netdev)
+                        break
+                    }
+                }
+            }
+            let state = portDir.string("state").map(numberedName)
+            let linkLayer = portDir.string("link_layer")
+            var gids: [Int: String] = [:]
+            var gidTypes: [Int: String] = [:]
+            if readGIDs, let table = portDir.subdirectory("gids") {
+                for index in table.entries() {
+                    if let slot = Int(index), let gid = table.string(index), gid != "0000:0000:0000:0000:0000:0000:0000:0000" {
+                        gids[slot] = gid
+                        if let type = portDir.string("gid_attrs/types/" + index) {
+                            gidTypes[slot] = gidTypeName(sysfs: type, linkLayer: linkLayer)
+                        }
+                    }
+                }
+            }
+            var pKeys: [Int: PartitionKey] = [:]
+            let pKeyIndexes = readGIDs ? (portDir.subdirectory("pkeys")?.entries() ?? []) : ["0"]
+            for index in pKeyIndexes {
+                if let slot = Int(index),
+                   let key = portDir.withAttribute("pkeys/" + index, { PartitionKey(String(decoding: $0, as: UTF8.self)) }),
+                   key.partition != 0 {
+                    pKeys[slot] = key
+                }
+            }
+            ports.append(RDMAPort(number: number, state: state?.number, stateName: state?.name, linkLayer: linkLayer,
+                                  gids: gids, pKeys: pKeys,
+                                  physicalStateName: readGIDs ? portDir.string("phys_state").map { numberedName($0).name } : nil,
+                                  gidTypes: gidTypes))
+            number += 1
+            next = number == 1 ? nil : dir.subdirectory("ports/\(number)")
+        }
+        return RDMADevice(name: name, pciAddress: pci, netdevs: netdevs.sorted(), nodeType: detail == .all ? dir.string("node_type") : nil,
+                          ports: ports)
     }
 
     /// A device that opened: its ports are the ones libibverbs reports, with state,

@@ -98,7 +98,9 @@ public enum EdgeCaseFixtures {
             try tree.write("\(dir)/ports/1/gid_attrs/ndevs/0", netdev)
             try tree.write("\(dir)/ports/1/gid_attrs/ndevs/1", netdev)
             try tree.link("class/infiniband/rxe\(index)", to: "../../\(dir)")
-            try tree.write("class/infiniband_verbs/uverbs\(index)/ibdev", "rxe\(index)")
+            // A device with no parent: its char device is virtual too.
+            try tree.write("devices/virtual/infiniband_verbs/uverbs\(index)/ibdev", "rxe\(index)")
+            try tree.link("class/infiniband_verbs/uverbs\(index)", to: "../../devices/virtual/infiniband_verbs/uverbs\(index)")
             try tree.write("dev/infiniband/uverbs\(index)", "")
         }
         try tree.write("dev/infiniband/rdma_cm", "")

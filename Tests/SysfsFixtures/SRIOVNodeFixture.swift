@@ -83,7 +83,10 @@ public struct SRIOVNodeFixture {
         try tree.link("\(dir)/device", to: "../..")
         try tree.link("class/infiniband/\(name)", to: "../../" + dir)
         for (classDir, prefix) in [("infiniband_verbs", "uverbs"), ("infiniband_mad", "umad"), ("infiniband_mad", "issm")] {
-            try tree.write("class/\(classDir)/\(prefix)\(index)/ibdev", name)
+            // As in sysfs: the char device sits below the RDMA device's parent and the
+            // class directory links to it.
+            try tree.write("\(deviceDir)/\(classDir)/\(prefix)\(index)/ibdev", name)
+            try tree.link("class/\(classDir)/\(prefix)\(index)", to: "../../\(deviceDir)/\(classDir)/\(prefix)\(index)")
             try tree.write("dev/infiniband/\(prefix)\(index)", "")
         }
         index += 1

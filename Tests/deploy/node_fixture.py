@@ -90,6 +90,8 @@ class ConnectXNode:
         self.link(f"{directory}/device", "../..")
         self.link(f"class/infiniband/{name}", "../../" + directory)
         for class_dir, prefix in [("infiniband_verbs", "uverbs"), ("infiniband_mad", "umad"), ("infiniband_mad", "issm")]:
-            self.write(f"class/{class_dir}/{prefix}{self.uverbs}/ibdev", name)
+            # As in sysfs: below the RDMA device's parent, linked from the class directory.
+            self.write(f"{device_dir}/{class_dir}/{prefix}{self.uverbs}/ibdev", name)
+            self.link(f"class/{class_dir}/{prefix}{self.uverbs}", f"../../{device_dir}/{class_dir}/{prefix}{self.uverbs}")
             self.device_node(f"infiniband/{prefix}{self.uverbs}")
         self.uverbs += 1
