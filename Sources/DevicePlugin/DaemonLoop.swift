@@ -52,9 +52,10 @@ struct DaemonLoop {
     /// start and register, removed pools stop, changed lists and health are streamed.
     mutating func rescan() {
         // sysfs only, with no portQuery: a rescan runs at every poll tick and kernel event, and opening every
-        // RDMA device through libibverbs costs far more than reading its port's state file.
-        let snapshot = HostSnapshot.scan(roots: configuration.roots)
-        let assignment = PoolAssignment(config: config, snapshot: snapshot)
+        // RDMA device through libibverbs costs far more than reading its port's state file. Netdevs only as
+        // far as pools and health read them.
+        let snapshot = HostSnapshot.scan(roots: configuration.roots, detail: .forPools)
+        let assignment = PoolAssignment(config: config, snapshot: snapshot, explained: false)
         let wanted = Set(assignment.pools.map(\.qualifiedName))
         for name in servers.keys.sorted() where !wanted.contains(name) {
             logger.info("\(name): removed from the config, stopping")
@@ -119,8 +120,8 @@ struct DaemonLoop {
     private mutating func restart(_ name: String, reason: String) {
         guard let old = servers[name] else { return }
         logger.info("\(name): \(reason); restarting on a new socket and registering again")
-        let snapshot = HostSnapshot.scan(roots: configuration.roots)
-        let pool = PoolAssignment(config: config, snapshot: snapshot).pools.first { $0.qualifiedName == name } ?? old.pool
+        let snapshot = HostSnapshot.scan(roots: configuration.roots, detail: .forPools)
+        let pool = PoolAssignment(config: config, snapshot: snapshot, explained: false).pools.first { $0.qualifiedName == name } ?? old.pool
         servers.removeValue(forKey: name)
         registering.remove(name)
         startServer(pool, snapshot: snapshot, health: pool.health(in: snapshot))

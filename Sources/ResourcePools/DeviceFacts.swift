@@ -19,7 +19,7 @@ struct DeviceFacts {
     /// type is infiniband). A RoCE port's constant `0xffff` is not a partition.
     let pKey: PartitionKey?
     /// Why there is no `pKey`, for the left-out report.
-    let noPKeyReason: String?
+    let noPKey: MissingPKey?
 
     init(_ device: PCIDevice, snapshot: HostSnapshot, pfNames: [PCIAddress: String]) {
         self.device = device
@@ -36,14 +36,32 @@ struct DeviceFacts {
         let port1 = ownRDMA?.ports.first { $0.number == 1 }
         switch (ownRDMA, port1) {
         case (nil, _):
-            (pKey, noPKeyReason) = (nil, "no RDMA device of its own")
+            (pKey, noPKey) = (nil, .noRDMADevice)
         case (let own?, nil):
-            (pKey, noPKeyReason) = (nil, "\(own.name) has no port 1")
+            (pKey, noPKey) = (nil, .noPort1(own.name))
         case (let own?, let port?) where !port.isInfiniBand:
-            (pKey, noPKeyReason) = (nil, "\(own.name) port 1 is \(port.linkLayer ?? "of unknown link layer"), not InfiniBand")
+            (pKey, noPKey) = (nil, .notInfiniBand(own.name, port.linkLayer))
         case (let own?, let port?):
             pKey = port.pKeys[0]
-            noPKeyReason = pKey == nil ? "\(own.name) port 1 has no P_Key at index 0" : nil
+            noPKey = pKey == nil ? .noIndex0(own.name) : nil
+        }
+    }
+}
+
+/// Why a function has no P_Key for the `pKeys` selector; a text only when reported,
+/// since a scan of thousands of RoCE VFs would otherwise format one for each.
+enum MissingPKey: CustomStringConvertible {
+    case noRDMADevice
+    case noPort1(String)
+    case notInfiniBand(String, String?)
+    case noIndex0(String)
+
+    var description: String {
+        switch self {
+        case .noRDMADevice: "no RDMA device of its own"
+        case let .noPort1(name): "\(name) has no port 1"
+        case let .notInfiniBand(name, linkLayer): "\(name) port 1 is \(linkLayer ?? "of unknown link layer"), not InfiniBand"
+        case let .noIndex0(name): "\(name) port 1 has no P_Key at index 0"
         }
     }
 }
@@ -55,56 +73,60 @@ func hexID(_ value: UInt16) -> String {
 
 extension Selector {
     /// nil when the device is selected, otherwise the first filter it fails, in
-    /// SRIOV-DP's filter order.
-    func mismatch(_ facts: DeviceFacts) -> String? {
-        if let vendors, !vendors.contains(facts.vendor) { return "vendor \(facts.vendor) not in vendors \(vendors)" }
-        if let devices, !devices.contains(facts.deviceID) { return "device \(facts.deviceID) not in devices \(devices)" }
+    /// SRIOV-DP's filter order. Unless `explained`, a failure is the empty text: the
+    /// daemon's rescans ask only whether a device is selected, and formatting a
+    /// reason for nearly every device and pool would cost more than the selection.
+    func mismatch(_ facts: DeviceFacts, explained: Bool = true) -> String? {
+        func no(_ why: @autoclosure () -> String) -> String { explained ? why() : "" }
+        if let vendors, !vendors.contains(facts.vendor) { return no("vendor \(facts.vendor) not in vendors \(vendors)") }
+        if let devices, !devices.contains(facts.deviceID) { return no("device \(facts.deviceID) not in devices \(devices)") }
         if let drivers {
-            guard let driver = facts.device.driver else { return "no driver bound (drivers \(drivers))" }
-            if !drivers.contains(driver) { return "driver \(driver) not in drivers \(drivers)" }
+            guard let driver = facts.device.driver else { return no("no driver bound (drivers \(drivers))") }
+            if !drivers.contains(driver) { return no("driver \(driver) not in drivers \(drivers)") }
         }
-        if let pciAddresses, !pciAddresses.contains(facts.device.address) { return "\(facts.device.address) not in pciAddresses" }
+        if let pciAddresses, !pciAddresses.contains(facts.device.address) { return no("\(facts.device.address) not in pciAddresses") }
         if let acpiIndexes {
             guard let index = facts.device.acpiIndex, acpiIndexes.contains(index) else {
-                return "acpi_index \(facts.device.acpiIndex.map(String.init) ?? "none") not in acpiIndexes \(acpiIndexes)"
+                return no("acpi_index \(facts.device.acpiIndex.map(String.init) ?? "none") not in acpiIndexes \(acpiIndexes)")
             }
         }
         if let pfNames {
-            guard facts.pfName != nil || facts.pfAddress != nil else { return "not a VF and no PF name (pfNames)" }
+            guard facts.pfName != nil || facts.pfAddress != nil else { return no("not a VF and no PF name (pfNames)") }
             if !pfNames.contains(where: { $0.matches(pfName: facts.pfName, pfAddress: facts.pfAddress, vfIndex: facts.vfIndex) }) {
                 let index = facts.vfIndex.map { "#\($0)" } ?? ""
-                return "PF \(facts.pfName ?? facts.pfAddress?.description ?? "?")\(index) not in pfNames"
+                return no("PF \(facts.pfName ?? facts.pfAddress?.description ?? "?")\(index) not in pfNames")
             }
         }
         if let rootDevices {
             guard let pf = facts.pfAddress, rootDevices.contains(pf) else {
-                return "PF \(facts.pfAddress?.description ?? "none") not in rootDevices"
+                return no("PF \(facts.pfAddress?.description ?? "none") not in rootDevices")
             }
         }
         if let linkTypes {
             guard let type = facts.linkType else {
                 let why = facts.netdevNotVisible ? "no netdev visible in this network namespace" : "no netdev"
-                return "link type unknown (\(why)): linkTypes \(linkTypes)"
+                return no("link type unknown (\(why)): linkTypes \(linkTypes)")
             }
-            if !linkTypes.contains(type) { return "link type \(type) not in linkTypes \(linkTypes)" }
+            if !linkTypes.contains(type) { return no("link type \(type) not in linkTypes \(linkTypes)") }
         }
         if let ddpProfiles {
             // Reading the DDP profile needs devlink (fw.app.name), which discovery does not query.
-            return "DDP profile unknown: ddpProfiles \(ddpProfiles) cannot be matched"
+            return no("DDP profile unknown: ddpProfiles \(ddpProfiles) cannot be matched")
         }
         if let pKeys {
-            let wanted = pKeys.map(\.description)
-            guard let key = facts.pKey else { return "\(facts.noPKeyReason ?? "no pkey"), so no pkey for pKeys \(wanted)" }
-            if !pKeys.contains(key) { return "pkey \(key) not in pKeys \(wanted)" }
+            guard let key = facts.pKey else {
+                return no("\(facts.noPKey?.description ?? "no pkey"), so no pkey for pKeys \(pKeys.map(\.description))")
+            }
+            if !pKeys.contains(key) { return no("pkey \(key) not in pKeys \(pKeys.map(\.description))") }
         }
         if let isRdma, isRdma == facts.rdma.isEmpty {
-            return isRdma ? "has no RDMA device (isRdma)" : "has an RDMA device (isRdma false)"
+            return no(isRdma ? "has no RDMA device (isRdma)" : "has an RDMA device (isRdma false)")
         }
         if let ifNames, !facts.netdevs.contains(where: { ifNames.contains($0.name) }) {
-            return "netdev \(facts.netdevs.map(\.name)) not in ifNames \(ifNames)"
+            return no("netdev \(facts.netdevs.map(\.name)) not in ifNames \(ifNames)")
         }
         if let rdmaDevices, !facts.rdma.contains(where: { rdmaDevices.contains($0.name) }) {
-            return "RDMA device \(facts.rdma.map(\.name)) not in rdmaDevices \(rdmaDevices)"
+            return no("RDMA device \(facts.rdma.map(\.name)) not in rdmaDevices \(rdmaDevices)")
         }
         return nil
     }

@@ -6,9 +6,13 @@ import HostDevices
 /// claim nothing.
 public struct PoolAssignment: Equatable, Sendable {
     public var pools: [ResourcePool]
+    /// Network and accelerator functions in no pool, with the reasons; empty unless `explained`.
     public var excluded: [ExcludedDevice]
 
-    public init(config: PoolsConfig, snapshot: HostSnapshot) {
+    /// `explained`: also say why each device left out of every pool was passed over
+    /// (`excluded`, for `discover`). The daemon's rescans need only the pools, and
+    /// skip formatting a reason for nearly every device and pool.
+    public init(config: PoolsConfig, snapshot: HostSnapshot, explained: Bool = true) {
         var pfNames: [PCIAddress: String] = [:]
         for pf in snapshot.physicalFunctions { pfNames[pf.address] = snapshot.pfName(of: pf.address) }
         let facts = snapshot.pciDevices.map { DeviceFacts($0, snapshot: snapshot, pfNames: pfNames) }
@@ -18,31 +22,37 @@ public struct PoolAssignment: Equatable, Sendable {
         var reasons: [PCIAddress: [String]] = [:]
         var pools: [ResourcePool] = []
         for config in config.pools {
-            let candidates = facts.filter { Self.isCandidate($0, for: config.deviceType) }
-            var chosen: [DeviceFacts] = []
-            for candidate in candidates {
-                let address = candidate.device.address
+            // By position: a DeviceFacts is large, and copying one per pool and device
+            // is most of the cost of assigning thousands of VFs.
+            var chosen: [Int] = []
+            for position in facts.indices where Self.isCandidate(facts[position], for: config.deviceType) {
+                let address = facts[position].device.address
                 if config.deviceType != .rdmaShared, let owner = claimedBy[address] {
-                    reasons[address, default: []].append("\(config.qualifiedName): already in \(owner)")
+                    if explained { reasons[address, default: []].append("\(config.qualifiedName): already in \(owner)") }
                     continue
                 }
                 var lastMismatch: String?
                 for selector in config.selectors {
-                    if let mismatch = selector.mismatch(candidate) { lastMismatch = mismatch } else { lastMismatch = nil; break }
+                    if let mismatch = selector.mismatch(facts[position], explained: explained) {
+                        lastMismatch = mismatch
+                    } else {
+                        lastMismatch = nil
+                        break
+                    }
                 }
                 if let lastMismatch {
-                    reasons[address, default: []].append("\(config.qualifiedName): \(lastMismatch)")
+                    if explained { reasons[address, default: []].append("\(config.qualifiedName): \(lastMismatch)") }
                     continue
                 }
-                chosen.append(candidate)
+                chosen.append(position)
                 if config.deviceType != .rdmaShared { claimedBy[address] = config.qualifiedName } else { sharedBy.insert(address) }
             }
-            pools.append(Self.pool(config, chosen))
+            pools.append(Self.pool(config, chosen.map { facts[$0] }))
         }
 
         var excluded: [ExcludedDevice] = []
         // A function whose RDMA device a shared pool hands out is in use, not left out.
-        for candidate in facts where Self.isNetworkOrAccelerator(candidate.device) && claimedBy[candidate.device.address] == nil
+        for candidate in facts where explained && Self.isNetworkOrAccelerator(candidate.device) && claimedBy[candidate.device.address] == nil
             && !sharedBy.contains(candidate.device.address) {
             var why = reasons[candidate.device.address] ?? []
             if let sriov = candidate.device.sriov, sriov.enabledVFs > 0 {

@@ -20,6 +20,28 @@ final class PoolAssignmentTests: XCTestCase {
         PoolAssignment(config: try PoolsConfig.parse(Data(json.utf8)), snapshot: snapshot)
     }
 
+    /// The daemon's rescans read less (`.forPools`) and explain nothing; the pools
+    /// they build must be the ones `discover` shows.
+    func testDaemonScanBuildsTheSamePoolsAsDiscover() throws {
+        let light = HostSnapshot.scan(roots: snapshot.roots, detail: .forPools)
+        for json in [
+            #"{"resourceList": [{"resourceName": "mlx", "selectors": {"vendors": ["15b3"], "isRdma": true, "linkTypes": ["ether"]}}]}"#,
+            #"{"resourceList": [{"resourceName": "pf1", "selectors": {"pfNames": ["ens1f0#0-2"], "linkTypes": ["ether"]}}, {"resourceName": "rest", "selectors": {"drivers": ["vfio-pci", "iavf"]}}]}"#,
+            #"{"resourceList": [{"resourceName": "keys", "selectors": {"pKeys": ["0xffff"]}}, {"resourceName": "roce", "deviceType": "rdmaShared", "rdmaHcaMax": 4, "selectors": {"vendors": ["15b3"]}}]}"#,
+        ] {
+            let config = try PoolsConfig.parse(Data(json.utf8))
+            let discover = PoolAssignment(config: config, snapshot: snapshot)
+            let daemon = PoolAssignment(config: config, snapshot: light, explained: false)
+            // The same pools and devices; a shared pool's RDMA devices carry what each scan read.
+            XCTAssertEqual(daemon.pools.map(\.config), discover.pools.map(\.config), json)
+            XCTAssertEqual(daemon.pools.map(\.devices), discover.pools.map(\.devices), json)
+            XCTAssertEqual(daemon.pools.map { $0.sharedRDMADevices.map(\.name) }, discover.pools.map { $0.sharedRDMADevices.map(\.name) }, json)
+            XCTAssertEqual(daemon.excluded, [], json)
+            XCTAssertFalse(discover.excluded.isEmpty, json)
+            XCTAssertFalse(discover.excluded.flatMap(\.reasons).contains(""), json)
+        }
+    }
+
     func testFixtureShape() {
         XCTAssertEqual(node.vfAddresses[0], ["0000:10:01.0", "0000:10:01.1", "0000:10:01.2", "0000:10:01.3"])
         XCTAssertEqual(snapshot.pfName(of: PCIAddress("0000:10:00.0")!), "ens0f0")
