@@ -98,6 +98,10 @@ struct DiscoveryReport {
                 "driver": nullable(device.driver), "numaNode": nullable(device.numaNode), "iommuGroup": nullable(device.iommuGroup),
                 "netdevs": strings(snapshot.interfaces(of: device.address).map(\.name)),
                 "rdmaDevices": strings(snapshot.rdmaDevices(of: device.address).map(\.name)),
+                // Bound to a network driver with no netdev in this namespace: a pod has it.
+                "netdevNotVisible": .bool(snapshot.netdevNotVisible(device)),
+                "acpiIndex": nullable(device.acpiIndex), "auxiliaryDevices": strings(device.auxiliaryDevices),
+                "vendorName": nullable(device.names?.vendor), "deviceName": nullable(device.names?.device),
             ]
             if let sriov = device.sriov {
                 entry["sriov"] = JSON(sortingKeysOf: ["totalVFs": JSON(sriov.totalVFs), "numVFs": JSON(sriov.enabledVFs),
@@ -112,7 +116,9 @@ struct DiscoveryReport {
         let netdevs: [JSON] = snapshot.networkInterfaces.map { iface in
             JSON(sortingKeysOf: ["name": .string(iface.name), "pciAddress": nullable(iface.pciAddress?.description),
                                  "mac": nullable(iface.macAddress?.description), "mtu": nullable(iface.mtu),
-                                 "operState": nullable(iface.operState), "linkType": .string(iface.linkTypeName)])
+                                 "operState": nullable(iface.operState), "carrier": iface.carrier.map(JSON.bool) ?? .null,
+                                 "linkType": .string(iface.linkTypeName), "physPortName": nullable(iface.physPortName),
+                                 "representor": .bool(iface.isRepresentor), "auxiliaryDevice": nullable(iface.auxiliaryDevice)])
         }
         let rdmaDevices: [JSON] = snapshot.rdmaDevices.map { device in
             let ports = device.ports.map { port in

@@ -3,12 +3,14 @@
 the one the example is written for. The pools it reports are the ones the networks
 and the pod name."""
 import json
+import os
+import shutil
 import subprocess
 
 import pytest
 
 from conftest import binary
-from node_fixture import PF1, ConnectXNode, vf_address
+from node_fixture import PF0, PF1, ConnectXNode, vf_address
 from pools import pool_names
 
 
@@ -72,3 +74,28 @@ def test_the_configmap_survives_a_strict_reading(manifests, scratch, node):
     result = discover(manifests, scratch, node, json.dumps(config))
     assert result.returncode != 0
     assert 'config: resource "sriov_cx6": selectors[0]: unknown key "pfName"' in result.stderr
+
+
+def test_discover_json_says_what_the_table_says(manifests, scratch, node):
+    """`--json` carries the flags the table prints: a VF whose netdev a pod has (the
+    kernel leaves its `net/` empty here), a switchdev representor beside its PF's
+    uplink, and carrier and phys_port_name."""
+    vf = node.vfs[3]
+    vf_dir = f"devices/pci0000:3a/0000:3a:00.0/{vf}"
+    shutil.rmtree(os.path.join(node.sys, vf_dir, "net", "ens1f0v3"))
+    os.unlink(os.path.join(node.sys, "class/net/ens1f0v3"))
+    pf_dir = "devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0"
+    node.netdev("pf0vf0rep", pf_dir, "5a:00:00:00:00:01")
+    node.write(f"{pf_dir}/net/pf0vf0rep/phys_port_name", "pf0vf0")
+    node.write(f"{pf_dir}/net/ens1f0/phys_port_name", "p0")
+    result = discover(manifests, scratch, node, manifests.config_text)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    devices = {device["address"]: device for device in report["pciDevices"]}
+    assert devices[vf]["netdevNotVisible"] is True and devices[vf]["netdevs"] == []
+    assert devices[node.vfs[2]]["netdevNotVisible"] is False
+    netdevs = {netdev["name"]: netdev for netdev in report["netdevs"]}
+    assert netdevs["pf0vf0rep"]["representor"] is True and netdevs["pf0vf0rep"]["physPortName"] == "pf0vf0"
+    assert netdevs["ens1f0"]["representor"] is False and netdevs["ens1f0"]["physPortName"] == "p0"
+    assert netdevs["ens1f0"]["carrier"] is True
+    assert devices[PF0]["sriov"]["pfName"] == "ens1f0"
