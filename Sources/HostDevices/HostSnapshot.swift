@@ -107,17 +107,36 @@ public struct HostSnapshot: Sendable {
     /// check reads, for the daemon's rescans (a third of a scan's syscalls on a node of VFs).
     public static func scan(roots: HostRoots = HostRoots(), names: (any PCINameLookup)? = nil, readGIDs: Bool = false,
                             portQuery: (any RDMAPortQuery)? = nil, detail: ScanDetail = .all) -> HostSnapshot {
+        scan(roots: roots, only: nil, names: names, readGIDs: readGIDs, portQuery: portQuery, detail: detail)
+    }
+
+    /// Reads only `functions` and their PFs, with their netdevs and RDMA devices (a
+    /// software RDMA device counts when it is bound to one of those netdevs): what a
+    /// CNI call needs to know of one VF, without reading every function of a node
+    /// of thousands. Look-ups about anything else find nothing.
+    public static func scan(roots: HostRoots = HostRoots(), functions: Set<PCIAddress>) -> HostSnapshot {
+        scan(roots: roots, only: functions, names: nil, readGIDs: false, portQuery: nil, detail: .all)
+    }
+
+    private static func scan(roots: HostRoots, only functions: Set<PCIAddress>?, names: (any PCINameLookup)?, readGIDs: Bool,
+                             portQuery: (any RDMAPortQuery)?, detail: ScanDetail) -> HostSnapshot {
         let sysfs = SysfsReader(root: roots.sysRoot)
         // Class and bus directories stay open: each device is opened relative to them.
         let busDevices = SysfsDirectory(sysfs.path("bus/pci/devices"))
-        // Functions, netdevs and RDMA devices are read on every CPU the process has:
-        // each read is a syscall relative to its own directory (see concurrentMap).
-        var devices = busDevices.map { busDevices in
-            concurrentMap(busDevices.entries()) { entry -> PCIDevice? in
-                guard let address = PCIAddress(entry), let dir = busDevices.subdirectory(entry) else { return nil }
-                return readPCIDevice(address, dir: dir)
-            }.compactMap { $0 }
-        } ?? []
+        func read(_ entry: String) -> PCIDevice? {
+            guard let address = PCIAddress(entry), let dir = busDevices?.subdirectory(entry) else { return nil }
+            return readPCIDevice(address, dir: dir)
+        }
+        var devices: [PCIDevice]
+        if let functions {
+            devices = functions.compactMap { read($0.description) }
+            let pfs = Set(devices.compactMap(\.pfAddress)).subtracting(functions)
+            devices += pfs.compactMap { read($0.description) }
+        } else {
+            // Functions, netdevs and RDMA devices are read on every CPU the process has:
+            // each read is a syscall relative to its own directory (see concurrentMap).
+            devices = busDevices.map { concurrentMap($0.entries(), read).compactMap { $0 } } ?? []
+        }
         devices.sort { $0.address < $1.address }
         // libpci's name cache is not thread-safe: names are looked up here, in turn.
         if let names {
@@ -143,14 +162,28 @@ public struct HostSnapshot: Sendable {
 
         let vfAddresses = Set(devices.lazy.filter(\.isVirtualFunction).map(\.address))
         let classNet = SysfsDirectory(sysfs.path("class/net"))
+        // sysfs lists a function's netdevs below it, in this network namespace only, as `class/net` does.
+        let netdevNames = functions == nil ? nil : devices.flatMap { busDevices?.entries("\($0.address)/net") ?? [] }
         let interfaces = classNet.map { classNet in
-            concurrentMap(classNet.entries()) {
+            concurrentMap(netdevNames ?? classNet.entries()) {
                 readInterface($0, classNet: classNet, sysfs: sysfs, vfAddresses: vfAddresses, detail: detail)
             }
         } ?? []
         let nodes = DeviceNodes.scan(devRoot: roots.devRoot)
-        let rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: readGIDs, portQuery: portQuery,
+        let rdma: [RDMADevice]
+        if functions != nil {
+            // The functions' own RDMA devices, and software ones (no parent) on their netdevs.
+            let children = devices.flatMap { busDevices?.entries("\($0.address)/infiniband") ?? [] }
+            // A device with no parent (rxe) is a virtual one: listed there, not linked from class/ one by one.
+            let software = sysfs.entries("devices/virtual/infiniband")
+            let bound = Set(interfaces.map(\.name))
+            rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: false,
+                                      only: (Set(children + software), devices.map(\.address)))
+                .filter { $0.pciAddress != nil || !bound.isDisjoint(with: $0.netdevs) }
+        } else {
+            rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: readGIDs, portQuery: portQuery,
                                       detail: detail)
+        }
         return HostSnapshot(
             pciDevices: devices,
             networkInterfaces: interfaces,

@@ -3,12 +3,14 @@
 /// With a `portQuery`, a device that opens has its ports' facts from libibverbs instead.
 enum RDMADiscovery {
     static func scan(sysfs: SysfsReader, devRoot: String, nodes: DeviceNodes, readGIDs: Bool,
-                     portQuery: (any RDMAPortQuery)? = nil, detail: ScanDetail = .all) -> [RDMADevice] {
+                     portQuery: (any RDMAPortQuery)? = nil, detail: ScanDetail = .all,
+                     only: (names: Set<String>, functions: [PCIAddress])? = nil) -> [RDMADevice] {
         guard let classDir = SysfsDirectory(sysfs.path("class/infiniband")) else { return [] }
-        var devices = concurrentMap(classDir.entries()) { name in
+        let names = only.map { $0.names.sorted() } ?? classDir.entries()
+        var devices = concurrentMap(names) { name in
             readDevice(name, classDir: classDir, sysfs: sysfs, readGIDs: readGIDs, detail: detail)
         }.compactMap { $0 }
-        let owners = characterDevices(sysfs: sysfs, devRoot: devRoot, devices: devices)
+        let owners = characterDevices(sysfs: sysfs, devRoot: devRoot, devices: devices, below: only?.functions)
         for position in devices.indices {
             devices[position].characterDevices = owners[devices[position].name] ?? RDMACharacterDevices()
             devices[position].characterDevices.rdmaCM = nodes.rdmaCM
@@ -28,27 +30,44 @@ enum RDMADiscovery {
     /// (`infiniband_verbs/uverbsN` and friends). ib_uverbs and ib_umad give each char
     /// device its RDMA device's parent, so a class entry's link text names that parent:
     /// when it is a PCI function with exactly one RDMA device, that device is the owner,
-    /// known from one readlink. Otherwise (soft-RoCE has no parent; an auxiliary
-    /// device; an entry that is not a link) the entry's `ibdev` file names the owner.
-    static func characterDevices(sysfs: SysfsReader, devRoot: String, devices: [RDMADevice]) -> [String: RDMACharacterDevices] {
+    /// known from one readlink; when none of `devices` is below it, the entry is not
+    /// theirs. Otherwise (soft-RoCE has no parent; an auxiliary device; an entry that
+    /// is not a link) the entry's `ibdev` file names the owner. With `functions`, only
+    /// the char devices below those functions and the parentless ones are looked at.
+    static func characterDevices(sysfs: SysfsReader, devRoot: String, devices: [RDMADevice],
+                                 below functions: [PCIAddress]? = nil) -> [String: RDMACharacterDevices] {
         var devicesByParent: [PCIAddress: [String]] = [:]
         for device in devices {
             if let address = device.pciAddress { devicesByParent[address, default: []].append(device.name) }
         }
         var owners: [String: RDMACharacterDevices] = [:]
-        func collect(_ classDir: String, _ kinds: [(prefix: String, assign: (inout RDMACharacterDevices, String) -> Void)]) {
-            guard let dir = SysfsDirectory(sysfs.path(classDir)) else { return }
-            for entry in dir.entries() {
-                guard let kind = kinds.first(where: { entry.hasPrefix($0.prefix) }) else { continue }
-                let parent = dir.link(entry).flatMap(deviceDirectory(ofClassLink:)).flatMap(immediatePCIAddress(ofDevicePath:))
-                let sole = parent.flatMap { devicesByParent[$0] }.flatMap { $0.count == 1 ? $0[0] : nil }
-                guard let owner = sole ?? dir.string(entry + "/ibdev") else { continue }
-                kind.assign(&owners[owner, default: RDMACharacterDevices()], devRoot + "/infiniband/" + entry)
+        func collect(_ className: String, _ kinds: [(prefix: String, assign: (inout RDMACharacterDevices, String) -> Void)]) {
+            func take(_ dir: SysfsDirectory, parent: (SysfsDirectory, String) -> PCIAddress?) {
+                for entry in dir.entries() {
+                    guard let kind = kinds.first(where: { entry.hasPrefix($0.prefix) }) else { continue }
+                    let siblings = parent(dir, entry).map { devicesByParent[$0] ?? [] }
+                    // A PCI parent with none of `devices` below it: not one of theirs.
+                    if siblings?.isEmpty == true { continue }
+                    let sole = siblings.flatMap { $0.count == 1 ? $0[0] : nil }
+                    guard let owner = sole ?? dir.string(entry + "/ibdev") else { continue }
+                    kind.assign(&owners[owner, default: RDMACharacterDevices()], devRoot + "/infiniband/" + entry)
+                }
+            }
+            if let functions {
+                // Only below the functions asked about, and the parentless (virtual) ones.
+                for function in functions {
+                    if let dir = SysfsDirectory(sysfs.path("bus/pci/devices/\(function)/\(className)")) { take(dir) { _, _ in function } }
+                }
+                if let dir = SysfsDirectory(sysfs.path("devices/virtual/\(className)")) { take(dir) { _, _ in nil } }
+            } else if let dir = SysfsDirectory(sysfs.path("class/\(className)")) {
+                take(dir) { dir, entry in
+                    dir.link(entry).flatMap(deviceDirectory(ofClassLink:)).flatMap(immediatePCIAddress(ofDevicePath:))
+                }
             }
         }
-        collect("class/infiniband_verbs", [("uverbs", { $0.uverbs = $1 })])
-        collect("class/infiniband_mad", [("umad", { $0.umad = $1 }), ("issm", { $0.issm = $1 })])
-        collect("class/infiniband_cm", [("ucm", { $0.ucm = $1 })])
+        collect("infiniband_verbs", [("uverbs", { $0.uverbs = $1 })])
+        collect("infiniband_mad", [("umad", { $0.umad = $1 }), ("issm", { $0.issm = $1 })])
+        collect("infiniband_cm", [("ucm", { $0.ucm = $1 })])
         return owners
     }
 

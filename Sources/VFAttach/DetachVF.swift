@@ -149,7 +149,7 @@ struct DetachVF {
         var pfLink = try hostNetlink.link(named: pfName)
         if pfLink == nil {
             // The PF was renamed since ADD: find it by PCI address.
-            if let name = HostSnapshot.scan(roots: host.roots).pfName(of: pf.address) {
+            if let name = HostSnapshot.scan(roots: host.roots, functions: [pf.address]).pfName(of: pf.address) {
                 pfName = name
                 pfLink = try hostNetlink.link(named: name)
             }

@@ -22,7 +22,8 @@ struct VFLocation: Sendable {
 
     /// nil when the PCI function does not exist (the VF is gone).
     static func locate(_ address: PCIAddress, roots: HostRoots) throws(VFLocationError) -> VFLocation? {
-        let snapshot = HostSnapshot.scan(roots: roots)
+        // The VF and its PF only: a node may have thousands of functions, and this runs at every CNI call.
+        let snapshot = HostSnapshot.scan(roots: roots, functions: [address])
         guard let device = snapshot.device(at: address) else { return nil }
         let netdev = snapshot.interfaces(of: address).filter { !$0.isRepresentor }.map(\.name).sorted().first
         var pf: PFLocation?

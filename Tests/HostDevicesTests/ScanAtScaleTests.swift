@@ -144,4 +144,28 @@ final class ScanAtScaleTests: XCTestCase {
         XCTAssertEqual(ports["switch0"], [RDMAPort(number: 0, state: 1, stateName: "DOWN", linkLayer: nil)])
         XCTAssertEqual(ports["noports0"], [])
     }
+
+    /// A CNI call reads one VF and its PF: what it learns of them is what a full scan says.
+    func testScanOfSomeFunctionsAgreesWithTheFullScan() throws {
+        let node = try SRIOVNodeFixture(pfs: 2, vfsPerPF: 4)
+        let trees = [try EdgeCaseFixtures.softRoCE(), try EdgeCaseFixtures.netdevInOtherNamespace(), try EdgeCaseFixtures.switchdevRepresentors()]
+        for roots in [HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath)] + trees.map({ HostRoots(sysRoot: $0.path, devRoot: $0.devPath) }) {
+            let full = HostSnapshot.scan(roots: roots)
+            for vf in full.virtualFunctions {
+                let some = HostSnapshot.scan(roots: roots, functions: [vf.address])
+                let pf = try XCTUnwrap(vf.pfAddress)
+                XCTAssertEqual(some.pciDevices.map(\.address), [pf, vf.address].sorted())
+                XCTAssertEqual(some.device(at: vf.address), vf)
+                XCTAssertEqual(some.device(at: pf), full.device(at: pf))
+                XCTAssertEqual(some.interfaces(of: vf.address), full.interfaces(of: vf.address))
+                XCTAssertEqual(some.pfName(of: pf), full.pfName(of: pf))
+                XCTAssertEqual(some.rdmaDevices(of: vf.address), full.rdmaDevices(of: vf.address), "\(vf.address)")
+                XCTAssertEqual(some.netdevNotVisible(vf), full.netdevNotVisible(vf))
+            }
+        }
+        // A function that is not there: nothing.
+        let none = HostSnapshot.scan(roots: HostRoots(sysRoot: node.tree.path), functions: [PCIAddress("0000:99:00.0")!])
+        XCTAssertEqual(none.pciDevices, [])
+        XCTAssertEqual(none.networkInterfaces, [])
+    }
 }

@@ -35,6 +35,14 @@ struct DiscoveryBenchmark {
             print("\(rounds) scans of \(devices) devices")
             return
         }
+        if arguments.first == "locate" {
+            // locate SYS_ROOT DEV_ROOT ADDRESS ROUNDS: only the CNI's scan of one function and its PF.
+            let roots = HostRoots(sysRoot: arguments[1], devRoot: arguments[2])
+            let address = PCIAddress(arguments[3])!
+            let rounds = Int(arguments.dropFirst(4).first ?? "20") ?? 20
+            for _ in 0..<rounds { _ = HostSnapshot.scan(roots: roots, functions: [address]) }
+            return
+        }
         let rounds = Int(arguments.first ?? "9") ?? 9
         let config = try PoolsConfig.parse(Data("""
             {"resourceList": [{"resourceName": "mlx", "selectors": {"vendors": ["15b3"], "drivers": ["mlx5_core"], "isRdma": true}},
@@ -84,6 +92,22 @@ struct DiscoveryBenchmark {
             let ratio = medians[2048]! / medians[1024]!
             print(String(format: "ratio t(2048)/t(1024): %.2f (target <= 2.2); 2048 VFs: %.1f ms (target < 100 ms)", ratio, medians[2048]!))
         }
+        // What a CNI call reads: one VF and its PF (VFLocation), on the 2048-VF node.
+        let node = try SRIOVNodeFixture(pfs: 8, vfsPerPF: 256)
+        let roots = HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath)
+        sync()
+        let vf = PCIAddress(node.vfAddresses[2][100])!  // a ConnectX VF with a netdev and an RDMA device
+        var times: [Double] = []
+        for _ in 0..<max(rounds, 25) {
+            let start = ContinuousClock.now
+            let snapshot = HostSnapshot.scan(roots: roots, functions: [vf])
+            let elapsed = ContinuousClock.now - start
+            precondition(snapshot.device(at: vf)?.vfIndex == 100 && !snapshot.rdmaDevices(of: vf).isEmpty)
+            let (seconds, attoseconds) = elapsed.components
+            times.append(Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+        }
+        times.sort()
+        print(String(format: "one VF and its PF (a CNI call) on the 2048-VF node: median %.2f ms, min %.2f ms", times[times.count / 2], times[0]))
         print("scan threads: \(HostSnapshot.scanThreads)")
     }
 }
