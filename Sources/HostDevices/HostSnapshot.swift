@@ -265,15 +265,14 @@ public struct HostSnapshot: Sendable {
             // Only the link type: read through the class directory, not worth opening the netdev's own.
             return NetworkInterface(name: name, linkType: classNet.int(name + "/type"), pciAddress: pci)
         }
-        let linkState = all || !isVF
         let dir = classNet.subdirectory(name)
         return NetworkInterface(
             name: name,
             index: all ? dir?.int("ifindex") : nil,
             mtu: all ? dir?.int("mtu") : nil,
             macAddress: all ? dir?.withAttribute("address") { MACAddress(String(decoding: $0, as: UTF8.self)) } : nil,
-            operState: linkState ? dir?.string("operstate") : nil,
-            carrier: linkState ? dir?.int("carrier").map { $0 == 1 } : nil,
+            operState: dir?.string("operstate"),
+            carrier: dir?.int("carrier").map { $0 == 1 },
             linkType: dir?.int("type"),
             pciAddress: pci,
             auxiliaryDevice: auxiliary,

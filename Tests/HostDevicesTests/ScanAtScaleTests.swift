@@ -28,11 +28,20 @@ final class ScanAtScaleTests: XCTestCase {
         }
         XCTAssertEqual(threads.withLock { $0 }, [true], "10 items are mapped on the calling thread")
 
-        // With many items and slow transforms, a second thread takes some of them.
+        // With many items, a second thread takes some of them. The caller holds its
+        // first item until another thread has mapped one (10 s at most), so this does
+        // not depend on how the threads happen to be scheduled.
         let onCaller = Mutex<[Bool]>([])
+        let mappedElsewhere = Mutex(false)
         _ = concurrentMap(Array(0..<256), workers: 2, minimumItems: 16) { _ in
-            usleep(200)
-            onCaller.withLock { $0.append(pthread_equal(pthread_self(), caller) != 0) }
+            let here = pthread_equal(pthread_self(), caller) != 0
+            if here {
+                let deadline = ContinuousClock.now + .seconds(10)
+                while !mappedElsewhere.withLock({ $0 }), ContinuousClock.now < deadline { sched_yield() }
+            } else {
+                mappedElsewhere.withLock { $0 = true }
+            }
+            onCaller.withLock { $0.append(here) }
         }
         let where_ = onCaller.withLock { $0 }
         XCTAssertEqual(where_.count, 256)

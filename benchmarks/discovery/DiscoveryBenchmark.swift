@@ -53,25 +53,24 @@ struct DiscoveryBenchmark {
         // targets apply to; `discover`'s (every netdev attribute and why each left-out
         // device was passed over, here without GID tables, names or libibverbs) is
         // printed beside it.
+        // One node of each size, written back and shared by every kind of scan below.
+        var nodes: [(pfs: Int, perPF: Int, node: SRIOVNodeFixture)] = []
+        for (pfs, perPF) in [(8, 128), (8, 256)] { nodes.append((pfs, perPF, try SRIOVNodeFixture(pfs: pfs, vfsPerPF: perPF))) }
+        // The fixtures' tens of thousands of new files are written back first, so that
+        // does not land in a timed round.
+        sync()
         for (label, detail) in [("the daemon's scan (netdevs as far as pools read them, no reasons for left-out devices)", ScanDetail.forPools),
                                  ("every netdev attribute, reasons for left-out devices", .all)] {
             var medians: [Int: Double] = [:]
             print("\(label):")
             print("VFs   PFs  devices  scan+pools median (ms)  min (ms)  pooled  of which pools, median (ms)")
-            for (pfs, perPF) in [(8, 128), (8, 256)] {
-                let node = try SRIOVNodeFixture(pfs: pfs, vfsPerPF: perPF)
+            for (pfs, perPF, node) in nodes {
                 let roots = HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath)
-                // The fixture's tens of thousands of new files are written back first, and
-                // one scan warms the dentry cache, so neither lands in a timed round.
-                sync()
+                // One scan warms the dentry cache first.
                 _ = HostSnapshot.scan(roots: roots, detail: detail)
                 var times: [Double] = []
                 var poolTimes: [Double] = []
                 var pooled = 0
-                func milliseconds(_ duration: Duration) -> Double {
-                    let (seconds, attoseconds) = duration.components
-                    return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-                }
                 for _ in 0..<rounds {
                     let start = ContinuousClock.now
                     let snapshot = HostSnapshot.scan(roots: roots, detail: detail)
@@ -93,9 +92,8 @@ struct DiscoveryBenchmark {
             print(String(format: "ratio t(2048)/t(1024): %.2f (target <= 2.2); 2048 VFs: %.1f ms (target < 100 ms)", ratio, medians[2048]!))
         }
         // What a CNI call reads: one VF and its PF (VFLocation), on the 2048-VF node.
-        let node = try SRIOVNodeFixture(pfs: 8, vfsPerPF: 256)
+        let node = nodes[1].node
         let roots = HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath)
-        sync()
         let vf = PCIAddress(node.vfAddresses[2][100])!  // a ConnectX VF with a netdev and an RDMA device
         var times: [Double] = []
         for _ in 0..<max(rounds, 25) {
@@ -103,11 +101,15 @@ struct DiscoveryBenchmark {
             let snapshot = HostSnapshot.scan(roots: roots, functions: [vf])
             let elapsed = ContinuousClock.now - start
             precondition(snapshot.device(at: vf)?.vfIndex == 100 && !snapshot.rdmaDevices(of: vf).isEmpty)
-            let (seconds, attoseconds) = elapsed.components
-            times.append(Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+            times.append(milliseconds(elapsed))
         }
         times.sort()
         print(String(format: "one VF and its PF (a CNI call) on the 2048-VF node: median %.2f ms, min %.2f ms", times[times.count / 2], times[0]))
         print("scan threads: \(HostSnapshot.scanThreads)")
     }
+}
+
+func milliseconds(_ duration: Duration) -> Double {
+    let (seconds, attoseconds) = duration.components
+    return Double(seconds) * 1000 + Double(attoseconds) / 1e15
 }
