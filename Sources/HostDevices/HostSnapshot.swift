@@ -125,7 +125,7 @@ public struct HostSnapshot: Sendable {
         let busDevices = SysfsDirectory(sysfs.path("bus/pci/devices"))
         func read(_ entry: String) -> PCIDevice? {
             guard let address = PCIAddress(entry), let dir = busDevices?.subdirectory(entry) else { return nil }
-            return readPCIDevice(address, dir: dir)
+            return readPCIDevice(address, dir: dir, detail: detail)
         }
         var devices: [PCIDevice]
         if let functions {
@@ -146,7 +146,38 @@ public struct HostSnapshot: Sendable {
             }
         }
 
-        // A VF's index is its PF's `virtfnN` name: computed once per PF here rather
+        // A PF whose VF list came from routing IDs is checked against the VFs that name
+        // it as their `physfn`: one that is not where the arithmetic put it (odd
+        // hardware, a hand-made tree) sends that PF back to its `virtfnN` links. In a
+        // full scan every VF is checked, so an offset or stride that is off leaves the
+        // first or last VFs outside the list. A scan of some functions cannot see
+        // that: each VF asked about is checked against its own `virtfnN` link (one
+        // readlink), since a CNI call must not configure a neighbour.
+        var positions: [PCIAddress: Int] = [:]
+        for (position, device) in devices.enumerated() { positions[device.address] = position }
+        var misplaced: Set<Int> = []
+        for device in devices {
+            guard let pf = device.pfAddress, let position = positions[pf], let sriov = devices[position].sriov,
+                  sriov.source == .routingIDs, !misplaced.contains(position) else { continue }
+            // Its index by the same arithmetic, so the check is not quadratic in VFs per PF.
+            let distance = device.address.routingID - devices[position].address.routingID - (sriov.firstVFOffset ?? 0)
+            let stride = max(sriov.vfStride ?? 1, 1)
+            if device.address.domain != pf.domain || distance < 0 || distance % stride != 0
+                || sriov.virtualFunctions[distance / stride] != device.address {
+                misplaced.insert(position)
+            } else if functions != nil,
+                      busDevices?.subdirectory(pf.description)?.linkName("virtfn\(distance / stride)") != device.address.description {
+                misplaced.insert(position)
+            }
+        }
+        for position in misplaced {
+            let entry = devices[position].address.description
+            if let dir = busDevices?.subdirectory(entry) {
+                devices[position].sriov?.virtualFunctions = virtfnLinks(dir, entries: dir.entries())
+                devices[position].sriov?.source = .virtfnLinks
+            }
+        }
+        // A VF's index is its place in its PF's list: computed once per PF here rather
         // than by scanning every virtfn link for every VF.
         var vfIndex: [PCIAddress: (PCIAddress, Int)] = [:]
         for pf in devices {
@@ -194,7 +225,7 @@ public struct HostSnapshot: Sendable {
         )
     }
 
-    private static func readPCIDevice(_ address: PCIAddress, dir: SysfsDirectory) -> PCIDevice? {
+    private static func readPCIDevice(_ address: PCIAddress, dir: SysfsDirectory, detail: ScanDetail) -> PCIDevice? {
         // One read of `modalias` gives all five IDs (what ghw does); fixtures and odd
         // devices without it fall back to the separate attributes.
         func hexNumber(_ name: String) -> UInt32? {
@@ -215,13 +246,18 @@ public struct HostSnapshot: Sendable {
         var auxiliaryDevices: [String] = []
         if !isVF, let total = dir.int("sriov_totalvfs") {
             let entries = dir.entries()
-            var vfs: [Int: PCIAddress] = [:]
-            for entry in entries where entry.hasPrefix("virtfn") {
-                if let index = Int(entry.dropFirst("virtfn".count)), let vf = dir.linkName(entry).flatMap(PCIAddress.init) {
-                    vfs[index] = vf
-                }
+            let enabled = dir.int("sriov_numvfs") ?? 0
+            let offset = dir.int("sriov_offset"), stride = dir.int("sriov_stride")
+            // The kernel places VF N at the PF's routing ID + offset + N × stride: no need
+            // to read one `virtfnN` link per VF (256 per PF on a large node). scan()
+            // checks the VFs it finds against this and falls back to the links.
+            if let offset, let stride, let routed = routedVirtualFunctions(of: address, count: enabled, offset: offset, stride: stride) {
+                sriov = SRIOVCapability(totalVFs: total, enabledVFs: enabled, virtualFunctions: routed, firstVFOffset: offset,
+                                        vfStride: stride, source: .routingIDs)
+            } else {
+                sriov = SRIOVCapability(totalVFs: total, enabledVFs: enabled, virtualFunctions: virtfnLinks(dir, entries: entries),
+                                        firstVFOffset: offset, vfStride: stride)
             }
-            sriov = SRIOVCapability(totalVFs: total, enabledVFs: dir.int("sriov_numvfs") ?? 0, virtualFunctions: vfs)
             auxiliaryDevices = entries.filter(isAuxiliaryDeviceName)
         } else if !isVF {
             auxiliaryDevices = dir.entries().filter(isAuxiliaryDeviceName)
@@ -235,9 +271,13 @@ public struct HostSnapshot: Sendable {
             classCode: classCode,
             driver: dir.linkName("driver"),
             numaNode: dir.int("numa_node").flatMap { $0 < 0 ? nil : $0 },
-            iommuGroup: dir.linkName("iommu_group").flatMap { Int($0) },
+            iommuGroup: nil,
             sriov: sriov
         )
+        // Allocate needs a vfio function's group (`/dev/vfio/N`); only `discover` shows the others'.
+        if detail == .all || result.driver?.contains("vfio") == true {
+            result.iommuGroup = dir.linkName("iommu_group").flatMap { Int($0) }
+        }
         result.pfAddress = physfn.map(lastComponent).flatMap(PCIAddress.init)
         // acpi_index comes from the function's ACPI companion (drivers/pci/pci-label.c);
         // a VF has none, so the file is never there to read.
@@ -245,6 +285,29 @@ public struct HostSnapshot: Sendable {
         if let driver = result.driver, driver.contains("uio") { result.uioDevices = dir.subdirectory("uio")?.entries() ?? [] }
         result.auxiliaryDevices = auxiliaryDevices
         return result
+    }
+
+    /// VF index → address from the PF's routing ID; nil when the numbers cannot be
+    /// right (a zero stride with several VFs, an ID past bus ff).
+    static func routedVirtualFunctions(of pf: PCIAddress, count: Int, offset: Int, stride: Int) -> [Int: PCIAddress]? {
+        guard count >= 0, offset > 0, stride > 0 || count <= 1 else { return nil }
+        var vfs: [Int: PCIAddress] = [:]
+        for index in 0..<count {
+            guard let vf = pf.withRoutingID(pf.routingID + offset + index * stride) else { return nil }
+            vfs[index] = vf
+        }
+        return vfs
+    }
+
+    /// VF index → address from the PF's `virtfnN` links.
+    static func virtfnLinks(_ dir: SysfsDirectory, entries: [String]) -> [Int: PCIAddress] {
+        var vfs: [Int: PCIAddress] = [:]
+        for entry in entries where entry.hasPrefix("virtfn") {
+            if let index = Int(entry.dropFirst("virtfn".count)), let vf = dir.linkName(entry).flatMap(PCIAddress.init) {
+                vfs[index] = vf
+            }
+        }
+        return vfs
     }
 
     /// `vfAddresses`: a VF's netdev is never a switchdev representor (those hang off
@@ -289,7 +352,8 @@ public enum ScanDetail: Sendable {
     /// What pools and health checks read: every netdev's link type and
     /// phys_port_name, and operstate and carrier of netdevs that are not a VF's (a
     /// PF's link state is its VFs' health). A VF netdev's ifindex, MTU, MAC and link
-    /// state, and RDMA devices' node type, are left nil. The daemon's rescans.
+    /// state, RDMA devices' node type, and the IOMMU group of a function not bound to
+    /// vfio are left nil. The daemon's rescans.
     case forPools
 }
 

@@ -57,6 +57,15 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
         return PCIAddress(domain: domain, bus: UInt8(bus), device: UInt8(device), function: UInt8(function))
     }
 
+    /// Bus and devfn in one 16-bit number, the PCIe requester ID.
+    public var routingID: Int { Int(bus) << 8 | Int(device) << 3 | Int(function) }
+
+    /// The function `routingID` names in this address's domain, nil past bus ff.
+    public func withRoutingID(_ id: Int) -> PCIAddress? {
+        guard (0...0xffff).contains(id) else { return nil }
+        return PCIAddress(domain: domain, bus: UInt8(id >> 8), device: UInt8((id >> 3) & 0x1f), function: UInt8(id & 7))
+    }
+
     public var description: String {
         hex(domain, width: 4) + ":" + hex(bus, width: 2) + ":" + hex(device, width: 2) + "." + String(function, radix: 16)
     }

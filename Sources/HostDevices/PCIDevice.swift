@@ -43,12 +43,33 @@ public struct SRIOVCapability: Hashable, Sendable {
     public var totalVFs: Int
     /// `sriov_numvfs`: how many are enabled now.
     public var enabledVFs: Int
-    /// VF index → VF address, from the PF's `virtfnN` links.
+    /// VF index → VF address: from the routing IDs, or from the PF's `virtfnN` links.
     public var virtualFunctions: [Int: PCIAddress]
+    /// `sriov_offset` and `sriov_stride` (Linux 4.17 and later): VF N's routing ID is
+    /// the PF's plus offset + N × stride, as the kernel computes it (pci_iov_virtfn_bus
+    /// and _devfn).
+    public var firstVFOffset: Int?
+    public var vfStride: Int?
+    /// Where `virtualFunctions` came from.
+    public var source: VFListSource
 
-    public init(totalVFs: Int, enabledVFs: Int, virtualFunctions: [Int: PCIAddress]) {
+    public init(totalVFs: Int, enabledVFs: Int, virtualFunctions: [Int: PCIAddress], firstVFOffset: Int? = nil, vfStride: Int? = nil,
+                source: VFListSource = .virtfnLinks) {
         self.totalVFs = totalVFs
         self.enabledVFs = enabledVFs
         self.virtualFunctions = virtualFunctions
+        self.firstVFOffset = firstVFOffset
+        self.vfStride = vfStride
+        self.source = source
     }
+}
+
+/// How a PF's VF list was found.
+public enum VFListSource: String, Hashable, Sendable {
+    /// Computed from `sriov_offset` and `sriov_stride`, with no link read; each VF
+    /// found on the bus pointing back at the PF (`physfn`) is checked against it.
+    case routingIDs
+    /// Read from the PF's `virtfnN` links: a kernel without the offset and stride
+    /// attributes, or a VF that did not sit where the arithmetic put it.
+    case virtfnLinks
 }

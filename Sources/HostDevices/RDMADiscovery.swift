@@ -180,6 +180,13 @@ func deviceDirectory(ofClassLink link: String) -> String? {
     guard let last = link.utf8.lastIndex(of: slash), let classDir = link.utf8[..<last].lastIndex(of: slash),
           classDir > link.utf8.startIndex else { return nil }
     let directory = link[..<classDir]
-    if directory.utf8.split(separator: slash).contains(where: { $0.elementsEqual("virtual".utf8) }) { return nil }
+    // A `virtual` component anywhere: compared in place, no array of components per link.
+    let virtual = Array("virtual".utf8)
+    var start = directory.utf8.startIndex
+    while start < directory.utf8.endIndex {
+        let end = directory.utf8[start...].firstIndex(of: slash) ?? directory.utf8.endIndex
+        if directory.utf8[start..<end].elementsEqual(virtual) { return nil }
+        start = end < directory.utf8.endIndex ? directory.utf8.index(after: end) : end
+    }
     return String(directory)
 }

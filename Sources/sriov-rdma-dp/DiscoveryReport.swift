@@ -105,7 +105,9 @@ struct DiscoveryReport {
             ]
             if let sriov = device.sriov {
                 entry["sriov"] = JSON(sortingKeysOf: ["totalVFs": JSON(sriov.totalVFs), "numVFs": JSON(sriov.enabledVFs),
-                                                      "pfName": nullable(snapshot.pfName(of: device.address))])
+                                                      "pfName": nullable(snapshot.pfName(of: device.address)),
+                                                      "firstVFOffset": nullable(sriov.firstVFOffset), "vfStride": nullable(sriov.vfStride),
+                                                      "vfListSource": .string(sriov.source.rawValue)])
             }
             if let (pf, index) = device.virtualFunctionOf {
                 entry["pf"] = .string(pf.description)

@@ -1,4 +1,5 @@
 @testable import HostDevices
+import Foundation
 import Synchronization
 import SysfsFixtures
 import XCTest
@@ -176,5 +177,69 @@ final class ScanAtScaleTests: XCTestCase {
         let none = HostSnapshot.scan(roots: HostRoots(sysRoot: node.tree.path), functions: [PCIAddress("0000:99:00.0")!])
         XCTAssertEqual(none.pciDevices, [])
         XCTAssertEqual(none.networkInterfaces, [])
+    }
+
+    func testRoutingIDArithmetic() {
+        let pf = PCIAddress("0000:10:00.0")!
+        XCTAssertEqual(pf.routingID, 0x1000)
+        XCTAssertEqual(PCIAddress("0000:3b:02.6")!.routingID, 0x3b16)
+        XCTAssertEqual(pf.withRoutingID(0x1000 + 8 + 255), PCIAddress("0000:11:00.7"))
+        XCTAssertEqual(PCIAddress("0001:01:00.0")!.withRoutingID(0x180), PCIAddress("0001:01:10.0"), "the domain is the PF's")
+        XCTAssertNil(pf.withRoutingID(0x10000))
+        // igb: offset 128, stride 2.
+        XCTAssertEqual(HostSnapshot.routedVirtualFunctions(of: PCIAddress("0000:01:00.0")!, count: 3, offset: 128, stride: 2),
+                       [0: PCIAddress("0000:01:10.0")!, 1: PCIAddress("0000:01:10.2")!, 2: PCIAddress("0000:01:10.4")!])
+        XCTAssertEqual(HostSnapshot.routedVirtualFunctions(of: pf, count: 0, offset: 8, stride: 1), [:])
+        XCTAssertNil(HostSnapshot.routedVirtualFunctions(of: pf, count: 2, offset: 8, stride: 0), "two VFs cannot share one ID")
+        XCTAssertNil(HostSnapshot.routedVirtualFunctions(of: PCIAddress("0000:ff:00.0")!, count: 300, offset: 8, stride: 1),
+                     "past bus ff")
+    }
+
+    /// With `sriov_offset` and `sriov_stride` no `virtfnN` link is read, and the VF
+    /// list, indexes and PFs are the ones the links give, across a bus boundary too.
+    func testVFListFromRoutingIDsAgreesWithTheVirtfnLinks() throws {
+        let node = try SRIOVNodeFixture(pfs: 2, vfsPerPF: 256, rdma: false)
+        for detail in [ScanDetail.all, .forPools] {
+            let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath), detail: detail)
+            for (pf, vfs) in zip(node.pfAddresses, node.vfAddresses) {
+                let sriov = try XCTUnwrap(snapshot.device(at: PCIAddress(pf)!)?.sriov)
+                XCTAssertEqual(sriov.source, .routingIDs, pf)
+                XCTAssertEqual(sriov.virtualFunctions.count, 256)
+                for index in [0, 1, 247, 248, 255] {
+                    // What the PF's link says, read here with readlink(2).
+                    let target = try FileManager.default.destinationOfSymbolicLink(
+                        atPath: "\(node.tree.path)/bus/pci/devices/\(pf)/virtfn\(index)")
+                    let linked = try XCTUnwrap(PCIAddress((target as NSString).lastPathComponent))
+                    XCTAssertEqual(sriov.virtualFunctions[index], linked)
+                    XCTAssertEqual(linked.description, vfs[index])
+                    let vf = try XCTUnwrap(snapshot.device(at: linked))
+                    XCTAssertEqual(vf.vfIndex, index)
+                    XCTAssertEqual(vf.pfAddress, PCIAddress(pf))
+                }
+            }
+            XCTAssertEqual(snapshot.virtualFunctions.count, 512)
+            XCTAssertTrue(snapshot.virtualFunctions.allSatisfy { $0.vfIndex != nil })
+        }
+    }
+
+    /// A VF that is not where offset and stride put it sends its PF back to the
+    /// links; a tree without the attributes (an older kernel) uses the links.
+    func testMisplacedVFOrNoOffsetFallsBackToTheLinks() throws {
+        let node = try SRIOVNodeFixture(pfs: 2, vfsPerPF: 4, rdma: false)
+        let pfDir = "bus/pci/devices/\(node.pfAddresses[0])"
+        try node.tree.write("\(pfDir)/sriov_offset", "9")  // one off: VF 0 would be VF 1's address
+        try FileManager.default.removeItem(atPath: "\(node.tree.path)/bus/pci/devices/\(node.pfAddresses[1])/sriov_stride")
+        for functions in [nil, Set([PCIAddress(node.vfAddresses[0][2])!, PCIAddress(node.vfAddresses[1][3])!])] {
+            let roots = HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath)
+            let snapshot = functions.map { HostSnapshot.scan(roots: roots, functions: $0) } ?? HostSnapshot.scan(roots: roots)
+            for (pf, vfs) in zip(node.pfAddresses, node.vfAddresses) {
+                let sriov = try XCTUnwrap(snapshot.device(at: PCIAddress(pf)!)?.sriov)
+                XCTAssertEqual(sriov.source, .virtfnLinks, pf)
+                XCTAssertEqual(sriov.virtualFunctions, Dictionary(uniqueKeysWithValues: vfs.enumerated().map { ($0, PCIAddress($1)!) }))
+                for (index, vf) in vfs.enumerated() where functions?.contains(PCIAddress(vf)!) ?? true {
+                    XCTAssertEqual(snapshot.device(at: PCIAddress(vf)!)?.vfIndex, index, vf)
+                }
+            }
+        }
     }
 }

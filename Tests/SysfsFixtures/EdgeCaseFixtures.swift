@@ -118,6 +118,9 @@ public enum EdgeCaseFixtures {
                                       driver: "igb", numaNode: 0)
         try tree.write("\(pf)/sriov_totalvfs", "7")
         try tree.write("\(pf)/sriov_numvfs", "4")
+        // The 82576's SR-IOV capability: VF N at routing ID 0x100 + 128 + 2N.
+        try tree.write("\(pf)/sriov_offset", "128")
+        try tree.write("\(pf)/sriov_stride", "2")
         try tree.netdev("enp1s0", under: pf, mtu: 1500, mac: "52:54:00:12:34:56")
         for index in 0..<4 {
             let address = "0000:01:10.\(2 * index)"

@@ -9,11 +9,15 @@ public struct SRIOVNodeFixture {
     public let pfAddresses: [String]
     public var vfAddresses: [[String]]
 
-    public static func pfAddress(_ pf: Int) -> String { String(format: "0000:%02x:00.0", 0x10 + pf) }
-    /// VFs sit on the PF's bus and the next ones (VF stride 1 from offset 8, as on ConnectX).
-    public static func vfAddress(pf: Int, vf: Int) -> String {
-        let offset = 8 + vf
-        return String(format: "%04x:%02x:%02x.%x", 0, 0x10 + pf + (offset / 256) * 0x40, (offset % 256) / 8, offset % 8)
+    /// VFs follow their PF at routing ID + 8 + index (offset 8, stride 1, as on
+    /// ConnectX), spilling onto the next bus past 248 VFs; PFs are spaced to leave it free.
+    static let firstVFOffset = 8
+    static func busesPerPF(_ vfsPerPF: Int) -> Int { 1 + (firstVFOffset + vfsPerPF - 1) / 256 }
+    static func pfBus(_ pf: Int, vfsPerPF: Int) -> Int { 0x10 + pf * busesPerPF(vfsPerPF) }
+    static func pfAddress(_ pf: Int, vfsPerPF: Int) -> String { String(format: "0000:%02x:00.0", pfBus(pf, vfsPerPF: vfsPerPF)) }
+    static func vfAddress(pf: Int, vf: Int, vfsPerPF: Int) -> String {
+        let id = pfBus(pf, vfsPerPF: vfsPerPF) << 8 + firstVFOffset + vf
+        return String(format: "0000:%02x:%02x.%x", id >> 8, (id >> 3) & 0x1f, id & 7)
     }
 
     public init(pfs: Int, vfsPerPF: Int, rdma: Bool = true) throws {
@@ -25,7 +29,7 @@ public struct SRIOVNodeFixture {
         var group = 100
         for pf in 0..<pfs {
             let mellanox = pf % 2 == 0
-            let address = Self.pfAddress(pf)
+            let address = Self.pfAddress(pf, vfsPerPF: vfsPerPF)
             pfList.append(address)
             let numa = pf % 2
             let pfDir = try tree.pciFunction(address, under: String(format: "0000:00:%02x.0", 1 + pf), vendor: mellanox ? "0x15b3" : "0x8086",
@@ -33,12 +37,14 @@ public struct SRIOVNodeFixture {
                                              driver: mellanox ? "mlx5_core" : "ice", numaNode: numa)
             try tree.write("\(pfDir)/sriov_totalvfs", String(max(vfsPerPF, 8)))
             try tree.write("\(pfDir)/sriov_numvfs", String(vfsPerPF))
+            try tree.write("\(pfDir)/sriov_offset", String(Self.firstVFOffset))
+            try tree.write("\(pfDir)/sriov_stride", "1")
             let pfName = "ens\(pf)f0"
             try tree.netdev(pfName, under: pfDir, mtu: 1500, mac: String(format: "0c:42:a1:00:%02x:00", pf), physPortName: "p0")
             if mellanox && rdma { try Self.rdmaDevice(tree, "mlx5_\(uverbs)", under: pfDir, netdev: pfName, index: &uverbs) }
             var vfs: [String] = []
             for vf in 0..<vfsPerPF {
-                let vfAddress = Self.vfAddress(pf: pf, vf: vf)
+                let vfAddress = Self.vfAddress(pf: pf, vf: vf, vfsPerPF: vfsPerPF)
                 vfs.append(vfAddress)
                 let vfio = vf % 4 == 3
                 let vfDriver = vfio ? "vfio-pci" : (mellanox ? "mlx5_core" : "iavf")

@@ -31,6 +31,12 @@ assert ours_vfs == lspci_vfs, f"VFs: ours {ours_vfs} lspci {lspci_vfs}"
 assert devices[pf]["sriov"]["numVFs"] == 4 and devices[pf]["sriov"]["totalVFs"] == 7, devices[pf]
 assert devices[pf]["driver"] == "igb"
 assert [devices[a]["vfIndex"] for a in ours_vfs] == [0, 1, 2, 3], [devices[a].get("vfIndex") for a in ours_vfs]
+# The VF list comes from the 82576's offset and stride, and agrees with the kernel's virtfnN links.
+sriov_attr = lambda name: int(open(f"/sys/bus/pci/devices/{pf}/{name}").read())
+assert devices[pf]["sriov"]["vfListSource"] == "routingIDs", devices[pf]["sriov"]
+assert devices[pf]["sriov"]["firstVFOffset"] == sriov_attr("sriov_offset") and devices[pf]["sriov"]["vfStride"] == sriov_attr("sriov_stride")
+for a in ours_vfs:
+    assert os.path.basename(os.readlink(f"/sys/bus/pci/devices/{pf}/virtfn{devices[a]['vfIndex']}")) == a, a
 assert all(devices[a]["pf"] == pf and devices[a]["driver"] == "igbvf" for a in ours_vfs)
 links = json.loads(subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True, check=True).stdout)
 ip_names = {l["ifname"]: l.get("address") for l in links}
