@@ -75,12 +75,12 @@ let package = Package(
         ]),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
-            "HostDevices", "PCIDatabase", "RDMAVerbs", "ResourcePools", "DevicePlugin", "JSONValue", "CLinux",
+            "HostDevices", "PCIDatabase", "RDMAVerbs", "ResourcePools", "DevicePlugin", "JSONValue", "CLinux", "Netlink",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], linkerSettings: executableLinking),
+        ], swiftSettings: libnlHeaders, linkerSettings: executableLinking),
         // The CNI plugin: the CNI spec, netlink, and the VF attach logic.
-        .target(name: "Netlink", dependencies: ["CNL"], swiftSettings: libnlHeaders),
+        .target(name: "Netlink", dependencies: ["CNL", "HostDevices"], swiftSettings: libnlHeaders),
         // A JSON value, parser and printer: the CNI config and results, the device plugin's config and files.
         .target(name: "JSONValue"),
         .target(name: "CNI", dependencies: ["JSONValue"]),

@@ -13,13 +13,16 @@
 #include <netlink/route/route.h>
 
 // Kernel UAPI constants the Netlink module uses by name: rtnetlink link, address and
-// route attributes, VF attributes, extended acks, and the RDMA netlink family.
+// route attributes, VF attributes, extended acks, the RDMA netlink family, and generic
+// netlink's controller and devlink family.
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
 #include <linux/if_addr.h>
 #include <linux/nsfs.h>
 #include <rdma/rdma_netlink.h>
+#include <linux/genetlink.h>
+#include <linux/devlink.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 

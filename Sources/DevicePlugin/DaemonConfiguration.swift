@@ -15,6 +15,8 @@ public struct DaemonConfiguration: Sendable {
     /// How often the node is re-read for health and rescans between kernel events.
     public var pollInterval: Duration = .seconds(1)
     public var logLevel: Logger.Level = .info
+    /// Reads devlink device info for `ddpProfiles` selectors; nil when `roots` are not the host's.
+    public var firmwareQuery: (any FirmwareQuery)?
 
     public init(configPath: String, resourcePrefix: String) {
         self.configPath = configPath

@@ -54,7 +54,7 @@ struct DaemonLoop {
         // sysfs only, with no portQuery: a rescan runs at every poll tick and kernel event, and opening every
         // RDMA device through libibverbs costs far more than reading its port's state file. Netdevs only as
         // far as pools and health read them.
-        let snapshot = HostSnapshot.scan(roots: configuration.roots, detail: .forPools)
+        let snapshot = scan()
         let assignment = PoolAssignment(config: config, snapshot: snapshot, explained: false)
         let wanted = Set(assignment.pools.map(\.qualifiedName))
         for name in servers.keys.sorted() where !wanted.contains(name) {
@@ -76,6 +76,11 @@ struct DaemonLoop {
             if configuration.useCDI { writeCDISpec(pool, snapshot: snapshot) }
         }
         retryRegistrations()
+    }
+
+    /// devlink is read (one netlink dump) only when a pool compares DDP profiles.
+    private func scan() -> HostSnapshot {
+        HostSnapshot.scan(roots: configuration.roots, firmware: config.readsDevlink ? configuration.firmwareQuery : nil, detail: .forPools)
     }
 
     mutating func reloadConfig() {
@@ -120,7 +125,7 @@ struct DaemonLoop {
     private mutating func restart(_ name: String, reason: String) {
         guard let old = servers[name] else { return }
         logger.info("\(name): \(reason); restarting on a new socket and registering again")
-        let snapshot = HostSnapshot.scan(roots: configuration.roots, detail: .forPools)
+        let snapshot = scan()
         let pool = PoolAssignment(config: config, snapshot: snapshot, explained: false).pools.first { $0.qualifiedName == name } ?? old.pool
         servers.removeValue(forKey: name)
         registering.remove(name)

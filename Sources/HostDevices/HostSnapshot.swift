@@ -21,6 +21,8 @@ public struct HostSnapshot: Sendable {
     /// vfio, vhost-net, tun and rdma_cm nodes under the device root.
     public let deviceNodes: DeviceNodes
     public let roots: HostRoots
+    /// devlink device info, when a scan was given a `FirmwareQuery`.
+    public let firmware: FirmwareReading
 
     // Look-ups by PCI address, built once: pools ask for every device's netdevs
     // and RDMA devices, which would otherwise be quadratic in the number of VFs.
@@ -28,15 +30,22 @@ public struct HostSnapshot: Sendable {
     private let interfacesByAddress: [PCIAddress: [Int]]
     private let rdmaByAddress: [PCIAddress: [Int]]
     private let softRDMAByNetdev: [String: [Int]]
+    private let firmwareByAddress: [PCIAddress: DeviceFirmware]
 
     init(pciDevices: [PCIDevice], networkInterfaces: [NetworkInterface], rdmaDevices: [RDMADevice],
-         kernelHasRDMAClass: Bool, deviceNodes: DeviceNodes, roots: HostRoots) {
+         kernelHasRDMAClass: Bool, deviceNodes: DeviceNodes, roots: HostRoots, firmware: FirmwareReading = .notRead) {
         self.pciDevices = pciDevices
         self.networkInterfaces = networkInterfaces
         self.rdmaDevices = rdmaDevices
         self.kernelHasRDMAClass = kernelHasRDMAClass
         self.deviceNodes = deviceNodes
         self.roots = roots
+        self.firmware = firmware
+        var firmwareByAddress: [PCIAddress: DeviceFirmware] = [:]
+        if case .read(let devices) = firmware {
+            for device in devices { if let address = device.pciAddress { firmwareByAddress[address] = device } }
+        }
+        self.firmwareByAddress = firmwareByAddress
         var deviceIndex: [PCIAddress: Int] = [:]
         for (position, device) in pciDevices.enumerated() { deviceIndex[device.address] = position }
         var interfacesByAddress: [PCIAddress: [Int]] = [:]
@@ -68,6 +77,10 @@ public struct HostSnapshot: Sendable {
     public func interfaces(of address: PCIAddress) -> [NetworkInterface] {
         (interfacesByAddress[address] ?? []).map { networkInterfaces[$0] }
     }
+
+    /// The devlink info of a PCI function, when it has a devlink instance (a PF
+    /// usually; VFs rarely) and the scan read devlink.
+    public func firmware(of address: PCIAddress) -> DeviceFirmware? { firmwareByAddress[address] }
 
     /// The netdev that names a PF: its own port, never a switchdev representor or a
     /// scalable function's netdev listed beside it (SRIOV-DP #383, #645).
@@ -105,9 +118,12 @@ public struct HostSnapshot: Sendable {
     /// every device at every rescan costs far more than reading a few sysfs files.
     /// `detail`: `.forPools` leaves out the netdev and RDMA attributes no pool or health
     /// check reads, for the daemon's rescans (a third of a scan's syscalls on a node of VFs).
+    /// `firmware` reads devlink device info (one netlink dump for the node): for the
+    /// `ddpProfiles` selector and `discover`.
     public static func scan(roots: HostRoots = HostRoots(), names: (any PCINameLookup)? = nil, readGIDs: Bool = false,
-                            portQuery: (any RDMAPortQuery)? = nil, detail: ScanDetail = .all) -> HostSnapshot {
-        scan(roots: roots, only: nil, names: names, readGIDs: readGIDs, portQuery: portQuery, detail: detail)
+                            portQuery: (any RDMAPortQuery)? = nil, firmware: (any FirmwareQuery)? = nil,
+                            detail: ScanDetail = .all) -> HostSnapshot {
+        scan(roots: roots, only: nil, names: names, readGIDs: readGIDs, portQuery: portQuery, firmware: firmware, detail: detail)
     }
 
     /// Reads only `functions` and their PFs, with their netdevs and RDMA devices (a
@@ -115,11 +131,11 @@ public struct HostSnapshot: Sendable {
     /// CNI call needs to know of one VF, without reading every function of a node
     /// of thousands. Look-ups about anything else find nothing.
     public static func scan(roots: HostRoots = HostRoots(), functions: Set<PCIAddress>) -> HostSnapshot {
-        scan(roots: roots, only: functions, names: nil, readGIDs: false, portQuery: nil, detail: .all)
+        scan(roots: roots, only: functions, names: nil, readGIDs: false, portQuery: nil, firmware: nil, detail: .all)
     }
 
     private static func scan(roots: HostRoots, only functions: Set<PCIAddress>?, names: (any PCINameLookup)?, readGIDs: Bool,
-                             portQuery: (any RDMAPortQuery)?, detail: ScanDetail) -> HostSnapshot {
+                             portQuery: (any RDMAPortQuery)?, firmware: (any FirmwareQuery)?, detail: ScanDetail) -> HostSnapshot {
         let sysfs = SysfsReader(root: roots.sysRoot)
         // Class and bus directories stay open: each device is opened relative to them.
         let busDevices = SysfsDirectory(sysfs.path("bus/pci/devices"))
@@ -215,13 +231,18 @@ public struct HostSnapshot: Sendable {
             rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: readGIDs, portQuery: portQuery,
                                       detail: detail)
         }
+        var firmwareReading = FirmwareReading.notRead
+        if let firmware {
+            do { firmwareReading = .read(try firmware.devices()) } catch { firmwareReading = .failed("\(error)") }
+        }
         return HostSnapshot(
             pciDevices: devices,
             networkInterfaces: interfaces,
             rdmaDevices: rdma,
             kernelHasRDMAClass: sysfs.exists("class/infiniband"),
             deviceNodes: nodes,
-            roots: roots
+            roots: roots,
+            firmware: firmwareReading
         )
     }
 

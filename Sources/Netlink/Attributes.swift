@@ -31,6 +31,11 @@ struct Attributes {
         return value[value.startIndex]
     }
 
+    func u16(_ type: Int) -> UInt16? {
+        guard let value = self[type], value.count >= 2 else { return nil }
+        return value.loadUnaligned(at: value.startIndex, as: UInt16.self)
+    }
+
     func u32(_ type: Int) -> UInt32? {
         guard let value = self[type], value.count >= 4 else { return nil }
         return value.loadUnaligned(at: value.startIndex, as: UInt32.self)

@@ -20,6 +20,14 @@ struct DeviceFacts {
     let pKey: PartitionKey?
     /// Why there is no `pKey`, for the left-out report.
     let noPKey: MissingPKey?
+    /// The devlink info the `ddpProfiles` selector reads, as SRIOV-DP does: the
+    /// function's own when it reports `fw.app.name`, else its PF's (VFs have no
+    /// devlink instance of their own on ice).
+    let firmware: DeviceFirmware?
+    /// Whether the scan read devlink, and why not.
+    let devlink: DevlinkState
+
+    enum DevlinkState { case notRead, failed(String), read }
 
     init(_ device: PCIDevice, snapshot: HostSnapshot, pfNames: [PCIAddress: String]) {
         self.device = device
@@ -32,6 +40,13 @@ struct DeviceFacts {
         rdma = snapshot.rdmaDevices(of: device.address)
         linkType = netdevs.first?.linkTypeName
         netdevNotVisible = snapshot.netdevNotVisible(device)
+        let own = snapshot.firmware(of: device.address)
+        firmware = own?.ddpProfile != nil ? own : device.pfAddress.flatMap(snapshot.firmware(of:)) ?? own
+        switch snapshot.firmware {
+        case .notRead: devlink = .notRead
+        case .failed(let reason): devlink = .failed(reason)
+        case .read: devlink = .read
+        }
         let ownRDMA = rdma.first { $0.pciAddress == device.address }
         let port1 = ownRDMA?.ports.first { $0.number == 1 }
         switch (ownRDMA, port1) {
@@ -44,6 +59,20 @@ struct DeviceFacts {
         case (let own?, let port?):
             pKey = port.pKeys[0]
             noPKey = pKey == nil ? .noIndex0(own.name) : nil
+        }
+    }
+}
+
+extension DeviceFacts {
+    /// Why `firmware` has no DDP profile, for the left-out report.
+    var missingDDPProfile: String {
+        switch devlink {
+        case .notRead: return "devlink was not read"
+        case .failed(let reason): return "devlink info unreadable: \(reason)"
+        case .read:
+            if let firmware { return "devlink info of \(firmware.bus)/\(firmware.device) has no fw.app.name" }
+            let pf = pfAddress.map { " or its PF \($0)" } ?? ""
+            return "no devlink device for \(device.address)\(pf)"
         }
     }
 }
@@ -110,8 +139,10 @@ extension Selector {
             if !linkTypes.contains(type) { return no("link type \(type) not in linkTypes \(linkTypes)") }
         }
         if let ddpProfiles {
-            // Reading the DDP profile needs devlink (fw.app.name), which discovery does not query.
-            return no("DDP profile unknown: ddpProfiles \(ddpProfiles) cannot be matched")
+            guard let profile = facts.firmware?.ddpProfile else {
+                return no("no DDP profile (\(facts.missingDDPProfile)): ddpProfiles \(ddpProfiles)")
+            }
+            if !ddpProfiles.contains(profile) { return no("DDP profile \"\(profile)\" not in ddpProfiles \(ddpProfiles)") }
         }
         if let pKeys {
             guard let key = facts.pKey else {

@@ -44,6 +44,9 @@ public struct PoolConfig: Equatable, Sendable {
 public struct PoolsConfig: Equatable, Sendable {
     public var pools: [PoolConfig]
     public init(pools: [PoolConfig]) { self.pools = pools }
+
+    /// Some selector compares DDP profiles, so scans must read devlink.
+    public var readsDevlink: Bool { pools.contains { $0.selectors.contains { $0.ddpProfiles != nil } } }
 }
 
 /// One selector object. Values inside one field are OR-ed; fields are AND-ed.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DevicePlugin
 import HostDevices
+import Netlink
 import PCIDatabase
 import RDMAVerbs
 import ResourcePools
@@ -28,9 +29,10 @@ struct Discover: ParsableCommand {
     func run() throws {
         // libibverbs reads the real /sys and opens the real /dev/infiniband: its answers
         // describe this host's devices only when --sys-root does too.
+        // The same holds for devlink, which answers for this host's kernel.
         let portQuery = sysRoot == "/sys" ? VerbsPortQuery() : nil
         let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: sysRoot, devRoot: devRoot), names: PCINames(), readGIDs: true,
-                                         portQuery: portQuery)
+                                         portQuery: portQuery, firmware: sysRoot == "/sys" ? DevlinkFirmwareQuery() : nil)
         var assignment: PoolAssignment?
         if let config {
             guard let data = FileSystem.contents(of: config) else {

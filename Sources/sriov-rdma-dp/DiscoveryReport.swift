@@ -62,6 +62,20 @@ struct DiscoveryReport {
                 for port in device.ports { out += "     \(describe(port))\n" }
             }
         }
+        switch snapshot.firmware {
+        case .notRead:
+            break
+        case .failed(let reason):
+            out += "\ndevlink: unreadable, so no DDP profiles: \(reason)\n"
+        case .read(let devices):
+            out += "\ndevlink: \(devices.isEmpty ? "no devices" : "\(devices.count) device\(devices.count == 1 ? "" : "s")").\n"
+            for device in devices {
+                out += "  \(device.bus)/\(device.device): driver \(device.driver ?? "unknown")"
+                if let serial = device.serialNumber { out += ", serial \(serial)" }
+                out += "\n"
+                for version in device.versions { out += "     \(version.kind.rawValue) \(version.name) \(version.value)\n" }
+            }
+        }
         if let assignment {
             out += "\nPools:\n"
             for pool in assignment.pools {
@@ -102,6 +116,7 @@ struct DiscoveryReport {
                 "netdevNotVisible": .bool(snapshot.netdevNotVisible(device)),
                 "acpiIndex": nullable(device.acpiIndex), "auxiliaryDevices": strings(device.auxiliaryDevices),
                 "vendorName": nullable(device.names?.vendor), "deviceName": nullable(device.names?.device),
+                "ddpProfile": nullable(snapshot.firmware(of: device.address)?.ddpProfile),
             ]
             if let sriov = device.sriov {
                 entry["sriov"] = JSON(sortingKeysOf: ["totalVFs": JSON(sriov.totalVFs), "numVFs": JSON(sriov.enabledVFs),
@@ -136,7 +151,8 @@ struct DiscoveryReport {
                                         "netdevs": strings(device.netdevs), "ports": .array(ports),
                                         "charDevices": strings(device.characterDevices.all)])
         }
-        var root: [String: JSON] = ["pciDevices": .array(pciDevices), "netdevs": .array(netdevs), "rdmaDevices": .array(rdmaDevices)]
+        var root: [String: JSON] = ["pciDevices": .array(pciDevices), "netdevs": .array(netdevs), "rdmaDevices": .array(rdmaDevices),
+                                    "devlink": devlinkJSON]
         if let assignment {
             root["pools"] = .array(assignment.pools.map { pool in
                 let devices = pool.devices.map { device in
@@ -151,6 +167,25 @@ struct DiscoveryReport {
             })
         }
         return JSON(sortingKeysOf: root).prettyPrinted
+    }
+
+    /// `{"status": "read", "devices": [...]}`, `{"status": "failed", "error": ...}` or `{"status": "notRead"}`.
+    private var devlinkJSON: JSON {
+        switch snapshot.firmware {
+        case .notRead:
+            return JSON(sortingKeysOf: ["status": .string("notRead")])
+        case .failed(let reason):
+            return JSON(sortingKeysOf: ["status": .string("failed"), "error": .string(reason)])
+        case .read(let devices):
+            let entries = devices.map { device in
+                let versions = device.versions.map { version in
+                    JSON(sortingKeysOf: ["kind": .string(version.kind.rawValue), "name": .string(version.name), "value": .string(version.value)])
+                }
+                return JSON(sortingKeysOf: ["bus": .string(device.bus), "device": .string(device.device), "driver": nullable(device.driver),
+                                            "serialNumber": nullable(device.serialNumber), "versions": .array(versions)])
+            }
+            return JSON(sortingKeysOf: ["status": .string("read"), "devices": .array(entries)])
+        }
     }
 
     private func describe(_ device: PCIDevice) -> String {

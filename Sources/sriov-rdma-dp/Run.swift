@@ -2,6 +2,7 @@ import ArgumentParser
 import DevicePlugin
 import Dispatch
 import HostDevices
+import Netlink
 import JSONValue
 import Logging
 import ResourcePools
@@ -65,6 +66,8 @@ struct Run: AsyncParsableCommand {
         var configuration = DaemonConfiguration(configPath: config, resourcePrefix: resourcePrefix)
         configuration.kubeletDirectory = kubeletDir
         configuration.roots = HostRoots(sysRoot: sysRoot, devRoot: devRoot)
+        // devlink describes this host's devices only when --sys-root does too.
+        configuration.firmwareQuery = sysRoot == "/sys" ? DevlinkFirmwareQuery() : nil
         configuration.stateDirectory = stateDir
         configuration.useCDI = useCDI
         configuration.pollInterval = .milliseconds(Int(pollInterval * 1000))
