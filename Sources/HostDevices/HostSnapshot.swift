@@ -94,7 +94,7 @@ public struct HostSnapshot: Sendable {
     /// Unbound functions and those on vfio or uio have no netdev by design.
     public func netdevNotVisible(_ device: PCIDevice) -> Bool {
         guard device.isNetworkController, let driver = device.driver,
-              !driver.contains("vfio"), !driver.contains("uio"), driver != "pci-stub" else { return false }
+              !driver.containsBytes("vfio"), !driver.containsBytes("uio"), driver != "pci-stub" else { return false }
         return interfaces(of: device.address).isEmpty
     }
 
@@ -296,14 +296,14 @@ public struct HostSnapshot: Sendable {
             sriov: sriov
         )
         // Allocate needs a vfio function's group (`/dev/vfio/N`); only `discover` shows the others'.
-        if detail == .all || result.driver?.contains("vfio") == true {
+        if detail == .all || result.driver?.containsBytes("vfio") == true {
             result.iommuGroup = dir.linkName("iommu_group").flatMap { Int($0) }
         }
         result.pfAddress = physfn.map(lastComponent).flatMap(PCIAddress.init)
         // acpi_index comes from the function's ACPI companion (drivers/pci/pci-label.c);
         // a VF has none, so the file is never there to read.
         if !isVF { result.acpiIndex = dir.int("acpi_index").flatMap { $0 == 0 ? nil : $0 } }
-        if let driver = result.driver, driver.contains("uio") { result.uioDevices = dir.subdirectory("uio")?.entries() ?? [] }
+        if let driver = result.driver, driver.containsBytes("uio") { result.uioDevices = dir.subdirectory("uio")?.entries() ?? [] }
         result.auxiliaryDevices = auxiliaryDevices
         return result
     }

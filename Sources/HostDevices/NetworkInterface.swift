@@ -23,7 +23,7 @@ public struct NetworkInterface: Hashable, Sendable {
     /// A switchdev representor (`pf0vf3`, `pf0sf4`, `c1pf0vf3`) rather than a port of its own.
     public var isRepresentor: Bool {
         guard let name = physPortName else { return false }
-        return name.contains("vf") || name.contains("sf")
+        return name.containsBytes("vf") || name.containsBytes("sf")
     }
 
     public init(name: String, index: Int? = nil, mtu: Int? = nil, macAddress: MACAddress? = nil, operState: String? = nil,

@@ -115,7 +115,10 @@ enum RDMADiscovery {
                 }
             }
             var pKeys: [Int: PartitionKey] = [:]
-            let pKeyIndexes = readGIDs ? (portDir.subdirectory("pkeys")?.entries() ?? []) : ["0"]
+            // Pools compare P_Keys of InfiniBand ports only (RoCE ports never match pKeys,
+            // as in SRIOV-DP), so a rescan does not read them on Ethernet ports.
+            let pKeyIndexes = readGIDs ? (portDir.subdirectory("pkeys")?.entries() ?? [])
+                : detail == .all || linkLayer != "Ethernet" ? ["0"] : []
             for index in pKeyIndexes {
                 if let slot = Int(index),
                    let key = portDir.withAttribute("pkeys/" + index, { PartitionKey(String(decoding: $0, as: UTF8.self)) }),
