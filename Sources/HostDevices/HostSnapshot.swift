@@ -23,6 +23,8 @@ public struct HostSnapshot: Sendable {
     public let roots: HostRoots
     /// devlink device info, when a scan was given a `FirmwareQuery`.
     public let firmware: FirmwareReading
+    /// Devices on the vDPA bus, by name.
+    public let vdpaDevices: [VDPADevice]
 
     // Look-ups by PCI address, built once: pools ask for every device's netdevs
     // and RDMA devices, which would otherwise be quadratic in the number of VFs.
@@ -31,9 +33,11 @@ public struct HostSnapshot: Sendable {
     private let rdmaByAddress: [PCIAddress: [Int]]
     private let softRDMAByNetdev: [String: [Int]]
     private let firmwareByAddress: [PCIAddress: DeviceFirmware]
+    private let vdpaByAddress: [PCIAddress: [Int]]
 
     init(pciDevices: [PCIDevice], networkInterfaces: [NetworkInterface], rdmaDevices: [RDMADevice],
-         kernelHasRDMAClass: Bool, deviceNodes: DeviceNodes, roots: HostRoots, firmware: FirmwareReading = .notRead) {
+         kernelHasRDMAClass: Bool, deviceNodes: DeviceNodes, roots: HostRoots, firmware: FirmwareReading = .notRead,
+         vdpaDevices: [VDPADevice] = []) {
         self.pciDevices = pciDevices
         self.networkInterfaces = networkInterfaces
         self.rdmaDevices = rdmaDevices
@@ -46,6 +50,12 @@ public struct HostSnapshot: Sendable {
             for device in devices { if let address = device.pciAddress { firmwareByAddress[address] = device } }
         }
         self.firmwareByAddress = firmwareByAddress
+        self.vdpaDevices = vdpaDevices
+        var vdpaByAddress: [PCIAddress: [Int]] = [:]
+        for (position, device) in vdpaDevices.enumerated() {
+            if let address = device.parentAddress { vdpaByAddress[address, default: []].append(position) }
+        }
+        self.vdpaByAddress = vdpaByAddress
         var deviceIndex: [PCIAddress: Int] = [:]
         for (position, device) in pciDevices.enumerated() { deviceIndex[device.address] = position }
         var interfacesByAddress: [PCIAddress: [Int]] = [:]
@@ -81,6 +91,11 @@ public struct HostSnapshot: Sendable {
     /// The devlink info of a PCI function, when it has a devlink instance (a PF
     /// usually; VFs rarely) and the scan read devlink.
     public func firmware(of address: PCIAddress) -> DeviceFirmware? { firmwareByAddress[address] }
+
+    /// The vDPA devices created on a function, by name.
+    public func vdpaDevices(of address: PCIAddress) -> [VDPADevice] {
+        (vdpaByAddress[address] ?? []).map { vdpaDevices[$0] }
+    }
 
     /// The netdev that names a PF: its own port, never a switchdev representor or a
     /// scalable function's netdev listed beside it (SRIOV-DP #383, #645).
@@ -242,7 +257,9 @@ public struct HostSnapshot: Sendable {
             kernelHasRDMAClass: sysfs.exists("class/infiniband"),
             deviceNodes: nodes,
             roots: roots,
-            firmware: firmwareReading
+            firmware: firmwareReading,
+            vdpaDevices: VDPADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot)
+                .filter { device in functions == nil || devices.contains { $0.address == device.parentAddress } }
         )
     }
 

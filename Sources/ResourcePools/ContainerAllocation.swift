@@ -77,7 +77,7 @@ extension ResourcePool {
                 specs += perDevice.specs
                 info[id] = JSON(sortingKeysOf: perDevice.info)
                 if config.deviceType == .netDevice {
-                    result.deviceInfoFiles.append(deviceInfoFile(device, options: options))
+                    result.deviceInfoFiles.append(deviceInfoFile(device, snapshot: snapshot, options: options))
                 }
             }
             result.envs[environmentVariable] = ids.joined(separator: ",")
@@ -100,11 +100,22 @@ extension ResourcePool {
         directory + "/" + qualifiedName.replacingEvery("/", with: "-") + "-" + id.replacingEvery("/", with: "-") + "-device.json"
     }
 
-    func deviceInfoFile(_ device: PoolDevice, options: AllocationOptions) -> DeviceInfoFile {
+    func deviceInfoFile(_ device: PoolDevice, snapshot: HostSnapshot, options: AllocationOptions) -> DeviceInfoFile {
+        let path = deviceInfoPath(device.id, directory: options.deviceInfoDirectory)
+        if config.handsOutVDPA, let address = device.pciAddress, let vdpa = snapshot.vdpaDevices(of: address).first {
+            // device-info-spec's vdpa section: the vDPA device, its driver kind and, for vhost, its node.
+            var section: [String: String] = ["parent-device": vdpa.name, "driver": vdpa.type?.rawValue ?? vdpa.driver ?? "",
+                                             "pci-address": device.id]
+            if let node = vdpa.vhostDevice { section["path"] = containerPath(of: node, devRoot: snapshot.roots.devRoot) }
+            if let pf = device.pfAddress { section["pf-pci-address"] = pf.description }
+            let contents = JSON(sortingKeysOf: ["type": .string("vdpa"), "version": .string("1.1.0"),
+                                                "vdpa": JSON(sortingKeysOf: section)]).serialized
+            return DeviceInfoFile(path: path, contents: contents)
+        }
         var pci: [String: String] = ["pci-address": device.id]
         if config.handsOutRDMA, let rdma = device.rdmaDevices.first { pci["rdma-device"] = rdma }
         let contents = JSON(sortingKeysOf: ["type": .string("pci"), "version": .string("1.1.0"), "pci": JSON(sortingKeysOf: pci)]).serialized
-        return DeviceInfoFile(path: deviceInfoPath(device.id, directory: options.deviceInfoDirectory), contents: contents)
+        return DeviceInfoFile(path: path, contents: contents)
     }
 
     func rdmaSpecs(_ rdma: RDMADevice, snapshot: HostSnapshot) -> [DeviceNodeSpec] {
@@ -149,6 +160,16 @@ struct DeviceOutputs {
                 }
                 info["rdma"] = JSON(sortingKeysOf: entry)
             }
+        }
+        if pool.config.handsOutVDPA, let vdpa = snapshot.vdpaDevices(of: address).first {
+            // As SRIOV-DP's vdpa info provider: the vhost-vdpa node for vhost (mrw), an
+            // empty mount for virtio, whose netdev the CNI moves like a VF's.
+            var mount = ""
+            if vdpa.type == .vhost, let node = vdpa.vhostDevice {
+                mount = containerPath(of: node, devRoot: devRoot)
+                specs.append(DeviceNodeSpec(containerPath: mount, hostPath: mount, permissions: "mrw"))
+            }
+            info["vdpa"] = JSON(sortingKeysOf: ["mount": .string(mount)])
         }
         if pool.config.handsOutVhostNet, let vhost = snapshot.deviceNodes.vhostNet, let tun = snapshot.deviceNodes.tun {
             specs.append(DeviceNodeSpec(containerPath: "/dev/vhost-net", hostPath: containerPath(of: vhost, devRoot: devRoot)))

@@ -26,6 +26,8 @@ struct DeviceFacts {
     let firmware: DeviceFirmware?
     /// Whether the scan read devlink, and why not.
     let devlink: DevlinkState
+    /// The function's first vDPA device by name, which SRIOV-DP's `vdpaType` also takes.
+    let vdpa: VDPADevice?
 
     enum DevlinkState { case notRead, failed(String), read }
 
@@ -47,6 +49,7 @@ struct DeviceFacts {
         case .failed(let reason): devlink = .failed(reason)
         case .read: devlink = .read
         }
+        vdpa = snapshot.vdpaDevices(of: device.address).first
         let ownRDMA = rdma.first { $0.pciAddress == device.address }
         let port1 = ownRDMA?.ports.first { $0.number == 1 }
         switch (ownRDMA, port1) {
@@ -152,6 +155,13 @@ extension Selector {
         }
         if let isRdma, isRdma == facts.rdma.isEmpty {
             return no(isRdma ? "has no RDMA device (isRdma)" : "has an RDMA device (isRdma false)")
+        }
+        if let vdpaType {
+            guard let vdpa = facts.vdpa else { return no("no vDPA device (vdpaType \(vdpaType))") }
+            guard let type = vdpa.type else {
+                return no("vDPA device \(vdpa.name) has driver \(vdpa.driver ?? "none"), not vhost_vdpa or virtio_vdpa (vdpaType \(vdpaType))")
+            }
+            if type.rawValue != vdpaType { return no("vDPA device \(vdpa.name) is \(type.rawValue) (\(vdpa.driver ?? "")), not vdpaType \(vdpaType)") }
         }
         if let ifNames, !facts.netdevs.contains(where: { ifNames.contains($0.name) }) {
             return no("netdev \(facts.netdevs.map(\.name)) not in ifNames \(ifNames)")

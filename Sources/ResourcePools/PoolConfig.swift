@@ -38,6 +38,9 @@ public struct PoolConfig: Equatable, Sendable {
     /// RDMA character devices are handed out with the devices (`isRdma` in SRIOV-DP).
     public var handsOutRDMA: Bool { deviceType == .rdmaShared || selectors.contains { $0.isRdma == true } }
     public var handsOutVhostNet: Bool { selectors.contains { $0.needVhostNet == true } }
+    /// Devices are vDPA devices (`vdpaType` in some selector): Allocate hands out the
+    /// vhost-vdpa node and the device-info file is of type `vdpa`.
+    public var handsOutVDPA: Bool { selectors.contains { $0.vdpaType != nil } }
 }
 
 /// The whole configuration file.

@@ -62,6 +62,14 @@ struct DiscoveryReport {
                 for port in device.ports { out += "     \(describe(port))\n" }
             }
         }
+        if !snapshot.vdpaDevices.isEmpty {
+            out += "\nvDPA: \(snapshot.vdpaDevices.count) device\(snapshot.vdpaDevices.count == 1 ? "" : "s").\n"
+            for device in snapshot.vdpaDevices {
+                let parent = device.parentAddress.map { "on \($0)" } ?? "no PCI parent"
+                let driver = device.driver.map { "driver \($0)" + (device.type.map { " (\($0.rawValue))" } ?? "") } ?? "no driver bound"
+                out += "  \(device.name): \(parent), \(driver)\(device.vhostDevice.map { ", \($0)" } ?? "")\n"
+            }
+        }
         switch snapshot.firmware {
         case .notRead:
             break
@@ -152,7 +160,11 @@ struct DiscoveryReport {
                                         "charDevices": strings(device.characterDevices.all)])
         }
         var root: [String: JSON] = ["pciDevices": .array(pciDevices), "netdevs": .array(netdevs), "rdmaDevices": .array(rdmaDevices),
-                                    "devlink": devlinkJSON]
+                                    "devlink": devlinkJSON, "vdpaDevices": .array(snapshot.vdpaDevices.map { device in
+                                        JSON(sortingKeysOf: ["name": .string(device.name), "parent": nullable(device.parentAddress?.description),
+                                                             "driver": nullable(device.driver), "type": nullable(device.type?.rawValue),
+                                                             "vhostDevice": nullable(device.vhostDevice)])
+                                    })]
         if let assignment {
             root["pools"] = .array(assignment.pools.map { pool in
                 let devices = pool.devices.map { device in

@@ -87,4 +87,45 @@ extension ExecutablesTests {
 
             """)
     }
+
+    /// The vDPA bus: vdpa0 on VF 0000:01:00.2 bound to vhost_vdpa with its node, and an
+    /// unbound vdpa1 on the other VF; in the text report and in `--json`.
+    func testDiscoverListsVDPADevices() throws {
+        let root = try podNetdevTree()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let files = FileManager.default
+        func directory(_ path: String) throws {
+            try files.createDirectory(at: root.appendingPathComponent(path), withIntermediateDirectories: true)
+        }
+        for (name, address) in [("vdpa0", "0000:01:00.2"), ("vdpa1", "0000:01:00.3")] {
+            try directory("devices/pci0000:00/\(address)/\(name)")
+            try directory("bus/vdpa/devices")
+            try files.createSymbolicLink(atPath: root.appendingPathComponent("bus/vdpa/devices/\(name)").path,
+                                         withDestinationPath: "../../../devices/pci0000:00/\(address)/\(name)")
+        }
+        try directory("bus/vdpa/drivers/vhost_vdpa")
+        try directory("devices/pci0000:00/0000:01:00.2/vdpa0/vhost-vdpa-0")
+        try files.createSymbolicLink(atPath: root.appendingPathComponent("devices/pci0000:00/0000:01:00.2/vdpa0/driver").path,
+                                     withDestinationPath: "../../../../bus/vdpa/drivers/vhost_vdpa")
+        try directory("dev")
+        XCTAssertTrue(files.createFile(atPath: root.appendingPathComponent("dev/vhost-vdpa-0").path, contents: nil))
+        let arguments = ["discover", "--sys-root", root.path, "--dev-root", root.path + "/dev"]
+        let text = try run(try binary("sriov-rdma-dp"), arguments)
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("""
+
+            vDPA: 2 devices.
+              vdpa0: on 0000:01:00.2, driver vhost_vdpa (vhost), \(root.path)/dev/vhost-vdpa-0
+              vdpa1: on 0000:01:00.3, no driver bound
+
+            """), text.stdout)
+        let json = try run(try binary("sriov-rdma-dp"), arguments + ["--json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let vdpa = try XCTUnwrap(report["vdpaDevices"] as? [[String: Any]])
+        XCTAssertEqual(vdpa.map { $0["name"] as? String }, ["vdpa0", "vdpa1"])
+        XCTAssertEqual(vdpa.map { $0["parent"] as? String }, ["0000:01:00.2", "0000:01:00.3"])
+        XCTAssertEqual(vdpa.map { $0["type"] as? String }, ["vhost", nil])
+        XCTAssertEqual(vdpa.map { $0["vhostDevice"] as? String }, [root.path + "/dev/vhost-vdpa-0", nil])
+    }
 }

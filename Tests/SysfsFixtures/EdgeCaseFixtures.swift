@@ -136,4 +136,33 @@ public enum EdgeCaseFixtures {
         }
         return tree
     }
+
+    /// vDPA on ConnectX-6 Dx VFs of PF 0000:65:00.0 (ens2f0, NUMA 1): VF 0
+    /// (0000:65:00.2, netdev ens2f0v0) has vdpa0 on vhost_vdpa (/dev/vhost-vdpa-0);
+    /// VF 1 (0000:65:00.3, ens2f0v1) has vdpa1 on virtio_vdpa, whose virtio1 netdev
+    /// eth0 sits below the VF; VF 2 (0000:65:00.4, ens2f0v2) has none; VF 3
+    /// (0000:65:00.5, ens2f0v3) has vdpa3 with no driver bound.
+    public static func vdpaOnVFs() throws -> SysfsFixture {
+        let tree = try SysfsFixture()
+        let pf = try tree.pciFunction("0000:65:00.0", vendor: "0x15b3", device: "0x101d", classCode: "0x020000",
+                                      driver: "mlx5_core", numaNode: 1)
+        try tree.write("\(pf)/sriov_totalvfs", "8")
+        try tree.write("\(pf)/sriov_numvfs", "4")
+        try tree.netdev("ens2f0", under: pf, mtu: 1500, mac: "0c:42:a1:65:00:00")
+        for index in 0..<4 {
+            let address = "0000:65:00.\(2 + index)"
+            let vf = try tree.pciFunction(address, vendor: "0x15b3", device: "0x101e", classCode: "0x020000",
+                                          driver: "mlx5_core", numaNode: 1)
+            try tree.link("\(pf)/virtfn\(index)", to: "../\(address)")
+            try tree.link("\(vf)/physfn", to: "../0000:65:00.0")
+            try tree.netdev("ens2f0v\(index)", under: vf, mtu: 1500, mac: "02:00:00:65:00:0\(index)")
+            switch index {
+            case 0: try tree.vdpaDevice("vdpa0", under: vf, driver: "vhost_vdpa", minor: 0)
+            case 1: try tree.vdpaDevice("vdpa1", under: vf, driver: "virtio_vdpa", minor: 1, netdev: "eth0")
+            case 3: try tree.vdpaDevice("vdpa3", under: vf, driver: nil, minor: 3)
+            default: break
+            }
+        }
+        return tree
+    }
 }

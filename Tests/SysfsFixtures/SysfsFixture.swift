@@ -91,6 +91,31 @@ public final class SysfsFixture {
         try link("\(dir)/device", to: "../..")
         try link("class/net/\(name)", to: "../../" + dir)
     }
+
+    /// A vDPA device below a device directory (`vdpa dev add ... name <name>`), on the
+    /// vdpa bus, bound to `driver`. vhost_vdpa gets its `vhost-vdpa-<minor>` child and
+    /// the /dev node; virtio_vdpa a `virtio<minor>` child below the function itself
+    /// (the DMA device), with netdev `netdev` in it.
+    public func vdpaDevice(_ name: String, under deviceDir: String, driver: String?, minor: Int, netdev: String? = nil) throws {
+        let dir = "\(deviceDir)/\(name)"
+        try directory(dir)
+        let depth = 3  // bus/vdpa/devices
+        try link("bus/vdpa/devices/\(name)", to: String(repeating: "../", count: depth) + dir)
+        if let driver {
+            try directory("bus/vdpa/drivers/\(driver)")
+            try link("\(dir)/driver", to: String(repeating: "../", count: dir.split(separator: "/").count) + "bus/vdpa/drivers/\(driver)")
+        }
+        switch driver {
+        case "vhost_vdpa":
+            try write("\(dir)/vhost-vdpa-\(minor)/dev", "504:\(minor)")
+            try write("dev/vhost-vdpa-\(minor)", "")
+        case "virtio_vdpa":
+            try write("\(deviceDir)/virtio\(minor)/device", "0x0001")
+            if let netdev { try self.netdev(netdev, under: "\(deviceDir)/virtio\(minor)", mtu: 1500, mac: "52:54:00:00:0\(minor):01") }
+        default:
+            break
+        }
+    }
 }
 
 /// XCTest keeps every test case object, and the fixtures in their properties, alive

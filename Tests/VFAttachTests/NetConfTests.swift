@@ -1,3 +1,4 @@
+import Foundation
 import CNI
 import HostDevices
 import Netlink
@@ -70,6 +71,26 @@ final class NetConfTests: XCTestCase {
         XCTAssertEqual(try parse(fields, args: "IgnoreUnknown=1;MAC=02:00:00:00:00:02").mac?.description, "02:00:00:00:00:02")
         XCTAssertEqual(try parse(fields + #","runtimeConfig":{"mac":"02:00:00:00:00:03"}"#, args: "MAC=02:00:00:00:00:02").mac?.description,
                        "02:00:00:00:00:03")
+    }
+
+    /// Multus's device-info file: a pci one, and a vDPA pool's, whose VF is in its vdpa section.
+    func testDeviceFromDeviceInfoFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devinfo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func file(_ name: String, _ contents: String) throws -> String {
+            let path = directory.appendingPathComponent(name).path
+            try contents.write(toFile: path, atomically: true, encoding: .utf8)
+            return #","runtimeConfig":{"CNIDeviceInfoFile":"\#(path)"}"#
+        }
+        let pci = try file("pci.json", #"{"type":"pci","version":"1.1.0","pci":{"pci-address":"0000:3b:02.3"}}"#)
+        XCTAssertEqual(try parse(pci).deviceID, PCIAddress("0000:3b:02.3"))
+        let vdpa = try file("vdpa.json", #"{"type":"vdpa","version":"1.1.0","vdpa":{"driver":"vhost","parent-device":"vdpa0","#
+                            + #""path":"/dev/vhost-vdpa-0","pci-address":"0000:65:00.2","pf-pci-address":"0000:65:00.0"}}"#)
+        XCTAssertEqual(try parse(vdpa).deviceID, PCIAddress("0000:65:00.2"))
+        let bad = #"{"type":"accelerator","version":"1.1.0","accelerator":{"pci-address":"0000:65:00.2"}}"#
+        let other = try file("other.json", bad)
+        XCTAssertEqual(message(other), "device-info file \(directory.appendingPathComponent("other.json").path) has no pci.pci-address or vdpa.pci-address")
     }
 
     func testDeviceIDPrecedence() throws {
