@@ -25,6 +25,8 @@ public struct HostSnapshot: Sendable {
     public let firmware: FirmwareReading
     /// Devices on the vDPA bus, by name.
     public let vdpaDevices: [VDPADevice]
+    /// Auxiliary devices below PCI functions (scalable functions), by parent and name.
+    public let auxiliaryDevices: [AuxiliaryDevice]
 
     // Look-ups by PCI address, built once: pools ask for every device's netdevs
     // and RDMA devices, which would otherwise be quadratic in the number of VFs.
@@ -34,10 +36,12 @@ public struct HostSnapshot: Sendable {
     private let softRDMAByNetdev: [String: [Int]]
     private let firmwareByAddress: [PCIAddress: DeviceFirmware]
     private let vdpaByAddress: [PCIAddress: [Int]]
+    private let interfacesByAuxiliary: [String: [Int]]
+    private let rdmaByAuxiliary: [String: [Int]]
 
     init(pciDevices: [PCIDevice], networkInterfaces: [NetworkInterface], rdmaDevices: [RDMADevice],
          kernelHasRDMAClass: Bool, deviceNodes: DeviceNodes, roots: HostRoots, firmware: FirmwareReading = .notRead,
-         vdpaDevices: [VDPADevice] = []) {
+         vdpaDevices: [VDPADevice] = [], auxiliaryDevices: [AuxiliaryDevice] = []) {
         self.pciDevices = pciDevices
         self.networkInterfaces = networkInterfaces
         self.rdmaDevices = rdmaDevices
@@ -56,6 +60,17 @@ public struct HostSnapshot: Sendable {
             if let address = device.parentAddress { vdpaByAddress[address, default: []].append(position) }
         }
         self.vdpaByAddress = vdpaByAddress
+        self.auxiliaryDevices = auxiliaryDevices
+        var interfacesByAuxiliary: [String: [Int]] = [:]
+        for (position, iface) in networkInterfaces.enumerated() {
+            if let name = iface.auxiliaryDevice { interfacesByAuxiliary[name, default: []].append(position) }
+        }
+        self.interfacesByAuxiliary = interfacesByAuxiliary
+        var rdmaByAuxiliary: [String: [Int]] = [:]
+        for (position, device) in rdmaDevices.enumerated() {
+            if let name = device.auxiliaryDevice { rdmaByAuxiliary[name, default: []].append(position) }
+        }
+        self.rdmaByAuxiliary = rdmaByAuxiliary
         var deviceIndex: [PCIAddress: Int] = [:]
         for (position, device) in pciDevices.enumerated() { deviceIndex[device.address] = position }
         var interfacesByAddress: [PCIAddress: [Int]] = [:]
@@ -91,6 +106,20 @@ public struct HostSnapshot: Sendable {
     /// The devlink info of a PCI function, when it has a devlink instance (a PF
     /// usually; VFs rarely) and the scan read devlink.
     public func firmware(of address: PCIAddress) -> DeviceFirmware? { firmwareByAddress[address] }
+
+    /// The netdevs of an auxiliary device (a scalable function's), by name.
+    public func interfaces(ofAuxiliary name: String) -> [NetworkInterface] {
+        (interfacesByAuxiliary[name] ?? []).map { networkInterfaces[$0] }
+    }
+
+    /// The RDMA devices whose parent is an auxiliary device (a scalable function's).
+    public func rdmaDevices(ofAuxiliary name: String) -> [RDMADevice] {
+        (rdmaByAuxiliary[name] ?? []).map { rdmaDevices[$0] }
+    }
+
+    public func auxiliaryDevice(named name: String) -> AuxiliaryDevice? {
+        auxiliaryDevices.first { $0.name == name }
+    }
 
     /// The vDPA devices created on a function, by name.
     public func vdpaDevices(of address: PCIAddress) -> [VDPADevice] {
@@ -246,6 +275,13 @@ public struct HostSnapshot: Sendable {
             rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: readGIDs, portQuery: portQuery,
                                       detail: detail)
         }
+        // A scalable function's number, for pfNames ranges: one read per auxiliary device.
+        let auxiliary = devices.flatMap { device in
+            device.auxiliaryDevices.map { name in
+                AuxiliaryDevice(name: name, parentAddress: device.address,
+                                sfNumber: busDevices?.subdirectory(device.address.description)?.int(name + "/sfnum"))
+            }
+        }
         var firmwareReading = FirmwareReading.notRead
         if let firmware {
             do { firmwareReading = .read(try firmware.devices()) } catch { firmwareReading = .failed("\(error)") }
@@ -259,7 +295,8 @@ public struct HostSnapshot: Sendable {
             roots: roots,
             firmware: firmwareReading,
             vdpaDevices: VDPADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot)
-                .filter { device in functions == nil || devices.contains { $0.address == device.parentAddress } }
+                .filter { device in functions == nil || devices.contains { $0.address == device.parentAddress } },
+            auxiliaryDevices: auxiliary
         )
     }
 
@@ -397,7 +434,7 @@ public enum ScanDetail: Sendable {
 
 /// `<driver>.<type>.<id>`, e.g. `mlx5_core.sf.4`: an auxiliary device such as a
 /// scalable function, below its PF.
-func isAuxiliaryDeviceName(_ name: String) -> Bool {
+public func isAuxiliaryDeviceName(_ name: String) -> Bool {
     let parts = name.split(separator: ".")
     return parts.count == 3 && Int(parts[2]) != nil
 }

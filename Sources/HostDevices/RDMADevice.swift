@@ -11,6 +11,9 @@ public struct RDMADevice: Hashable, Sendable {
     public var ports: [RDMAPort] = []
     /// Character devices under `<devRoot>/infiniband` that belong to this device.
     public var characterDevices: RDMACharacterDevices = RDMACharacterDevices()
+    /// The auxiliary device it sits on (`mlx5_core.sf.4`, a scalable function), which
+    /// has no PCI address of its own.
+    public var auxiliaryDevice: String?
 
     public init(name: String, pciAddress: PCIAddress?, netdevs: [String], nodeType: String?,
                 ports: [RDMAPort] = [], characterDevices: RDMACharacterDevices = RDMACharacterDevices()) {

@@ -133,8 +133,10 @@ enum RDMADiscovery {
             number += 1
             next = number == 1 ? nil : dir.subdirectory("ports/\(number)")
         }
-        return RDMADevice(name: name, pciAddress: pci, netdevs: netdevs.sorted(), nodeType: detail == .all ? dir.string("node_type") : nil,
-                          ports: ports)
+        var device = RDMADevice(name: name, pciAddress: pci, netdevs: netdevs.sorted(),
+                                nodeType: detail == .all ? dir.string("node_type") : nil, ports: ports)
+        if pci == nil, let path = devicePath, isAuxiliaryDeviceName(lastComponent(path)) { device.auxiliaryDevice = lastComponent(path) }
+        return device
     }
 
     /// A device that opened: its ports are the ones libibverbs reports, with state,

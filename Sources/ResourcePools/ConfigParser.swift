@@ -76,8 +76,7 @@ extension PoolsConfig {
         if let raw = entry["deviceType"] {
             guard let text = raw.stringValue else { throw fail("deviceType", .invalidValue("must be a string, not \(describe(raw))")) }
             guard let parsed = DeviceType(rawValue: text) else {
-                let hint = text == "auxNetDevice" ? " (scalable functions are not supported yet)" : ""
-                throw fail("deviceType", .invalidValue("\"\(text)\" is not one of netDevice, accelerator, rdmaShared\(hint)"))
+                throw fail("deviceType", .invalidValue("\"\(text)\" is not one of netDevice, accelerator, auxNetDevice, rdmaShared"))
             }
             deviceType = parsed
         }
@@ -109,8 +108,10 @@ extension PoolsConfig {
         if let raw = entry["additionalInfo"] {
             guard let info = raw.members else { throw fail("additionalInfo", .invalidValue("must be an object")) }
             for (device, values) in info {
-                guard device == "*" || PCIAddress(device) != nil else {
-                    throw fail("additionalInfo", .invalidValue("key \"\(device)\" is neither \"*\" nor a PCI address"))
+                let auxiliary = deviceType == .auxNetDevice && isAuxiliaryDeviceName(device)
+                guard device == "*" || PCIAddress(device) != nil || auxiliary else {
+                    let what = deviceType == .auxNetDevice ? "a PCI address nor an auxiliary device name" : "a PCI address"
+                    throw fail("additionalInfo", .invalidValue("key \"\(device)\" is neither \"*\" nor \(what)"))
                 }
                 guard let map = values.members else { throw fail("additionalInfo.\(device)", .invalidValue("must be an object")) }
                 var strings: [String: String] = [:]

@@ -72,10 +72,11 @@ extension ResourcePool {
         } else {
             var info: [String: JSON] = [:]
             for id in ids {
-                guard let device = device(id), let address = device.pciAddress else { continue }
-                let perDevice = DeviceOutputs(device: device, address: address, pool: self, snapshot: snapshot)
+                guard let device = device(id) else { continue }
+                let perDevice = DeviceOutputs(device: device, pool: self, snapshot: snapshot)
                 specs += perDevice.specs
                 info[id] = JSON(sortingKeysOf: perDevice.info)
+                // No device-info file for a scalable function: the spec has no type for one (nor has SRIOV-DP).
                 if config.deviceType == .netDevice {
                     result.deviceInfoFiles.append(deviceInfoFile(device, snapshot: snapshot, options: options))
                 }
@@ -131,9 +132,9 @@ struct DeviceOutputs {
     var specs: [DeviceNodeSpec] = []
     var info: [String: JSON] = [:]
 
-    init(device: PoolDevice, address: PCIAddress, pool: ResourcePool, snapshot: HostSnapshot) {
+    init(device: PoolDevice, pool: ResourcePool, snapshot: HostSnapshot) {
         let devRoot = snapshot.roots.devRoot
-        let pci = snapshot.device(at: address)
+        let pci = device.pciAddress.flatMap(snapshot.device(at:))
         info["generic"] = JSON(sortingKeysOf: ["deviceID": device.id])
         if pci?.driver == "vfio-pci", let group = pci?.iommuGroup, let host = snapshot.deviceNodes.vfioGroups[group] {
             // In a VM without an IOMMU the host node is noiommu-N; the container sees /dev/vfio/N.
@@ -150,7 +151,10 @@ struct DeviceOutputs {
             info["uio"] = JSON(sortingKeysOf: ["mount": "/dev/\(uio)"])
         }
         if pool.config.handsOutRDMA {
-            for rdma in snapshot.rdmaDevices(of: address) {
+            // A scalable function's RDMA device sits on its auxiliary device.
+            let rdmaDevices = device.auxiliaryDevice.map(snapshot.rdmaDevices(ofAuxiliary:))
+                ?? device.pciAddress.map(snapshot.rdmaDevices(of:)) ?? []
+            for rdma in rdmaDevices {
                 let nodes = pool.rdmaSpecs(rdma, snapshot: snapshot)
                 specs += nodes
                 var entry: [String: String] = ["rdma_dev": rdma.name]
@@ -161,7 +165,7 @@ struct DeviceOutputs {
                 info["rdma"] = JSON(sortingKeysOf: entry)
             }
         }
-        if pool.config.handsOutVDPA, let vdpa = snapshot.vdpaDevices(of: address).first {
+        if pool.config.handsOutVDPA, let address = device.pciAddress, let vdpa = snapshot.vdpaDevices(of: address).first {
             // As SRIOV-DP's vdpa info provider: the vhost-vdpa node for vhost (mrw), an
             // empty mount for virtio, whose netdev the CNI moves like a VF's.
             var mount = ""

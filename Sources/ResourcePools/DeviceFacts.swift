@@ -3,7 +3,11 @@ import HostDevices
 /// What selectors look at for one PCI function, computed once per snapshot rather
 /// than once per pool and selector.
 struct DeviceFacts {
+    /// The function itself, or for a scalable function its parent PF, whose IDs,
+    /// driver and ACPI index SRIOV-DP's auxNetDevice selectors compare.
     let device: PCIDevice
+    /// A scalable function: the pool device is this, not `device`.
+    let auxiliary: AuxiliaryDevice?
     let vendor: String
     let deviceID: String
     let pfAddress: PCIAddress?
@@ -33,6 +37,7 @@ struct DeviceFacts {
 
     init(_ device: PCIDevice, snapshot: HostSnapshot, pfNames: [PCIAddress: String]) {
         self.device = device
+        auxiliary = nil
         vendor = hexID(device.vendorID)
         deviceID = hexID(device.deviceID)
         pfAddress = device.pfAddress
@@ -50,8 +55,38 @@ struct DeviceFacts {
         case .read: devlink = .read
         }
         vdpa = snapshot.vdpaDevices(of: device.address).first
-        let ownRDMA = rdma.first { $0.pciAddress == device.address }
+        (pKey, noPKey) = Self.partitionKey(of: rdma.first { $0.pciAddress == device.address })
+    }
+
+    /// A scalable function: its parent PF's IDs, driver, name and devlink info; its
+    /// own netdevs and RDMA devices; `sfnum` as the index `pfNames` ranges count
+    /// (SRIOV-DP's funcID for SFs).
+    init(auxiliary: AuxiliaryDevice, parent: PCIDevice, snapshot: HostSnapshot) {
+        device = parent
+        self.auxiliary = auxiliary
+        vendor = hexID(parent.vendorID)
+        deviceID = hexID(parent.deviceID)
+        pfAddress = parent.address
+        vfIndex = auxiliary.sfNumber
+        pfName = snapshot.pfName(of: parent.address)
+        netdevs = snapshot.interfaces(ofAuxiliary: auxiliary.name)
+        rdma = snapshot.rdmaDevices(ofAuxiliary: auxiliary.name)
+        linkType = netdevs.first?.linkTypeName
+        netdevNotVisible = parent.driver != nil && netdevs.isEmpty
+        firmware = snapshot.firmware(of: parent.address)
+        switch snapshot.firmware {
+        case .notRead: devlink = .notRead
+        case .failed(let reason): devlink = .failed(reason)
+        case .read: devlink = .read
+        }
+        vdpa = nil
+        (pKey, noPKey) = Self.partitionKey(of: rdma.first)
+    }
+
+    /// Port 1's P_Key at index 0 of the device's own RDMA device, or why there is none.
+    private static func partitionKey(of ownRDMA: RDMADevice?) -> (PartitionKey?, MissingPKey?) {
         let port1 = ownRDMA?.ports.first { $0.number == 1 }
+        let pKey: PartitionKey?, noPKey: MissingPKey?
         switch (ownRDMA, port1) {
         case (nil, _):
             (pKey, noPKey) = (nil, .noRDMADevice)
@@ -63,6 +98,7 @@ struct DeviceFacts {
             pKey = port.pKeys[0]
             noPKey = pKey == nil ? .noIndex0(own.name) : nil
         }
+        return (pKey, noPKey)
     }
 }
 
@@ -115,6 +151,9 @@ extension Selector {
         if let drivers {
             guard let driver = facts.device.driver else { return no("no driver bound (drivers \(drivers))") }
             if !drivers.contains(driver) { return no("driver \(driver) not in drivers \(drivers)") }
+        }
+        if let auxTypes, let auxiliary = facts.auxiliary, !auxTypes.contains(auxiliary.type) {
+            return no("auxiliary type \(auxiliary.type) not in auxTypes \(auxTypes)")
         }
         if let pciAddresses, !pciAddresses.contains(facts.device.address) { return no("\(facts.device.address) not in pciAddresses") }
         if let acpiIndexes {

@@ -16,6 +16,15 @@ public struct PoolAssignment: Equatable, Sendable {
         var pfNames: [PCIAddress: String] = [:]
         for pf in snapshot.physicalFunctions { pfNames[pf.address] = snapshot.pfName(of: pf.address) }
         let facts = snapshot.pciDevices.map { DeviceFacts($0, snapshot: snapshot, pfNames: pfNames) }
+        // Scalable functions, only when a pool asks for them: an SF has an sfnum.
+        let auxiliaryFacts: [DeviceFacts] = config.pools.contains { $0.deviceType == .auxNetDevice }
+            ? snapshot.auxiliaryDevices.compactMap { auxiliary in
+                guard auxiliary.sfNumber != nil, let parent = snapshot.device(at: auxiliary.parentAddress) else { return nil }
+                return DeviceFacts(auxiliary: auxiliary, parent: parent, snapshot: snapshot)
+            }
+            : []
+        var auxiliaryClaimedBy: [String: String] = [:]
+        var auxiliaryReasons: [String: [String]] = [:]
 
         var claimedBy: [PCIAddress: String] = [:]
         var sharedBy: Set<PCIAddress> = []
@@ -25,22 +34,30 @@ public struct PoolAssignment: Equatable, Sendable {
             // By position: a DeviceFacts is large, and copying one per pool and device
             // is most of the cost of assigning thousands of VFs.
             var chosen: [Int] = []
+            if config.deviceType == .auxNetDevice {
+                for position in auxiliaryFacts.indices {
+                    guard let name = auxiliaryFacts[position].auxiliary?.name, auxiliaryFacts[position].device.driver != nil else { continue }
+                    if let owner = auxiliaryClaimedBy[name] {
+                        if explained { auxiliaryReasons[name, default: []].append("\(config.qualifiedName): already in \(owner)") }
+                        continue
+                    }
+                    if let mismatch = Self.mismatch(auxiliaryFacts[position], config.selectors, explained: explained) {
+                        if explained { auxiliaryReasons[name, default: []].append("\(config.qualifiedName): \(mismatch)") }
+                        continue
+                    }
+                    chosen.append(position)
+                    auxiliaryClaimedBy[name] = config.qualifiedName
+                }
+                pools.append(Self.pool(config, chosen.map { auxiliaryFacts[$0] }))
+                continue
+            }
             for position in facts.indices where Self.isCandidate(facts[position], for: config.deviceType) {
                 let address = facts[position].device.address
                 if config.deviceType != .rdmaShared, let owner = claimedBy[address] {
                     if explained { reasons[address, default: []].append("\(config.qualifiedName): already in \(owner)") }
                     continue
                 }
-                var lastMismatch: String?
-                for selector in config.selectors {
-                    if let mismatch = selector.mismatch(facts[position], explained: explained) {
-                        lastMismatch = mismatch
-                    } else {
-                        lastMismatch = nil
-                        break
-                    }
-                }
-                if let lastMismatch {
+                if let lastMismatch = Self.mismatch(facts[position], config.selectors, explained: explained) {
                     if explained { reasons[address, default: []].append("\(config.qualifiedName): \(lastMismatch)") }
                     continue
                 }
@@ -63,8 +80,25 @@ public struct PoolAssignment: Equatable, Sendable {
             }
             excluded.append(ExcludedDevice(address: candidate.device.address, reasons: why.isEmpty ? ["no pool configured"] : why))
         }
+        // A scalable function some auxNetDevice pool passed over.
+        for candidate in auxiliaryFacts where explained {
+            guard let auxiliary = candidate.auxiliary, auxiliaryClaimedBy[auxiliary.name] == nil else { continue }
+            var why = auxiliaryReasons[auxiliary.name] ?? []
+            if candidate.device.driver == nil { why.insert("its PF \(auxiliary.parentAddress) has no driver bound", at: 0) }
+            excluded.append(ExcludedDevice(address: auxiliary.parentAddress, auxiliaryDevice: auxiliary.name, reasons: why))
+        }
         self.pools = pools
         self.excluded = excluded
+    }
+
+    /// nil when some selector takes the device; else the last selector's reason.
+    private static func mismatch(_ facts: DeviceFacts, _ selectors: [Selector], explained: Bool) -> String? {
+        var lastMismatch: String?
+        for selector in selectors {
+            guard let mismatch = selector.mismatch(facts, explained: explained) else { return nil }
+            lastMismatch = mismatch
+        }
+        return lastMismatch
     }
 
     private static func isNetworkOrAccelerator(_ device: PCIDevice) -> Bool {
@@ -81,6 +115,8 @@ public struct PoolAssignment: Equatable, Sendable {
             return facts.device.classCode >> 16 == 0x02 && (facts.device.sriov?.enabledVFs ?? 0) == 0
         case .accelerator:
             return facts.device.classCode >> 16 == 0x12
+        case .auxNetDevice:
+            return false
         case .rdmaShared:
             return facts.device.classCode >> 16 == 0x02 && !facts.rdma.isEmpty
         }
@@ -97,7 +133,13 @@ public struct PoolAssignment: Equatable, Sendable {
             return ResourcePool(config: config, devices: devices, sharedRDMADevices: rdma)
         }
         let devices = chosen.map { facts in
-            PoolDevice(id: facts.device.address.description, pciAddress: facts.device.address,
+            if let auxiliary = facts.auxiliary {
+                // NUMA from the parent PF, as SRIOV-DP takes it.
+                return PoolDevice(id: auxiliary.name, pciAddress: nil, numaNode: config.excludeTopology ? nil : facts.device.numaNode,
+                                  pfAddress: facts.device.address, driver: facts.device.driver, netdevs: facts.netdevs.map(\.name),
+                                  rdmaDevices: facts.rdma.map(\.name), auxiliaryDevice: auxiliary.name)
+            }
+            return PoolDevice(id: facts.device.address.description, pciAddress: facts.device.address,
                        numaNode: config.excludeTopology ? nil : facts.device.numaNode,
                        pfAddress: facts.pfAddress, driver: facts.device.driver,
                        netdevs: facts.netdevs.map(\.name), rdmaDevices: facts.rdma.map(\.name))

@@ -6,6 +6,9 @@ public enum DeviceType: String, Sendable, CaseIterable {
     case netDevice
     /// Accelerators (PCI class 0x12), one per allocation.
     case accelerator
+    /// Scalable functions (auxiliary devices such as `mlx5_core.sf.4` below a network
+    /// PF), one per allocation: SRIOV-DP's `auxNetDevice`.
+    case auxNetDevice
     /// RDMA devices shared by every pod, k8s-rdma-shared-dev-plugin style:
     /// `rdmaHcaMax` identical slots that each give all the pool's RDMA char devices.
     case rdmaShared
@@ -71,6 +74,8 @@ public struct Selector: Equatable, Sendable {
     public var isRdma: Bool?
     public var needVhostNet: Bool?
     public var vdpaType: String?
+    /// auxNetDevice pools: the auxiliary type, the middle of `mlx5_core.sf.4` (only `sf`).
+    public var auxTypes: [String]?
     /// Shared RDMA pools: netdev names and RDMA device names.
     public var ifNames: [String]?
     public var rdmaDevices: [String]?

@@ -29,6 +29,10 @@ extension ResourcePool {
             return states
         }
         for device in devices {
+            if let name = device.auxiliaryDevice {
+                states[device.id] = auxiliaryHealth(name, device, in: snapshot)
+                continue
+            }
             guard let address = device.pciAddress, let pci = snapshot.device(at: address) else {
                 states[device.id] = .unhealthy("PCI function \(device.id) is gone")
                 continue
@@ -49,5 +53,24 @@ extension ResourcePool {
             states[device.id] = .healthy
         }
         return states
+    }
+
+    /// A scalable function is unhealthy when it is gone, when its PF lost its driver
+    /// or its carrier, or when its RDMA port is not ACTIVE.
+    private func auxiliaryHealth(_ name: String, _ device: PoolDevice, in snapshot: HostSnapshot) -> DeviceHealthState {
+        guard let auxiliary = snapshot.auxiliaryDevice(named: name), let pf = snapshot.device(at: auxiliary.parentAddress) else {
+            return .unhealthy("scalable function \(name) is gone")
+        }
+        if let driver = device.driver, pf.driver != driver {
+            return .unhealthy("PF \(pf.address) driver changed from \(driver) to \(pf.driver ?? "none")")
+        }
+        if let pfName = snapshot.pfName(of: pf.address),
+           let link = snapshot.networkInterfaces.first(where: { $0.name == pfName }), link.operState == "down" || link.carrier == false {
+            return .unhealthy("PF \(pfName) has no carrier")
+        }
+        if let port = snapshot.rdmaDevices(ofAuxiliary: name).first(where: { !$0.ports.isEmpty && !$0.allPortsActive }) {
+            return .unhealthy("RDMA device \(port.name) port not ACTIVE")
+        }
+        return .healthy
     }
 }

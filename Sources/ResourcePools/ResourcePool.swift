@@ -26,11 +26,16 @@ public struct PoolDevice: Equatable, Sendable {
     /// The VF's netdev and RDMA devices at discovery time.
     public var netdevs: [String]
     public var rdmaDevices: [String]
+    /// A scalable function (auxNetDevice pools): its auxiliary device, also the `id`.
+    public var auxiliaryDevice: String? = nil
 }
 
 /// A device of the right class that no pool took, and why.
 public struct ExcludedDevice: Equatable, Sendable {
+    /// The function, or a scalable function's parent PF.
     public var address: PCIAddress
+    /// A scalable function an auxNetDevice pool passed over.
+    public var auxiliaryDevice: String? = nil
     /// One line per pool that considered it.
     public var reasons: [String]
 }

@@ -8,6 +8,9 @@ enum SelectorParser {
         .netDevice: ["vendors", "devices", "drivers", "pciAddresses", "acpiIndexes", "pfNames", "rootDevices",
                      "linkTypes", "ddpProfiles", "pKeys", "isRdma", "needVhostNet", "vdpaType"],
         .accelerator: ["vendors", "devices", "drivers", "pciAddresses", "acpiIndexes"],
+        // vendors, devices, drivers and acpiIndexes are the parent PF's; pfNames ranges count sfnum.
+        .auxNetDevice: ["vendors", "devices", "drivers", "acpiIndexes", "pfNames", "rootDevices", "linkTypes", "isRdma",
+                        "needVhostNet", "auxTypes"],
         .rdmaShared: ["vendors", "deviceIDs", "devices", "drivers", "pciAddresses", "ifNames", "linkTypes", "rdmaDevices"],
     ]
 
@@ -107,6 +110,13 @@ enum SelectorParser {
                 throw fail("vdpaType", "\(describe(raw)) is not one of vhost, virtio")
             }
             selector.vdpaType = text
+        }
+        if let types = try strings("auxTypes") {
+            // SRIOV-DP's rule: only scalable functions have an sfnum and a netdev of their own.
+            if let other = types.first(where: { $0 != "sf" }) {
+                throw fail("auxTypes", "\"\(other)\" is not a supported auxiliary device type (only \"sf\", scalable functions)")
+            }
+            selector.auxTypes = types
         }
         selector.ifNames = try strings("ifNames")
         selector.rdmaDevices = try strings("rdmaDevices")

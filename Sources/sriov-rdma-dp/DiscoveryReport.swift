@@ -62,6 +62,18 @@ struct DiscoveryReport {
                 for port in device.ports { out += "     \(describe(port))\n" }
             }
         }
+        let functions = snapshot.auxiliaryDevices.filter { $0.sfNumber != nil }
+        if !functions.isEmpty {
+            out += "\nScalable functions: \(functions.count).\n"
+            for function in functions {
+                let netdevs = snapshot.interfaces(ofAuxiliary: function.name).map(\.name)
+                let rdma = snapshot.rdmaDevices(ofAuxiliary: function.name).map(\.name)
+                out += "  \(function.name): PF \(function.parentAddress), sfnum \(function.sfNumber ?? 0), "
+                out += netdevs.isEmpty ? "no netdev here" : "netdev \(netdevs.joined(separator: ", "))"
+                if !rdma.isEmpty { out += ", RDMA \(rdma.joined(separator: ", "))" }
+                out += "\n"
+            }
+        }
         if !snapshot.vdpaDevices.isEmpty {
             out += "\nvDPA: \(snapshot.vdpaDevices.count) device\(snapshot.vdpaDevices.count == 1 ? "" : "s").\n"
             for device in snapshot.vdpaDevices {
@@ -104,7 +116,8 @@ struct DiscoveryReport {
             if !assignment.excluded.isEmpty {
                 out += "\nLeft out:\n"
                 for device in assignment.excluded {
-                    out += "  \(device.address):\n" + device.reasons.map { "     \($0)\n" }.joined()
+                    let name = device.auxiliaryDevice.map { "\($0) (scalable function of \(device.address))" } ?? device.address.description
+                    out += "  \(name):\n" + device.reasons.map { "     \($0)\n" }.joined()
                 }
             }
         }
@@ -159,8 +172,16 @@ struct DiscoveryReport {
                                         "netdevs": strings(device.netdevs), "ports": .array(ports),
                                         "charDevices": strings(device.characterDevices.all)])
         }
+        let functions = snapshot.auxiliaryDevices.filter { $0.sfNumber != nil }
         var root: [String: JSON] = ["pciDevices": .array(pciDevices), "netdevs": .array(netdevs), "rdmaDevices": .array(rdmaDevices),
-                                    "devlink": devlinkJSON, "vdpaDevices": .array(snapshot.vdpaDevices.map { device in
+                                    "devlink": devlinkJSON,
+                                    "scalableFunctions": .array(functions.map { function in
+                                        JSON(sortingKeysOf: ["name": .string(function.name), "pf": .string(function.parentAddress.description),
+                                                             "sfNumber": nullable(function.sfNumber),
+                                                             "netdevs": strings(snapshot.interfaces(ofAuxiliary: function.name).map(\.name)),
+                                                             "rdmaDevices": strings(snapshot.rdmaDevices(ofAuxiliary: function.name).map(\.name))])
+                                    }),
+                                    "vdpaDevices": .array(snapshot.vdpaDevices.map { device in
                                         JSON(sortingKeysOf: ["name": .string(device.name), "parent": nullable(device.parentAddress?.description),
                                                              "driver": nullable(device.driver), "type": nullable(device.type?.rawValue),
                                                              "vhostDevice": nullable(device.vhostDevice)])
@@ -175,7 +196,9 @@ struct DiscoveryReport {
                                             "deviceType": .string(pool.config.deviceType.rawValue), "devices": .array(devices)])
             })
             root["excluded"] = .array(assignment.excluded.map { device in
-                JSON(sortingKeysOf: ["address": .string(device.address.description), "reasons": strings(device.reasons)])
+                var entry: [String: JSON] = ["address": .string(device.address.description), "reasons": strings(device.reasons)]
+                if let name = device.auxiliaryDevice { entry["auxiliaryDevice"] = .string(name) }
+                return JSON(sortingKeysOf: entry)
             })
         }
         return JSON(sortingKeysOf: root).prettyPrinted

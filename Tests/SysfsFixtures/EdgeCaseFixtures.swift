@@ -165,4 +165,45 @@ public enum EdgeCaseFixtures {
         }
         return tree
     }
+
+    /// Scalable functions of a ConnectX-6 Dx PF in switchdev mode (0000:08:00.0,
+    /// mlx5_core, NUMA 0, uplink ens8f0np0 `p0`, its own RDMA device mlx5_0): SF
+    /// mlx5_core.sf.2 (sfnum 1, netdev enp8s0f0s1, RDMA mlx5_2, uverbs1) and
+    /// mlx5_core.sf.3 (sfnum 2, netdev enp8s0f0s2, RDMA mlx5_3, uverbs2), with their
+    /// representors en8f0pf0sf1/en8f0pf0sf2 (`pf0sf1`, `pf0sf2`) beside the uplink; and
+    /// mlx5_core.eth.0 and mlx5_core.rdma.0, auxiliary devices with no sfnum. A second
+    /// PF, 0000:08:00.1 (ens8f1np1, NUMA 0), has SF mlx5_core.sf.4 (sfnum 7, netdev
+    /// enp8s0f1s7) and no RDMA.
+    public static func scalableFunctions() throws -> SysfsFixture {
+        let tree = try SysfsFixture()
+        var uverbs = 0
+        for (function, uplink) in [(0, "ens8f0np0"), (1, "ens8f1np1")] {
+            let address = "0000:08:00.\(function)"
+            let pf = try tree.pciFunction(address, vendor: "0x15b3", device: "0x101d", classCode: "0x020000",
+                                          driver: "mlx5_core", numaNode: 0)
+            try tree.write("\(pf)/sriov_totalvfs", "8")
+            try tree.write("\(pf)/sriov_numvfs", "0")
+            try tree.netdev(uplink, under: pf, mtu: 1500, mac: "0c:42:a1:08:00:0\(function)", physPortName: "p\(function)")
+            if function == 0 {
+                try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_0", under: pf, netdev: uplink, index: &uverbs)
+                for other in ["mlx5_core.eth.0", "mlx5_core.rdma.0"] {
+                    try tree.directory("\(pf)/\(other)")
+                    try tree.link("bus/auxiliary/devices/\(other)", to: "../../../\(pf)/\(other)")
+                }
+            }
+            let functions: [(aux: Int, sfnum: Int, rdma: String?)] = function == 0 ? [(2, 1, "mlx5_2"), (3, 2, "mlx5_3")] : [(4, 7, nil)]
+            for sf in functions {
+                let name = "mlx5_core.sf.\(sf.aux)"
+                let dir = "\(pf)/\(name)"
+                try tree.write("\(dir)/sfnum", String(sf.sfnum))
+                try tree.link("bus/auxiliary/devices/\(name)", to: "../../../\(dir)")
+                let netdev = "enp8s0f\(function)s\(sf.sfnum)"
+                try tree.netdev(netdev, under: dir, mtu: 1500, mac: "02:00:00:08:0\(function):0\(sf.sfnum)")
+                try tree.netdev("en8f\(function)pf\(function)sf\(sf.sfnum)", under: pf, mtu: 1500, mac: "6e:00:00:08:0\(function):0\(sf.sfnum)",
+                                physPortName: "pf\(function)sf\(sf.sfnum)")
+                if let rdma = sf.rdma { try SRIOVNodeFixture.rdmaDevice(tree, rdma, under: dir, netdev: netdev, index: &uverbs) }
+            }
+        }
+        return tree
+    }
 }
