@@ -72,3 +72,20 @@ class SysfsTree:
 
     def set_pf_carrier(self, up):
         self.write(f"{self.pf_dir}/net/enp1s0/carrier", "1" if up else "0")
+
+    def add_sf(self, number):
+        """A scalable function below the PF, as `devlink port add ... flavour pcisf sfnum N`
+        and the SF driver make it: the auxiliary device with `sfnum`, its netdev below it."""
+        name = f"mlx5_core.sf.{number + 2}"
+        directory = f"{self.pf_dir}/{name}"
+        self.write(f"{directory}/sfnum", str(number))
+        self.link(f"bus/auxiliary/devices/{name}", "../../../" + directory)
+        self.netdev(f"enp1s0s{number}", directory)
+        return name
+
+    def remove_sf(self, number):
+        import shutil
+        name = f"mlx5_core.sf.{number + 2}"
+        os.unlink(self.path(f"class/net/enp1s0s{number}"))
+        os.unlink(self.path(f"bus/auxiliary/devices/{name}"))
+        shutil.rmtree(self.path(f"{self.pf_dir}/{name}"))

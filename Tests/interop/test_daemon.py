@@ -145,6 +145,30 @@ def test_allocate_and_preferred_allocation(node, api):
     assert "unhealthy: PF enp1s0 has no carrier" in error.value.details()
 
 
+def test_scalable_function_pool_registers_allocates_and_rescans(node, api):
+    pb2, _ = api
+    for number in (1, 2):
+        node.sysfs.add_sf(number)
+    node.write_config({"resourceList": CONFIG["resourceList"] + [
+        {"resourceName": "sfs", "resourcePrefix": "example.com", "deviceType": "auxNetDevice",
+         "selectors": {"auxTypes": ["sf"], "pfNames": ["enp1s0#1-2"]}}]})
+    node.start()
+    sfs = node.resource("example.com/sfs")
+    assert [(d.ID, d.health, [n.ID for n in d.topology.nodes]) for d in sfs.latest.devices] == [
+        ("mlx5_core.sf.3", "Healthy", [0]), ("mlx5_core.sf.4", "Healthy", [0])]
+    assert len(node.resource().latest.devices) == 3, "the VF pool is unchanged"
+    response = sfs.stub.Allocate(pb2.AllocateRequest(container_requests=[pb2.ContainerAllocateRequest(devices_ids=["mlx5_core.sf.4"])]), timeout=10)
+    envs = dict(response.container_responses[0].envs)
+    assert envs["PCIDEVICE_EXAMPLE_COM_SFS"] == "mlx5_core.sf.4"
+    assert json.loads(envs["PCIDEVICE_EXAMPLE_COM_SFS_INFO"]) == {"mlx5_core.sf.4": {"generic": {"deviceID": "mlx5_core.sf.4"}}}
+    assert not os.path.exists(os.path.join(node.state_dir, "k8s.cni.cncf.io/devinfo/dp/example.com-sfs-mlx5_core.sf.4-device.json"))
+    node.sysfs.remove_sf(2)
+    node.sysfs.add_sf(0)
+    wait_for(lambda: [d.ID for d in sfs.latest.devices] == ["mlx5_core.sf.3"], what="SF 2 dropped, SF 0 out of range")
+    node.sysfs.set_pf_carrier(False)
+    wait_for(lambda: set(sfs.health().values()) == {"Unhealthy"}, what="SFs unhealthy with the PF's carrier")
+
+
 def test_config_change_adds_and_removes_pools(node):
     node.start()
     first = node.resource()
