@@ -64,29 +64,32 @@ struct DiscoveryBenchmark {
             var medians: [Int: Double] = [:]
             print("\(label):")
             print("VFs   PFs  devices  scan+pools median (ms)  min (ms)  pooled  of which pools, median (ms)")
-            for (pfs, perPF, node) in nodes {
-                let roots = HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath)
-                // One scan warms the dentry cache first.
-                _ = HostSnapshot.scan(roots: roots, detail: detail)
-                var times: [Double] = []
-                var poolTimes: [Double] = []
-                var pooled = 0
-                for _ in 0..<rounds {
+            let roots = nodes.map { HostRoots(sysRoot: $0.node.tree.path, devRoot: $0.node.tree.devPath) }
+            // One scan of each warms the dentry cache first.
+            for root in roots { _ = HostSnapshot.scan(roots: root, detail: detail) }
+            var times = Array(repeating: [Double](), count: nodes.count)
+            var poolTimes = Array(repeating: [Double](), count: nodes.count)
+            var pooled = Array(repeating: 0, count: nodes.count)
+            // The sizes take turns round by round, so a machine that speeds up or slows
+            // down during the run moves both alike and the ratio stays a ratio of sizes.
+            for _ in 0..<rounds {
+                for (index, root) in roots.enumerated() {
                     let start = ContinuousClock.now
-                    let snapshot = HostSnapshot.scan(roots: roots, detail: detail)
+                    let snapshot = HostSnapshot.scan(roots: root, detail: detail)
                     let scanned = ContinuousClock.now
                     let assignment = PoolAssignment(config: config, snapshot: snapshot, explained: detail == .all)
                     let end = ContinuousClock.now
-                    pooled = assignment.pools.reduce(0) { $0 + $1.devices.count }
-                    times.append(milliseconds(end - start))
-                    poolTimes.append(milliseconds(end - scanned))
+                    pooled[index] = assignment.pools.reduce(0) { $0 + $1.devices.count }
+                    times[index].append(milliseconds(end - start))
+                    poolTimes[index].append(milliseconds(end - scanned))
                 }
-                times.sort()
-                poolTimes.sort()
+            }
+            for (index, (pfs, perPF, _)) in nodes.enumerated() {
+                let sorted = times[index].sorted(), pools = poolTimes[index].sorted()
                 let vfs = pfs * perPF
-                medians[vfs] = times[times.count / 2]
-                print(String(format: "%-5d %-4d %-8d %-23.1f %-9.1f %-7d %.1f", vfs, pfs, vfs + pfs, times[times.count / 2], times[0],
-                             pooled, poolTimes[poolTimes.count / 2]))
+                medians[vfs] = sorted[sorted.count / 2]
+                print(String(format: "%-5d %-4d %-8d %-23.1f %-9.1f %-7d %.1f", vfs, pfs, vfs + pfs, sorted[sorted.count / 2], sorted[0],
+                             pooled[index], pools[pools.count / 2]))
             }
             let ratio = medians[2048]! / medians[1024]!
             print(String(format: "ratio t(2048)/t(1024): %.2f (target <= 2.2); 2048 VFs: %.1f ms (target < 100 ms)", ratio, medians[2048]!))
