@@ -33,37 +33,17 @@ public struct PoolAssignment: Equatable, Sendable {
         for config in config.pools {
             // By position: a DeviceFacts is large, and copying one per pool and device
             // is most of the cost of assigning thousands of VFs.
-            var chosen: [Int] = []
             if config.deviceType == .auxNetDevice {
-                for position in auxiliaryFacts.indices {
-                    guard let name = auxiliaryFacts[position].auxiliary?.name, auxiliaryFacts[position].device.driver != nil else { continue }
-                    if let owner = auxiliaryClaimedBy[name] {
-                        if explained { auxiliaryReasons[name, default: []].append("\(config.qualifiedName): already in \(owner)") }
-                        continue
-                    }
-                    if let mismatch = Self.mismatch(auxiliaryFacts[position], config.selectors, explained: explained) {
-                        if explained { auxiliaryReasons[name, default: []].append("\(config.qualifiedName): \(mismatch)") }
-                        continue
-                    }
-                    chosen.append(position)
-                    auxiliaryClaimedBy[name] = config.qualifiedName
-                }
+                let bound = auxiliaryFacts.indices.filter { auxiliaryFacts[$0].device.driver != nil }
+                let chosen = Self.choose(config, from: auxiliaryFacts, candidates: bound, key: { $0.auxiliary?.name ?? "" },
+                                         claims: &auxiliaryClaimedBy, reasons: &auxiliaryReasons, explained: explained)
                 pools.append(Self.pool(config, chosen.map { auxiliaryFacts[$0] }))
                 continue
             }
-            for position in facts.indices where Self.isCandidate(facts[position], for: config.deviceType) {
-                let address = facts[position].device.address
-                if config.deviceType != .rdmaShared, let owner = claimedBy[address] {
-                    if explained { reasons[address, default: []].append("\(config.qualifiedName): already in \(owner)") }
-                    continue
-                }
-                if let lastMismatch = Self.mismatch(facts[position], config.selectors, explained: explained) {
-                    if explained { reasons[address, default: []].append("\(config.qualifiedName): \(lastMismatch)") }
-                    continue
-                }
-                chosen.append(position)
-                if config.deviceType != .rdmaShared { claimedBy[address] = config.qualifiedName } else { sharedBy.insert(address) }
-            }
+            let candidates = facts.indices.filter { Self.isCandidate(facts[$0], for: config.deviceType) }
+            let chosen = Self.choose(config, from: facts, candidates: candidates, key: \.device.address, claims: &claimedBy,
+                                     reasons: &reasons, explained: explained)
+            if config.deviceType == .rdmaShared { for position in chosen { sharedBy.insert(facts[position].device.address) } }
             pools.append(Self.pool(config, chosen.map { facts[$0] }))
         }
 
@@ -89,6 +69,29 @@ public struct PoolAssignment: Equatable, Sendable {
         }
         self.pools = pools
         self.excluded = excluded
+    }
+
+    /// The candidates (positions in `facts`) `config`'s selectors take, in order. An
+    /// exclusive pool skips what an earlier pool claimed and claims what it takes; a
+    /// shared RDMA pool claims nothing.
+    private static func choose<Key: Hashable>(_ config: PoolConfig, from facts: [DeviceFacts], candidates: [Int], key: (DeviceFacts) -> Key,
+                                              claims: inout [Key: String], reasons: inout [Key: [String]], explained: Bool) -> [Int] {
+        let exclusive = config.deviceType != .rdmaShared
+        var chosen: [Int] = []
+        for position in candidates {
+            let id = key(facts[position])
+            if exclusive, let owner = claims[id] {
+                if explained { reasons[id, default: []].append("\(config.qualifiedName): already in \(owner)") }
+                continue
+            }
+            if let mismatch = mismatch(facts[position], config.selectors, explained: explained) {
+                if explained { reasons[id, default: []].append("\(config.qualifiedName): \(mismatch)") }
+                continue
+            }
+            chosen.append(position)
+            if exclusive { claims[id] = config.qualifiedName }
+        }
+        return chosen
     }
 
     /// nil when some selector takes the device; else the last selector's reason.
