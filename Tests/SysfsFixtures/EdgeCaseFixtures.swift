@@ -11,8 +11,7 @@ public enum EdgeCaseFixtures {
         let tree = try SysfsFixture()
         let pf = try tree.pciFunction("0000:5e:00.0", vendor: "0x15b3", device: "0x101b", classCode: "0x020700",
                                       driver: "mlx5_core", numaNode: 0)
-        try tree.write("\(pf)/sriov_totalvfs", "8")
-        try tree.write("\(pf)/sriov_numvfs", "3")
+        try tree.sriov(pf, totalVFs: 8, numVFs: 3)
         try tree.netdev("ibp94s0", under: pf, mtu: 4092, mac: "00:00:10:49:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:5e:00:00", type: 32)
         var uverbs = 0
         try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_0", under: pf, netdev: "ibp94s0", index: &uverbs,
@@ -22,8 +21,7 @@ public enum EdgeCaseFixtures {
             let address = "0000:5e:00.\(2 + index)"
             let vf = try tree.pciFunction(address, vendor: "0x15b3", device: "0x101c", classCode: "0x020700",
                                           driver: "mlx5_core", numaNode: 0)
-            try tree.link("\(pf)/virtfn\(index)", to: "../\(address)")
-            try tree.link("\(vf)/physfn", to: "../0000:5e:00.0")
+            try tree.linkVF(vf, address: address, index: index, pfDir: pf, pfAddress: "0000:5e:00.0")
             let name = "ibp94s0v\(index)"
             try tree.netdev(name, under: vf, mtu: 4092, mac: "00:00:10:49:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:5e:00:0\(2 + index)",
                             type: 32)
@@ -53,15 +51,13 @@ public enum EdgeCaseFixtures {
         let tree = try SysfsFixture()
         let pf = try tree.pciFunction("0000:3b:00.0", vendor: "0x15b3", device: "0x1017", classCode: "0x020000",
                                       driver: "mlx5_core", numaNode: 0)
-        try tree.write("\(pf)/sriov_totalvfs", "8")
-        try tree.write("\(pf)/sriov_numvfs", "2")
+        try tree.sriov(pf, totalVFs: 8, numVFs: 2)
         try tree.netdev("ens1f0np0", under: pf, mtu: 9000, mac: "0c:42:a1:3b:00:00", physPortName: "p0")
         for index in 0..<2 {
             let address = "0000:3b:00.\(2 + index)"
             let vf = try tree.pciFunction(address, vendor: "0x15b3", device: "0x1018", classCode: "0x020000",
                                           driver: "mlx5_core", numaNode: 0)
-            try tree.link("\(pf)/virtfn\(index)", to: "../\(address)")
-            try tree.link("\(vf)/physfn", to: "../0000:3b:00.0")
+            try tree.linkVF(vf, address: address, index: index, pfDir: pf, pfAddress: "0000:3b:00.0")
             try tree.netdev("ens1f0v\(index)", under: vf, mtu: 9000, mac: "02:00:00:3b:00:0\(index)")
             try tree.netdev("ens1f0_\(index)", under: pf, mtu: 9000, mac: "6e:00:00:3b:00:0\(index)", physPortName: "pf0vf\(index)")
         }
@@ -75,13 +71,11 @@ public enum EdgeCaseFixtures {
         let tree = try SysfsFixture()
         let pf = try tree.pciFunction("0000:01:00.0", vendor: "0x8086", device: "0x10c9", classCode: "0x020000",
                                       driver: "igb", numaNode: 0)
-        try tree.write("\(pf)/sriov_totalvfs", "7")
-        try tree.write("\(pf)/sriov_numvfs", "1")
+        try tree.sriov(pf, totalVFs: 7, numVFs: 1)
         try tree.netdev("enp1s0", under: pf, mtu: 1500, mac: "52:54:00:12:34:56")
         let vf = try tree.pciFunction("0000:01:10.0", vendor: "0x8086", device: "0x10ca", classCode: "0x020000",
                                       driver: "igbvf", numaNode: 0)
-        try tree.link("\(pf)/virtfn0", to: "../0000:01:10.0")
-        try tree.link("\(vf)/physfn", to: "../0000:01:00.0")
+        try tree.linkVF(vf, address: "0000:01:10.0", index: 0, pfDir: pf, pfAddress: "0000:01:00.0")
         try tree.netdev("enp1s0v0", under: vf, mtu: 1500, mac: "02:00:00:00:00:00")
         // A bridge: devices/virtual/net/br0 with no `device` link.
         try tree.write("devices/virtual/net/br0/mtu", "1500")
@@ -116,8 +110,7 @@ public enum EdgeCaseFixtures {
         let tree = try SysfsFixture()
         let pf = try tree.pciFunction("0000:01:00.0", vendor: "0x8086", device: "0x10c9", classCode: "0x020000",
                                       driver: "igb", numaNode: 0)
-        try tree.write("\(pf)/sriov_totalvfs", "7")
-        try tree.write("\(pf)/sriov_numvfs", "4")
+        try tree.sriov(pf, totalVFs: 7, numVFs: 4)
         // The 82576's SR-IOV capability: VF N at routing ID 0x100 + 128 + 2N.
         try tree.write("\(pf)/sriov_offset", "128")
         try tree.write("\(pf)/sriov_stride", "2")
@@ -126,8 +119,7 @@ public enum EdgeCaseFixtures {
             let address = "0000:01:10.\(2 * index)"
             let vf = try tree.pciFunction(address, vendor: "0x8086", device: "0x10ca", classCode: "0x020000",
                                           driver: index == 3 ? "vfio-pci" : "igbvf", numaNode: 0)
-            try tree.link("\(pf)/virtfn\(index)", to: "../\(address)")
-            try tree.link("\(vf)/physfn", to: "../0000:01:00.0")
+            try tree.linkVF(vf, address: address, index: index, pfDir: pf, pfAddress: "0000:01:00.0")
             switch index {
             case 0: try tree.netdev("enp1s0v0", under: vf, mtu: 1500, mac: "02:00:00:00:00:00")
             case 1: try tree.directory("\(vf)/net")
@@ -146,15 +138,13 @@ public enum EdgeCaseFixtures {
         let tree = try SysfsFixture()
         let pf = try tree.pciFunction("0000:65:00.0", vendor: "0x15b3", device: "0x101d", classCode: "0x020000",
                                       driver: "mlx5_core", numaNode: 1)
-        try tree.write("\(pf)/sriov_totalvfs", "8")
-        try tree.write("\(pf)/sriov_numvfs", "4")
+        try tree.sriov(pf, totalVFs: 8, numVFs: 4)
         try tree.netdev("ens2f0", under: pf, mtu: 1500, mac: "0c:42:a1:65:00:00")
         for index in 0..<4 {
             let address = "0000:65:00.\(2 + index)"
             let vf = try tree.pciFunction(address, vendor: "0x15b3", device: "0x101e", classCode: "0x020000",
                                           driver: "mlx5_core", numaNode: 1)
-            try tree.link("\(pf)/virtfn\(index)", to: "../\(address)")
-            try tree.link("\(vf)/physfn", to: "../0000:65:00.0")
+            try tree.linkVF(vf, address: address, index: index, pfDir: pf, pfAddress: "0000:65:00.0")
             try tree.netdev("ens2f0v\(index)", under: vf, mtu: 1500, mac: "02:00:00:65:00:0\(index)")
             switch index {
             case 0: try tree.vdpaDevice("vdpa0", under: vf, driver: "vhost_vdpa", minor: 0)
@@ -181,8 +171,7 @@ public enum EdgeCaseFixtures {
             let address = "0000:08:00.\(function)"
             let pf = try tree.pciFunction(address, vendor: "0x15b3", device: "0x101d", classCode: "0x020000",
                                           driver: "mlx5_core", numaNode: 0)
-            try tree.write("\(pf)/sriov_totalvfs", "8")
-            try tree.write("\(pf)/sriov_numvfs", "0")
+            try tree.sriov(pf, totalVFs: 8, numVFs: 0)
             try tree.netdev(uplink, under: pf, mtu: 1500, mac: "0c:42:a1:08:00:0\(function)", physPortName: "p\(function)")
             if function == 0 {
                 try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_0", under: pf, netdev: uplink, index: &uverbs)

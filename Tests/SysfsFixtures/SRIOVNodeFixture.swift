@@ -35,8 +35,7 @@ public struct SRIOVNodeFixture {
             let pfDir = try tree.pciFunction(address, under: String(format: "0000:00:%02x.0", 1 + pf), vendor: mellanox ? "0x15b3" : "0x8086",
                                              device: mellanox ? "0x101d" : "0x1592", classCode: "0x020000",
                                              driver: mellanox ? "mlx5_core" : "ice", numaNode: numa)
-            try tree.write("\(pfDir)/sriov_totalvfs", String(max(vfsPerPF, 8)))
-            try tree.write("\(pfDir)/sriov_numvfs", String(vfsPerPF))
+            try tree.sriov(pfDir, totalVFs: max(vfsPerPF, 8), numVFs: vfsPerPF)
             try tree.write("\(pfDir)/sriov_offset", String(Self.firstVFOffset))
             try tree.write("\(pfDir)/sriov_stride", "1")
             let pfName = "ens\(pf)f0"
@@ -51,8 +50,7 @@ public struct SRIOVNodeFixture {
                 let vfDir = try tree.pciFunction(vfAddress, under: String(format: "0000:00:%02x.0", 1 + pf), vendor: mellanox ? "0x15b3" : "0x8086",
                                                  device: mellanox ? "0x101e" : "0x1889", classCode: "0x020000",
                                                  driver: vfDriver, numaNode: numa)
-                try tree.link("\(pfDir)/virtfn\(vf)", to: "../\(vfAddress)")
-                try tree.link("\(vfDir)/physfn", to: "../\(address)")
+                try tree.linkVF(vfDir, address: vfAddress, index: vf, pfDir: pfDir, pfAddress: address)
                 if vfio {
                     try tree.link("\(vfDir)/iommu_group", to: "../../../kernel/iommu_groups/\(group)")
                     try tree.write("dev/vfio/\(group)", "")

@@ -75,6 +75,18 @@ public final class SysfsFixture {
         return dir
     }
 
+    /// A PF's SR-IOV attributes: how many VFs it can have and has.
+    public func sriov(_ pfDir: String, totalVFs: Int, numVFs: Int) throws {
+        try write("\(pfDir)/sriov_totalvfs", String(totalVFs))
+        try write("\(pfDir)/sriov_numvfs", String(numVFs))
+    }
+
+    /// The PF's `virtfn<index>` link to a VF beside it and the VF's `physfn` link back.
+    public func linkVF(_ vfDir: String, address: String, index: Int, pfDir: String, pfAddress: String) throws {
+        try link("\(pfDir)/virtfn\(index)", to: "../\(address)")
+        try link("\(vfDir)/physfn", to: "../\(pfAddress)")
+    }
+
     /// A netdev below a device directory, linked from `class/net`. `type` is ARPHRD_*
     /// (include/uapi/linux/if_arp.h): 1 Ethernet, 32 InfiniBand (IPoIB).
     public func netdev(_ name: String, under deviceDir: String, mtu: Int, mac: String, operstate: String = "up", carrier: Int? = 1,
