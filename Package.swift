@@ -113,6 +113,7 @@ let package = Package(
         .target(name: "SysfsFixtures", path: "Tests/SysfsFixtures"),
         .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "PCIDatabase", "RDMAVerbs", "SysfsFixtures"]),
         .testTarget(name: "ResourcePoolsTests", dependencies: ["ResourcePools", "HostDevices", "SysfsFixtures"]),
+        .testTarget(name: "DevicePluginTests", dependencies: ["DevicePlugin", "HostDevices", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
         .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire"]),
         .testTarget(name: "HPACKTests", dependencies: ["HPACK"]),

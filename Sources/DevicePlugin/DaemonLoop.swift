@@ -19,11 +19,14 @@ struct DaemonLoop {
     var lastAttempt: [String: ContinuousClock.Instant] = [:]
     var socketCounter = 0
     var lastCDISpecs: [String: String] = [:]
+    /// devlink, read only for `ddpProfiles` selectors and at most every 30 s.
+    let firmware: CachedFirmwareQuery?
 
     init(configuration: DaemonConfiguration, logger: Logger, sink: AsyncStream<Daemon.Event>.Continuation) throws {
         self.configuration = configuration
         self.logger = logger
         self.sink = sink
+        firmware = configuration.firmwareQuery.map { CachedFirmwareQuery(source: $0, logger: logger) }
         config = try Self.loadConfig(configuration)
     }
 
@@ -80,12 +83,13 @@ struct DaemonLoop {
 
     /// devlink is read (one netlink dump) only when a pool compares DDP profiles.
     private func scan() -> HostSnapshot {
-        HostSnapshot.scan(roots: configuration.roots, firmware: config.readsDevlink ? configuration.firmwareQuery : nil, detail: .forPools)
+        HostSnapshot.scan(roots: configuration.roots, firmware: config.readsDevlink ? firmware : nil, detail: .forPools)
     }
 
     mutating func reloadConfig() {
         do {
             config = try Self.loadConfig(configuration)
+            firmware?.refresh()
             logger.info("config reloaded: \(config.pools.map(\.qualifiedName).joined(separator: ", "))")
         } catch {
             logger.error("config reload failed, keeping the previous config: \(error)")

@@ -38,6 +38,7 @@ public struct HostSnapshot: Sendable {
     private let vdpaByAddress: [PCIAddress: [Int]]
     private let interfacesByAuxiliary: [String: [Int]]
     private let rdmaByAuxiliary: [String: [Int]]
+    private let auxiliaryByName: [String: Int]
 
     init(pciDevices: [PCIDevice], networkInterfaces: [NetworkInterface], rdmaDevices: [RDMADevice],
          kernelHasRDMAClass: Bool, deviceNodes: DeviceNodes, roots: HostRoots, firmware: FirmwareReading = .notRead,
@@ -71,6 +72,9 @@ public struct HostSnapshot: Sendable {
             if let name = device.auxiliaryDevice { rdmaByAuxiliary[name, default: []].append(position) }
         }
         self.rdmaByAuxiliary = rdmaByAuxiliary
+        var auxiliaryByName: [String: Int] = [:]
+        for (position, device) in auxiliaryDevices.enumerated() { auxiliaryByName[device.name] = position }
+        self.auxiliaryByName = auxiliaryByName
         var deviceIndex: [PCIAddress: Int] = [:]
         for (position, device) in pciDevices.enumerated() { deviceIndex[device.address] = position }
         var interfacesByAddress: [PCIAddress: [Int]] = [:]
@@ -118,7 +122,7 @@ public struct HostSnapshot: Sendable {
     }
 
     public func auxiliaryDevice(named name: String) -> AuxiliaryDevice? {
-        auxiliaryDevices.first { $0.name == name }
+        auxiliaryByName[name].map { auxiliaryDevices[$0] }
     }
 
     /// The vDPA devices created on a function, by name.

@@ -180,7 +180,11 @@ struct DeviceOutputs {
             specs.append(DeviceNodeSpec(containerPath: "/dev/net/tun", hostPath: containerPath(of: tun, devRoot: devRoot)))
             info["vhost"] = JSON(sortingKeysOf: ["net-mount": "/dev/vhost-net", "tun-mount": "/dev/net/tun"])
         }
+        // "*", then (for a scalable function, as SRIOV-DP keys it) its PF's address, then the device's own ID.
         var extra = pool.config.additionalInfo["*"] ?? [:]
+        if device.auxiliaryDevice != nil, let pf = device.pfAddress {
+            extra.merge(pool.config.additionalInfo[pf.description] ?? [:]) { _, specific in specific }
+        }
         extra.merge(pool.config.additionalInfo[device.id] ?? [:]) { _, specific in specific }
         if !extra.isEmpty { info["extra"] = JSON(sortingKeysOf: extra) }
     }

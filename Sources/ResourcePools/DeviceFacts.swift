@@ -61,14 +61,14 @@ struct DeviceFacts {
     /// A scalable function: its parent PF's IDs, driver, name and devlink info; its
     /// own netdevs and RDMA devices; `sfnum` as the index `pfNames` ranges count
     /// (SRIOV-DP's funcID for SFs).
-    init(auxiliary: AuxiliaryDevice, parent: PCIDevice, snapshot: HostSnapshot) {
+    init(auxiliary: AuxiliaryDevice, parent: PCIDevice, pfName: String?, snapshot: HostSnapshot) {
         device = parent
         self.auxiliary = auxiliary
         vendor = hexID(parent.vendorID)
         deviceID = hexID(parent.deviceID)
         pfAddress = parent.address
         vfIndex = auxiliary.sfNumber
-        pfName = snapshot.pfName(of: parent.address)
+        self.pfName = pfName
         netdevs = snapshot.interfaces(ofAuxiliary: auxiliary.name)
         rdma = snapshot.rdmaDevices(ofAuxiliary: auxiliary.name)
         linkType = netdevs.first?.linkTypeName
@@ -201,6 +201,10 @@ extension Selector {
                 return no("vDPA device \(vdpa.name) has driver \(vdpa.driver ?? "none"), not vhost_vdpa or virtio_vdpa (vdpaType \(vdpaType))")
             }
             if type.rawValue != vdpaType { return no("vDPA device \(vdpa.name) is \(type.rawValue) (\(vdpa.driver ?? "")), not vdpaType \(vdpaType)") }
+            // Without its char device a pod would get no vDPA device at all.
+            if type == .vhost, vdpa.vhostDevice == nil {
+                return no("vDPA device \(vdpa.name) is bound to vhost_vdpa but no /dev/vhost-vdpa-N node is under the device root")
+            }
         }
         if let ifNames, !facts.netdevs.contains(where: { ifNames.contains($0.name) }) {
             return no("netdev \(facts.netdevs.map(\.name)) not in ifNames \(ifNames)")

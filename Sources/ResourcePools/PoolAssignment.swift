@@ -17,12 +17,22 @@ public struct PoolAssignment: Equatable, Sendable {
         for pf in snapshot.physicalFunctions { pfNames[pf.address] = snapshot.pfName(of: pf.address) }
         let facts = snapshot.pciDevices.map { DeviceFacts($0, snapshot: snapshot, pfNames: pfNames) }
         // Scalable functions, only when a pool asks for them: an SF has an sfnum.
-        let auxiliaryFacts: [DeviceFacts] = config.pools.contains { $0.deviceType == .auxNetDevice }
-            ? snapshot.auxiliaryDevices.compactMap { auxiliary in
-                guard auxiliary.sfNumber != nil, let parent = snapshot.device(at: auxiliary.parentAddress) else { return nil }
-                return DeviceFacts(auxiliary: auxiliary, parent: parent, snapshot: snapshot)
+        var auxiliaryFacts: [DeviceFacts] = []
+        if config.pools.contains(where: { $0.deviceType == .auxNetDevice }) {
+            // A PF's name once per PF, not per SF: its netdevs include a representor per SF.
+            var parentNames: [PCIAddress: String?] = [:]
+            for auxiliary in snapshot.auxiliaryDevices where auxiliary.sfNumber != nil {
+                guard let parent = snapshot.device(at: auxiliary.parentAddress) else { continue }
+                let name: String?
+                if let known = parentNames[parent.address] {
+                    name = known
+                } else {
+                    name = pfNames[parent.address] ?? snapshot.pfName(of: parent.address)
+                    parentNames[parent.address] = .some(name)
+                }
+                auxiliaryFacts.append(DeviceFacts(auxiliary: auxiliary, parent: parent, pfName: name, snapshot: snapshot))
             }
-            : []
+        }
         var auxiliaryClaimedBy: [String: String] = [:]
         var auxiliaryReasons: [String: [String]] = [:]
 

@@ -42,7 +42,7 @@ extension ResourcePool {
                 continue
             }
             if let pf = device.pfAddress, let pfName = snapshot.pfName(of: pf),
-               let link = snapshot.networkInterfaces.first(where: { $0.name == pfName }), link.operState == "down" || link.carrier == false {
+               let link = snapshot.interfaces(of: pf).first(where: { $0.name == pfName }), link.operState == "down" || link.carrier == false {
                 states[device.id] = .unhealthy("PF \(pfName) has no carrier")
                 continue
             }
@@ -65,7 +65,7 @@ extension ResourcePool {
             return .unhealthy("PF \(pf.address) driver changed from \(driver) to \(pf.driver ?? "none")")
         }
         if let pfName = snapshot.pfName(of: pf.address),
-           let link = snapshot.networkInterfaces.first(where: { $0.name == pfName }), link.operState == "down" || link.carrier == false {
+           let link = snapshot.interfaces(of: pf.address).first(where: { $0.name == pfName }), link.operState == "down" || link.carrier == false {
             return .unhealthy("PF \(pfName) has no carrier")
         }
         if let port = snapshot.rdmaDevices(ofAuxiliary: name).first(where: { !$0.ports.isEmpty && !$0.allPortsActive }) {

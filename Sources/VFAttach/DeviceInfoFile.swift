@@ -9,7 +9,7 @@ import Musl
 
 /// The device-info file (device-info-spec v1.1.0) Multus places at
 /// `runtimeConfig.CNIDeviceInfoFile`: `{"type":"pci","version":"1.1.0","pci":{"pci-address":...,
-/// "pf-pci-address":..., "rdma-device":...}}`, or a vDPA pool's `{"type":"vdpa","vdpa":{"pci-address":...}}`.
+/// "pf-pci-address":..., "rdma-device":...}}`. A vDPA pool's file (type vdpa) is refused with its reason.
 struct DeviceInfoFile {
     var pciAddress: PCIAddress
     var rdmaDevice: String?
@@ -31,13 +31,17 @@ struct DeviceInfoFile {
         guard let json = try? JSON.parse(bytes) else {
             throw CNIError(.invalidNetworkConfig, "device-info file \(path) is not JSON")
         }
-        // A vDPA pool's file (type vdpa) names the VF in its vdpa section; the VF is
-        // attached by that address like any other.
-        let kind = json["type"]?.stringValue ?? ""
-        guard kind == "pci" || kind == "vdpa", let section = json[kind], let text = section["pci-address"]?.stringValue else {
-            throw CNIError(.invalidNetworkConfig, "device-info file \(path) has no pci.pci-address or vdpa.pci-address", details: json.serialized)
+        // A vDPA pool's file: the pod is to get the vDPA device (a vhost-vdpa node, or the
+        // virtio netdev beside the VF's own), which this plugin does not attach.
+        if json["type"]?.stringValue == "vdpa", let vdpa = json["vdpa"] {
+            let name = vdpa["parent-device"]?.stringValue ?? "?", driver = vdpa["driver"]?.stringValue ?? "?"
+            let address = vdpa["pci-address"]?.stringValue ?? "?"
+            throw CNIError(.invalidNetworkConfig,
+                           "device-info file \(path) is for vDPA device \(name) (\(driver)) on \(address): sriov-rdma-cni attaches VF netdevs, not vDPA devices")
         }
-        let pci = section
+        guard json["type"]?.stringValue == "pci", let pci = json["pci"], let text = pci["pci-address"]?.stringValue else {
+            throw CNIError(.invalidNetworkConfig, "device-info file \(path) has no pci.pci-address", details: json.serialized)
+        }
         guard let address = PCIAddress(text) else {
             throw CNIError(.invalidNetworkConfig, "device-info file \(path): pci-address \(text) is not a PCI address")
         }

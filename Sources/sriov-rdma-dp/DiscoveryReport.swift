@@ -55,7 +55,8 @@ struct DiscoveryReport {
         } else {
             out += "\nRDMA: \(snapshot.rdmaDevices.count) device\(snapshot.rdmaDevices.count == 1 ? "" : "s").\n"
             for device in snapshot.rdmaDevices {
-                let parent = device.pciAddress.map { "PCI \($0)" } ?? "no PCI parent (software device)"
+                let parent = device.pciAddress.map { "PCI \($0)" }
+                    ?? device.auxiliaryDevice.map { "scalable function \($0)" } ?? "no PCI parent (software device)"
                 let netdevs = device.netdevs.isEmpty ? "no netdev" : "netdev \(device.netdevs.joined(separator: ", "))"
                 let chars = device.characterDevices.all.map(\.lastPathComponent).joined(separator: " ")
                 out += "  \(device.name): \(parent), \(netdevs), \(device.ports.isEmpty ? "no ports, " : "")char devices: \(chars.isEmpty ? "none" : chars)\n"

@@ -97,14 +97,15 @@ final class AuxNetDeviceTests: XCTestCase {
     func testAllocateHandsOutTheSFsRDMADevicesAndNoDeviceInfoFile() throws {
         let pool = try assignment("""
             {"resourceList": [{"resourceName": "sf_rdma", "resourcePrefix": "nvidia.com", "deviceType": "auxNetDevice",
-              "selectors": {"isRdma": true}, "additionalInfo": {"mlx5_core.sf.3": {"k": "v"}}}]}
+              "selectors": {"isRdma": true},
+              "additionalInfo": {"*": {"k": "all", "site": "a"}, "0000:08:00.0": {"k": "pf0", "pf": "0"}, "mlx5_core.sf.3": {"k": "v"}}}]}
             """).pools[0]
         let allocation = try pool.allocation(ids: ["mlx5_core.sf.2", "mlx5_core.sf.3"], snapshot: snapshot,
                                              options: AllocationOptions(deviceInfoDirectory: "/run/devinfo/dp"))
         XCTAssertEqual(allocation.envs["PCIDEVICE_NVIDIA_COM_SF_RDMA"], "mlx5_core.sf.2,mlx5_core.sf.3")
         XCTAssertEqual(allocation.envs["PCIDEVICE_NVIDIA_COM_SF_RDMA_INFO"],
-                       #"{"mlx5_core.sf.2":{"generic":{"deviceID":"mlx5_core.sf.2"},"rdma":{"issm":"/dev/infiniband/issm1","rdma_dev":"mlx5_2","umad":"/dev/infiniband/umad1","uverbs":"/dev/infiniband/uverbs1"}},"#
-                       + #""mlx5_core.sf.3":{"extra":{"k":"v"},"generic":{"deviceID":"mlx5_core.sf.3"},"rdma":{"issm":"/dev/infiniband/issm2","rdma_dev":"mlx5_3","umad":"/dev/infiniband/umad2","uverbs":"/dev/infiniband/uverbs2"}}}"#)
+                       #"{"mlx5_core.sf.2":{"extra":{"k":"pf0","pf":"0","site":"a"},"generic":{"deviceID":"mlx5_core.sf.2"},"rdma":{"issm":"/dev/infiniband/issm1","rdma_dev":"mlx5_2","umad":"/dev/infiniband/umad1","uverbs":"/dev/infiniband/uverbs1"}},"#
+                       + #""mlx5_core.sf.3":{"extra":{"k":"v","pf":"0","site":"a"},"generic":{"deviceID":"mlx5_core.sf.3"},"rdma":{"issm":"/dev/infiniband/issm2","rdma_dev":"mlx5_3","umad":"/dev/infiniband/umad2","uverbs":"/dev/infiniband/uverbs2"}}}"#)
         XCTAssertEqual(allocation.devices.map(\.containerPath), ["/dev/infiniband/issm1", "/dev/infiniband/umad1", "/dev/infiniband/uverbs1",
                                                                  "/dev/infiniband/issm2", "/dev/infiniband/umad2", "/dev/infiniband/uverbs2"])
         XCTAssertEqual(allocation.deviceInfoFiles, [])

@@ -87,6 +87,17 @@ final class VDPATests: XCTestCase {
         XCTAssertEqual(pool.devices.map(\.numaNode), [1])
     }
 
+    /// A vhost vDPA device whose node is not under the device root would give a pod nothing.
+    func testVhostWithoutItsNodeIsLeftOutSayingWhy() throws {
+        try FileManager.default.removeItem(atPath: tree.devPath + "/vhost-vdpa-0")
+        snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: tree.path, devRoot: tree.devPath))
+        XCTAssertEqual(snapshot.vdpaDevices.first?.vhostDevice, nil)
+        let result = try assignment(#"{"resourceList": [{"resourceName": "v", "selectors": {"vdpaType": "vhost"}}]}"#)
+        XCTAssertEqual(result.pools[0].devices.map(\.id), [])
+        XCTAssertEqual(reasons(result, "0000:65:00.2"),
+                       ["intel.com/v: vDPA device vdpa0 is bound to vhost_vdpa but no /dev/vhost-vdpa-N node is under the device root"])
+    }
+
     func testVirtioAllocationHasNoNodeAndAnEmptyMount() throws {
         let pool = try assignment(#"{"resourceList": [{"resourceName": "virtio", "selectors": {"vdpaType": "virtio"}}]}"#).pools[0]
         let allocation = try pool.allocation(ids: ["0000:65:00.3"], snapshot: snapshot,

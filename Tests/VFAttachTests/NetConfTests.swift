@@ -73,7 +73,7 @@ final class NetConfTests: XCTestCase {
                        "02:00:00:00:00:03")
     }
 
-    /// Multus's device-info file: a pci one, and a vDPA pool's, whose VF is in its vdpa section.
+    /// Multus's device-info file: a pci one is read; a vDPA pool's is refused, saying why.
     func testDeviceFromDeviceInfoFiles() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devinfo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -87,10 +87,11 @@ final class NetConfTests: XCTestCase {
         XCTAssertEqual(try parse(pci).deviceID, PCIAddress("0000:3b:02.3"))
         let vdpa = try file("vdpa.json", #"{"type":"vdpa","version":"1.1.0","vdpa":{"driver":"vhost","parent-device":"vdpa0","#
                             + #""path":"/dev/vhost-vdpa-0","pci-address":"0000:65:00.2","pf-pci-address":"0000:65:00.0"}}"#)
-        XCTAssertEqual(try parse(vdpa).deviceID, PCIAddress("0000:65:00.2"))
+        XCTAssertEqual(message(vdpa), "device-info file \(directory.appendingPathComponent("vdpa.json").path) is for vDPA device vdpa0 (vhost) "
+                       + "on 0000:65:00.2: sriov-rdma-cni attaches VF netdevs, not vDPA devices")
         let bad = #"{"type":"accelerator","version":"1.1.0","accelerator":{"pci-address":"0000:65:00.2"}}"#
         let other = try file("other.json", bad)
-        XCTAssertEqual(message(other), "device-info file \(directory.appendingPathComponent("other.json").path) has no pci.pci-address or vdpa.pci-address")
+        XCTAssertEqual(message(other), "device-info file \(directory.appendingPathComponent("other.json").path) has no pci.pci-address")
     }
 
     func testDeviceIDPrecedence() throws {
