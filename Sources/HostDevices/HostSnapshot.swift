@@ -132,9 +132,15 @@ public struct HostSnapshot: Sendable {
 
     /// The netdev that names a PF: its own port, never a switchdev representor or a
     /// scalable function's netdev listed beside it (SRIOV-DP #383, #645).
-    public func pfName(of pf: PCIAddress) -> String? {
-        interfaces(of: pf).filter { !$0.isRepresentor }.map(\.name).sorted().first
+    public func pfName(of pf: PCIAddress) -> String? { pfInterface(of: pf)?.name }
+
+    /// The PF's own netdev (`pfName`'s), whose link state is its VFs' and SFs' health.
+    public func pfInterface(of pf: PCIAddress) -> NetworkInterface? {
+        interfaces(of: pf).filter { !$0.isRepresentor }.min { $0.name < $1.name }
     }
+
+    /// The auxiliary devices that are scalable functions: those with an `sfnum`.
+    public var scalableFunctions: [AuxiliaryDevice] { auxiliaryDevices.filter { $0.sfNumber != nil } }
 
     /// A network function bound to a kernel network driver with no netdev here. sysfs
     /// lists only this network namespace's netdevs (the VF's `net/` stays, empty), so
@@ -187,21 +193,23 @@ public struct HostSnapshot: Sendable {
         let sysfs = SysfsReader(root: roots.sysRoot)
         // Class and bus directories stay open: each device is opened relative to them.
         let busDevices = SysfsDirectory(sysfs.path("bus/pci/devices"))
-        func read(_ entry: String) -> PCIDevice? {
+        func read(_ entry: String) -> (device: PCIDevice, auxiliary: [AuxiliaryDevice])? {
             guard let address = PCIAddress(entry), let dir = busDevices?.subdirectory(entry) else { return nil }
             return readPCIDevice(address, dir: dir, detail: detail)
         }
-        var devices: [PCIDevice]
+        var scanned: [(device: PCIDevice, auxiliary: [AuxiliaryDevice])]
         if let functions {
-            devices = functions.compactMap { read($0.description) }
-            let pfs = Set(devices.compactMap(\.pfAddress)).subtracting(functions)
-            devices += pfs.compactMap { read($0.description) }
+            scanned = functions.compactMap { read($0.description) }
+            let pfs = Set(scanned.compactMap(\.device.pfAddress)).subtracting(functions)
+            scanned += pfs.compactMap { read($0.description) }
         } else {
             // Functions, netdevs and RDMA devices are read on every CPU the process has:
             // each read is a syscall relative to its own directory (see concurrentMap).
-            devices = busDevices.map { concurrentMap($0.entries(), read).compactMap { $0 } } ?? []
+            scanned = busDevices.map { concurrentMap($0.entries(), read).compactMap { $0 } } ?? []
         }
-        devices.sort { $0.address < $1.address }
+        scanned.sort { $0.device.address < $1.device.address }
+        var devices = scanned.map(\.device)
+        let auxiliary = scanned.flatMap(\.auxiliary)
         // libpci's name cache is not thread-safe: names are looked up here, in turn.
         if let names {
             for position in devices.indices {
@@ -279,13 +287,6 @@ public struct HostSnapshot: Sendable {
             rdma = RDMADiscovery.scan(sysfs: sysfs, devRoot: roots.devRoot, nodes: nodes, readGIDs: readGIDs, portQuery: portQuery,
                                       detail: detail)
         }
-        // A scalable function's number, for pfNames ranges: one read per auxiliary device.
-        let auxiliary = devices.flatMap { device in
-            device.auxiliaryDevices.map { name in
-                AuxiliaryDevice(name: name, parentAddress: device.address,
-                                sfNumber: busDevices?.subdirectory(device.address.description)?.int(name + "/sfnum"))
-            }
-        }
         var firmwareReading = FirmwareReading.notRead
         if let firmware {
             do { firmwareReading = .read(try firmware.devices()) } catch { firmwareReading = .failed("\(error)") }
@@ -304,7 +305,10 @@ public struct HostSnapshot: Sendable {
         )
     }
 
-    private static func readPCIDevice(_ address: PCIAddress, dir: SysfsDirectory, detail: ScanDetail) -> PCIDevice? {
+    /// The function, and the auxiliary devices below it with their `sfnum` (read while
+    /// its directory is open: a scalable function's number, for pfNames ranges).
+    private static func readPCIDevice(_ address: PCIAddress, dir: SysfsDirectory,
+                                      detail: ScanDetail) -> (device: PCIDevice, auxiliary: [AuxiliaryDevice])? {
         // One read of `modalias` gives all five IDs (what ghw does); fixtures and odd
         // devices without it fall back to the separate attributes.
         func hexNumber(_ name: String) -> UInt32? {
@@ -363,7 +367,7 @@ public struct HostSnapshot: Sendable {
         if !isVF { result.acpiIndex = dir.int("acpi_index").flatMap { $0 == 0 ? nil : $0 } }
         if let driver = result.driver, driver.containsBytes("uio") { result.uioDevices = dir.subdirectory("uio")?.entries() ?? [] }
         result.auxiliaryDevices = auxiliaryDevices
-        return result
+        return (result, auxiliaryDevices.map { AuxiliaryDevice(name: $0, parentAddress: address, sfNumber: dir.int($0 + "/sfnum")) })
     }
 
     /// VF index → address from the PF's routing ID; nil when the numbers cannot be

@@ -135,7 +135,7 @@ enum RDMADiscovery {
         }
         var device = RDMADevice(name: name, pciAddress: pci, netdevs: netdevs.sorted(),
                                 nodeType: detail == .all ? dir.string("node_type") : nil, ports: ports)
-        if pci == nil, let path = devicePath, isAuxiliaryDeviceName(lastComponent(path)) { device.auxiliaryDevice = lastComponent(path) }
+        if pci == nil, let parent = devicePath.map(lastComponent), isAuxiliaryDeviceName(parent) { device.auxiliaryDevice = parent }
         return device
     }
 

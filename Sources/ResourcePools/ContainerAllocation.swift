@@ -167,7 +167,7 @@ struct DeviceOutputs {
         }
         if pool.config.handsOutVDPA, let address = device.pciAddress, let vdpa = snapshot.vdpaDevices(of: address).first {
             // As SRIOV-DP's vdpa info provider: the vhost-vdpa node for vhost (mrw), an
-            // empty mount for virtio, whose netdev the CNI moves like a VF's.
+            // empty mount for virtio (its netdev is the pod's through a CNI).
             var mount = ""
             if vdpa.type == .vhost, let node = vdpa.vhostDevice {
                 mount = containerPath(of: node, devRoot: devRoot)

@@ -28,12 +28,10 @@ struct DeviceFacts {
     /// function's own when it reports `fw.app.name`, else its PF's (VFs have no
     /// devlink instance of their own on ice).
     let firmware: DeviceFirmware?
-    /// Whether the scan read devlink, and why not.
-    let devlink: DevlinkState
+    /// Whether the scan read devlink, and why not (the snapshot's reading).
+    let devlink: FirmwareReading
     /// The function's first vDPA device by name, which SRIOV-DP's `vdpaType` also takes.
     let vdpa: VDPADevice?
-
-    enum DevlinkState { case notRead, failed(String), read }
 
     init(_ device: PCIDevice, snapshot: HostSnapshot, pfNames: [PCIAddress: String]) {
         self.device = device
@@ -49,11 +47,7 @@ struct DeviceFacts {
         netdevNotVisible = snapshot.netdevNotVisible(device)
         let own = snapshot.firmware(of: device.address)
         firmware = own?.ddpProfile != nil ? own : device.pfAddress.flatMap(snapshot.firmware(of:)) ?? own
-        switch snapshot.firmware {
-        case .notRead: devlink = .notRead
-        case .failed(let reason): devlink = .failed(reason)
-        case .read: devlink = .read
-        }
+        devlink = snapshot.firmware
         vdpa = snapshot.vdpaDevices(of: device.address).first
         (pKey, noPKey) = Self.partitionKey(of: rdma.first { $0.pciAddress == device.address })
     }
@@ -74,11 +68,7 @@ struct DeviceFacts {
         linkType = netdevs.first?.linkTypeName
         netdevNotVisible = parent.driver != nil && netdevs.isEmpty
         firmware = snapshot.firmware(of: parent.address)
-        switch snapshot.firmware {
-        case .notRead: devlink = .notRead
-        case .failed(let reason): devlink = .failed(reason)
-        case .read: devlink = .read
-        }
+        devlink = snapshot.firmware
         vdpa = nil
         (pKey, noPKey) = Self.partitionKey(of: rdma.first)
     }

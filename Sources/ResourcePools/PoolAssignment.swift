@@ -16,21 +16,16 @@ public struct PoolAssignment: Equatable, Sendable {
         var pfNames: [PCIAddress: String] = [:]
         for pf in snapshot.physicalFunctions { pfNames[pf.address] = snapshot.pfName(of: pf.address) }
         let facts = snapshot.pciDevices.map { DeviceFacts($0, snapshot: snapshot, pfNames: pfNames) }
-        // Scalable functions, only when a pool asks for them: an SF has an sfnum.
+        // Scalable functions, only when a pool asks for them. Their PFs' names once per
+        // PF, not per SF: a PF's netdevs include a representor per SF.
         var auxiliaryFacts: [DeviceFacts] = []
         if config.pools.contains(where: { $0.deviceType == .auxNetDevice }) {
-            // A PF's name once per PF, not per SF: its netdevs include a representor per SF.
-            var parentNames: [PCIAddress: String?] = [:]
-            for auxiliary in snapshot.auxiliaryDevices where auxiliary.sfNumber != nil {
-                guard let parent = snapshot.device(at: auxiliary.parentAddress) else { continue }
-                let name: String?
-                if let known = parentNames[parent.address] {
-                    name = known
-                } else {
-                    name = pfNames[parent.address] ?? snapshot.pfName(of: parent.address)
-                    parentNames[parent.address] = .some(name)
+            let functions = snapshot.scalableFunctions
+            for parent in Set(functions.map(\.parentAddress)) where pfNames[parent] == nil { pfNames[parent] = snapshot.pfName(of: parent) }
+            auxiliaryFacts = functions.compactMap { function in
+                snapshot.device(at: function.parentAddress).map {
+                    DeviceFacts(auxiliary: function, parent: $0, pfName: pfNames[$0.address], snapshot: snapshot)
                 }
-                auxiliaryFacts.append(DeviceFacts(auxiliary: auxiliary, parent: parent, pfName: name, snapshot: snapshot))
             }
         }
         var auxiliaryClaimedBy: [String: String] = [:]
@@ -44,8 +39,8 @@ public struct PoolAssignment: Equatable, Sendable {
             // By position: a DeviceFacts is large, and copying one per pool and device
             // is most of the cost of assigning thousands of VFs.
             if config.deviceType == .auxNetDevice {
-                let bound = auxiliaryFacts.indices.filter { auxiliaryFacts[$0].device.driver != nil }
-                let chosen = Self.choose(config, from: auxiliaryFacts, candidates: bound, key: { $0.auxiliary?.name ?? "" },
+                let candidates = auxiliaryFacts.indices.filter { Self.isCandidate(auxiliaryFacts[$0], for: config.deviceType) }
+                let chosen = Self.choose(config, from: auxiliaryFacts, candidates: candidates, key: { $0.auxiliary?.name ?? "" },
                                          claims: &auxiliaryClaimedBy, reasons: &auxiliaryReasons, explained: explained)
                 pools.append(Self.pool(config, chosen.map { auxiliaryFacts[$0] }))
                 continue
@@ -129,7 +124,8 @@ public struct PoolAssignment: Equatable, Sendable {
         case .accelerator:
             return facts.device.classCode >> 16 == 0x12
         case .auxNetDevice:
-            return false
+            // `device` is the SF's PF, whose driver is the one checked above.
+            return facts.auxiliary != nil
         case .rdmaShared:
             return facts.device.classCode >> 16 == 0x02 && !facts.rdma.isEmpty
         }

@@ -41,16 +41,8 @@ extension ResourcePool {
                 states[device.id] = .unhealthy("driver changed from \(driver) to \(pci.driver ?? "none")")
                 continue
             }
-            if let pf = device.pfAddress, let pfName = snapshot.pfName(of: pf),
-               let link = snapshot.interfaces(of: pf).first(where: { $0.name == pfName }), link.operState == "down" || link.carrier == false {
-                states[device.id] = .unhealthy("PF \(pfName) has no carrier")
-                continue
-            }
-            if let port = snapshot.rdmaDevices(of: address).first(where: { !$0.ports.isEmpty && !$0.allPortsActive }) {
-                states[device.id] = .unhealthy("RDMA device \(port.name) port not ACTIVE")
-                continue
-            }
-            states[device.id] = .healthy
+            states[device.id] = device.pfAddress.flatMap { Self.carrierLost(of: $0, in: snapshot) }
+                ?? Self.portDown(snapshot.rdmaDevices(of: address)) ?? .healthy
         }
         return states
     }
@@ -64,13 +56,17 @@ extension ResourcePool {
         if let driver = device.driver, pf.driver != driver {
             return .unhealthy("PF \(pf.address) driver changed from \(driver) to \(pf.driver ?? "none")")
         }
-        if let pfName = snapshot.pfName(of: pf.address),
-           let link = snapshot.interfaces(of: pf.address).first(where: { $0.name == pfName }), link.operState == "down" || link.carrier == false {
-            return .unhealthy("PF \(pfName) has no carrier")
-        }
-        if let port = snapshot.rdmaDevices(ofAuxiliary: name).first(where: { !$0.ports.isEmpty && !$0.allPortsActive }) {
-            return .unhealthy("RDMA device \(port.name) port not ACTIVE")
-        }
-        return .healthy
+        return Self.carrierLost(of: pf.address, in: snapshot) ?? Self.portDown(snapshot.rdmaDevices(ofAuxiliary: name)) ?? .healthy
+    }
+
+    /// The PF's own netdev is down or has no carrier: its VFs and SFs pass no traffic.
+    private static func carrierLost(of pf: PCIAddress, in snapshot: HostSnapshot) -> DeviceHealthState? {
+        guard let link = snapshot.pfInterface(of: pf), link.operState == "down" || link.carrier == false else { return nil }
+        return .unhealthy("PF \(link.name) has no carrier")
+    }
+
+    /// One of the device's RDMA devices has a port that is not ACTIVE.
+    private static func portDown(_ rdma: [RDMADevice]) -> DeviceHealthState? {
+        rdma.first { !$0.ports.isEmpty && !$0.allPortsActive }.map { .unhealthy("RDMA device \($0.name) port not ACTIVE") }
     }
 }

@@ -63,7 +63,7 @@ struct DiscoveryReport {
                 for port in device.ports { out += "     \(describe(port))\n" }
             }
         }
-        let functions = snapshot.auxiliaryDevices.filter { $0.sfNumber != nil }
+        let functions = snapshot.scalableFunctions
         if !functions.isEmpty {
             out += "\nScalable functions: \(functions.count).\n"
             for function in functions {
@@ -173,7 +173,7 @@ struct DiscoveryReport {
                                         "netdevs": strings(device.netdevs), "ports": .array(ports),
                                         "charDevices": strings(device.characterDevices.all)])
         }
-        let functions = snapshot.auxiliaryDevices.filter { $0.sfNumber != nil }
+        let functions = snapshot.scalableFunctions
         var root: [String: JSON] = ["pciDevices": .array(pciDevices), "netdevs": .array(netdevs), "rdmaDevices": .array(rdmaDevices),
                                     "devlink": devlinkJSON,
                                     "scalableFunctions": .array(functions.map { function in
