@@ -18,9 +18,14 @@ JSON
 chmod 644 "$out/ddp.json"
 "$LAB_BIN_DIR/sriov-rdma-dp" discover --config "$out/ddp.json" >"$out/discover.txt"
 "$LAB_BIN_DIR/sriov-rdma-dp" discover --config "$out/ddp.json" --json >"$out/discover.json"
-# nobody, no capabilities at all: what the DaemonSet's container has.
+# nobody, no capabilities at all: what the DaemonSet's container has. The config goes
+# where nobody can read it: the case's output directory may sit below a clone that
+# mktemp made 0700.
+readable=$(mktemp -d /tmp/ddp.XXXXXX)
+chmod 755 "$readable"
+install -m 644 "$out/ddp.json" "$readable/ddp.json"
 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
-  "$LAB_BIN_DIR/sriov-rdma-dp" discover --config "$out/ddp.json" --json >"$out/discover-nobody.json"
+  "$LAB_BIN_DIR/sriov-rdma-dp" discover --config "$readable/ddp.json" --json >"$out/discover-nobody.json"
 devlink -j dev info >"$out/devlink-info.json"
 cat "$out/discover.txt"
 echo "devlink -j dev info: $(cat "$out/devlink-info.json")"
