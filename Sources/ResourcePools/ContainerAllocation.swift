@@ -88,7 +88,10 @@ extension ResourcePool {
         var seen: Set<String> = []
         let unique = specs.filter { seen.insert($0.hostPath).inserted }
         if options.useCDI {
-            result.cdiDevices = config.deviceType == .rdmaShared ? ids.map { "\(cdiKind)=\($0)" } : ids.map { "\(cdiKind)=\($0)" }
+            // Every slot of a shared pool hands out the same RDMA nodes, so one CDI device
+            // stands for any number of them, as the de-duplicated device nodes do.
+            let named = config.deviceType == .rdmaShared ? Array(ids.prefix(1)) : ids
+            result.cdiDevices = named.map { "\(cdiKind)=\($0)" }
         } else {
             result.devices = unique
         }

@@ -86,6 +86,16 @@ final class AllocationTests: XCTestCase {
         XCTAssertEqual(allocation.deviceInfoFiles, [])
     }
 
+    func testSharedRDMASlotsInCDIModeNameOneCDIDeviceForTheSameNodes() throws {
+        let pool = try pools(#"{"resourceList": [{"resourceName": "shared", "rdmaHcaMax": 10, "selectors": {"rdmaDevices": ["mlx5_0", "mlx5_1"]}}]}"#)[0]
+        let cdi = try pool.allocation(ids: ["3", "7"], snapshot: snapshot, options: AllocationOptions(useCDI: true))
+        XCTAssertEqual(cdi.cdiDevices, ["rdma/shared=3"])
+        XCTAssertEqual(cdi.devices, [])
+        // Without CDI the same two slots give each node once.
+        let nodes = try pool.allocation(ids: ["3", "7"], snapshot: snapshot)
+        XCTAssertEqual(nodes.devices.count, 7)
+    }
+
     func testUnknownDeviceIsAnError() throws {
         let pool = try pools(#"{"resourceList": [{"resourceName": "a", "selectors": {"rootDevices": ["0000:10:00.0"]}}]}"#)[0]
         XCTAssertThrowsError(try pool.allocation(ids: ["0000:11:01.0"], snapshot: snapshot)) { error in
