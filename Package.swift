@@ -49,6 +49,9 @@ let package = Package(
         // Linux headers Swift's Glibc module leaves out (epoll, eventfd, inotify).
         .systemLibrary(name: "CLinux"),
 
+        // The POSIX layer: file descriptors with EINTR retried in one place, atomic file
+        // writes, named threads.
+        .target(name: "SystemSupport", dependencies: ["CLinux"]),
         .target(name: "HostDevices", dependencies: ["CLinux"]),
         // libpci's pci.ids names for `discover`, apart so that nothing else links libpci.
         .target(name: "PCIDatabase", dependencies: ["CPCI", "HostDevices"]),
@@ -64,7 +67,7 @@ let package = Package(
         // RFC 9113 as a sans-IO state machine.
         .target(name: "HTTP2", dependencies: ["HPACK"]),
         // gRPC over HTTP/2 on Unix sockets: server, unary client, status, deadlines.
-        .target(name: "GRPC", dependencies: ["HTTP2", "HPACK", "ProtoWire", "CLinux"]),
+        .target(name: "GRPC", dependencies: ["HTTP2", "HPACK", "ProtoWire", "CLinux", "SystemSupport"]),
         // Kubelet device-plugin API v1beta1: messages over ProtoWire, services over GRPC.
         .target(name: "DevicePluginAPI", dependencies: ["ProtoWire", "GRPC"]),
 
@@ -125,6 +128,7 @@ let package = Package(
         .testTarget(name: "CNITests", dependencies: ["CNI", "JSONValue"]),
         .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "JSONValue", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"], swiftSettings: libnlHeaders),
         .testTarget(name: "RDMAPerfTests", dependencies: ["RDMAPerf"]),
+        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport", "CLinux"]),
         .testTarget(name: "ExecutablesTests"),
     ]
 )

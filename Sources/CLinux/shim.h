@@ -15,6 +15,8 @@
 // Declared by glibc only under _GNU_SOURCE, which Swift's Glibc module is built without.
 int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
 int pthread_setname_np(pthread_t thread, const char *name);
+int pthread_getname_np(pthread_t thread, char *name, size_t length);
+int mkostemp(char *template, int flags);
 
 // The number of CPUs this thread may run on (its affinity mask: a pod's cpuset, not
 // the host's CPU count); 1 if the kernel will not say. cpu_set_t and

@@ -1,4 +1,5 @@
 import HTTP2
+import SystemSupport
 import Synchronization
 
 /// A gRPC server on a Unix-domain socket: HTTP/2 with prior knowledge (h2c), any
@@ -17,6 +18,8 @@ public final class GRPCServer: Sendable {
         public var streamHighWaterMark = 1024 * 1024
         /// Mode of the socket file.
         public var socketMode: UInt32 = 0o600
+        /// Stack of the loop thread, in bytes; nil: the system's default.
+        public var loopThreadStackSize: Int? = nil
         public init() {}
     }
 
@@ -31,7 +34,16 @@ public final class GRPCServer: Sendable {
         let listener = try UnixSocket.listen(path: socketPath, mode: configuration.socketMode)
         let loop = try GRPCServerLoop(listener: listener, router: router, configuration: configuration, counter: counter)
         self.loop = loop
-        thread.withLock { $0 = OSThread(name: "grpc-server") { loop.run() } }
+        do throws(Errno) {
+            let started = try OSThread.start(name: "grpc-server", stackSize: configuration.loopThreadStackSize) { loop.run() }
+            thread.withLock { $0 = started }
+        } catch {
+            // The loop never ran: stopped before it starts, it only closes what it holds.
+            loop.requestStop()
+            loop.run()
+            UnixSocket.remove(path: socketPath)
+            throw SocketError(operation: "start the server thread for", path: socketPath, errno: error.rawValue)
+        }
     }
 
     /// Connections currently open.

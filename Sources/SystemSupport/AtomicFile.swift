@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinux
+
+/// A failed file operation: what was done, to which path, and the kernel's reason.
+public struct FileOperationError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Errno
+
+    public init(operation: String, path: String, errno: Errno) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String { "\(operation) \(path): \(errno)" }
+}
+
+/// The whole of the file at `path`.
+public func readFile(_ path: String) throws(FileOperationError) -> [UInt8] {
+    let bytes = Result { () throws(Errno) in
+        let file = try FileDescriptor.open(path, O_RDONLY)
+        return try file.closeAfter { () throws(Errno) in try file.readAll() }
+    }
+    switch bytes {
+    case .success(let bytes): return bytes
+    case .failure(let error): throw FileOperationError(operation: "reading", path: path, errno: error)
+    }
+}
+
+/// Replaces `path` atomically: a temporary file next to it, written in full, given
+/// `mode`, then renamed over it, so a reader sees the old file or the new one, never
+/// a part. On failure the temporary file is removed and `path` is untouched.
+public func writeFileAtomically(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644) throws(FileOperationError) {
+    var template = Array((path + ".XXXXXX").utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkostemp($0.baseAddress!, O_CLOEXEC) }
+    guard fd >= 0 else { throw FileOperationError(operation: "creating a file next to", path: path, errno: .current) }
+    let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    let file = FileDescriptor(rawValue: fd)
+    var failure: FileOperationError?
+    if case .failure(let error) = Result(catching: { () throws(Errno) in try file.writeAll(bytes) }) {
+        failure = FileOperationError(operation: "writing", path: temporary, errno: error)
+    }
+    if failure == nil && fchmod(fd, mode) != 0 {
+        failure = FileOperationError(operation: "setting the mode of", path: temporary, errno: .current)
+    }
+    file.close()
+    if failure == nil && rename(temporary, path) != 0 {
+        failure = FileOperationError(operation: "renaming \(temporary) to", path: path, errno: .current)
+    }
+    if let failure {
+        unlink(temporary)
+        throw failure
+    }
+}

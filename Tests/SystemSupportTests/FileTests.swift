@@ -1,0 +1,55 @@
+import Foundation
+import SystemSupport
+import XCTest
+
+final class FileTests: XCTestCase {
+    private var directory: String!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("system-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func testAtomicWriteReplacesTheFileWithTheModeAndLeavesNoTemporary() throws {
+        let path = directory + "/status.json"
+        try writeFileAtomically(Array("old".utf8), to: path)
+        let big = [UInt8](repeating: 0x61, count: 300_000)
+        try writeFileAtomically(big, to: path, mode: 0o600)
+        XCTAssertEqual(try readFile(path), big)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["status.json"])
+    }
+
+    func testAtomicWriteIntoAMissingDirectoryNamesThePathAndTheReason() {
+        let path = directory + "/missing/file"
+        XCTAssertThrowsError(try writeFileAtomically(Array("x".utf8), to: path)) { error in
+            XCTAssertEqual("\(error)", "creating a file next to \(path): No such file or directory")
+        }
+    }
+
+    func testReadingAMissingFileIsAnErrorWithThePath() {
+        XCTAssertThrowsError(try readFile(directory + "/nothing")) { error in
+            XCTAssertEqual(error as? FileOperationError,
+                           FileOperationError(operation: "reading", path: directory + "/nothing", errno: .noSuchFile))
+        }
+    }
+
+    func testWriteAllAndReadAllThroughAPipeLargerThanItsBuffer() throws {
+        var ends: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&ends), 0)
+        let reader = FileDescriptor(rawValue: ends[0]), writer = FileDescriptor(rawValue: ends[1])
+        let bytes = (0..<200_000).map { UInt8($0 % 251) }
+        let thread = try OSThread.start(name: "writer") {
+            try? writer.writeAll(bytes)
+            writer.close()
+        }
+        let read = try reader.closeAfter { () throws(Errno) in try reader.readAll(chunkSize: 4096) }
+        thread.join()
+        XCTAssertEqual(read, bytes)
+    }
+}
