@@ -52,7 +52,7 @@ let package = Package(
         // The POSIX layer: file descriptors with EINTR retried in one place, atomic file
         // writes, named threads.
         .target(name: "SystemSupport", dependencies: ["CLinux"]),
-        .target(name: "HostDevices", dependencies: ["CLinux"]),
+        .target(name: "HostDevices", dependencies: ["CLinux", "SystemSupport"]),
         // libpci's pci.ids names for `discover`, apart so that nothing else links libpci.
         .target(name: "PCIDatabase", dependencies: ["CPCI", "HostDevices"]),
         // libibverbs's port facts and GID tables for `discover`, apart so that the CNI plugin
@@ -73,7 +73,7 @@ let package = Package(
 
         // The daemon: per-pool servers, registration, health, rescans, kubelet restarts.
         .target(name: "DevicePlugin", dependencies: [
-            "ResourcePools", "HostDevices", "DevicePluginAPI", "GRPC", "CLinux", "JSONValue",
+            "ResourcePools", "HostDevices", "DevicePluginAPI", "GRPC", "CLinux", "JSONValue", "SystemSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -83,18 +83,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: libnlHeaders, linkerSettings: executableLinking),
         // The CNI plugin: the CNI spec, netlink, and the VF attach logic.
-        .target(name: "Netlink", dependencies: ["CNL", "HostDevices"], swiftSettings: libnlHeaders),
+        .target(name: "Netlink", dependencies: ["CNL", "HostDevices", "SystemSupport"], swiftSettings: libnlHeaders),
         // A JSON value, parser and printer: the CNI config and results, the device plugin's config and files.
         .target(name: "JSONValue"),
-        .target(name: "CNI", dependencies: ["JSONValue"]),
+        .target(name: "CNI", dependencies: ["JSONValue", "SystemSupport"]),
         .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices"], swiftSettings: libnlHeaders),
 
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
-            "CNI", "VFAttach",
+            "CNI", "VFAttach", "SystemSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: libnlHeaders, linkerSettings: cniLinking),
         // The latency benchmark engine behind rdma-lat: verbs ping-pong, exchange, statistics, report.
-        .target(name: "RDMAPerf", dependencies: ["CIBVerbs", "CRDMACM", "CRDMAPerfSupport", "JSONValue"]),
+        .target(name: "RDMAPerf", dependencies: ["CIBVerbs", "CRDMACM", "CRDMAPerfSupport", "JSONValue", "SystemSupport"]),
 
         .executableTarget(name: "rdma-lat", dependencies: [
             "CIBVerbs", "RDMAPerf",

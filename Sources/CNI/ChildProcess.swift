@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SystemSupport
 
 /// A program run to completion with its stdin given and its stdout and stderr
 /// collected (posix_spawn, pipes, poll). Used to call delegated plugins.
@@ -71,32 +72,30 @@ struct ChildProcess {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while openReaders > 0 || stdinFD >= 0 {
             fds[2].fd = stdinFD
-            let ready = poll(&fds, nfds_t(fds.count), -1)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                break
-            }
+            guard retryingOnInterrupt({ poll(&fds, nfds_t(fds.count), -1) }) >= 0 else { break }
             for slot in 0..<2 where fds[slot].fd >= 0 && fds[slot].revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { read(fds[slot].fd, $0.baseAddress, $0.count) }
+                let fd = fds[slot].fd
+                let count = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(fd, raw.baseAddress, raw.count) } }
                 if count > 0 {
                     if slot == 0 { out += buffer[0..<count] } else { err += buffer[0..<count] }
-                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                } else if count == 0 || errno != EAGAIN {
                     close(fds[slot].fd)
                     fds[slot].fd = -1
                     openReaders -= 1
                 }
             }
             if stdinFD >= 0, fds[2].revents != 0 {
-                let count = stdin[written...].withUnsafeBytes { write(stdinFD, $0.baseAddress, min($0.count, 65536)) }
+                let fd = stdinFD
+                let count = stdin[written...].withUnsafeBytes { raw in retryingOnInterrupt { write(fd, raw.baseAddress, min(raw.count, 65536)) } }
                 if count > 0 { written += count }
-                if count < 0 && errno != EINTR && errno != EAGAIN || written >= stdin.count {
+                if count < 0 && errno != EAGAIN || written >= stdin.count {
                     close(stdinFD)
                     stdinFD = -1
                 }
             }
         }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = retryingOnInterrupt { waitpid(pid, &status, 0) }
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift cannot import as macros.
         let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return ChildProcess(status: exitCode, stdout: out, stderr: err)

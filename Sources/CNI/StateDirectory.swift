@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import JSONValue
+import SystemSupport
 
 /// The plugin's on-disk state: small JSON records written atomically (temporary file,
 /// rename), and lock files taken with flock(2). No fsync: the records matter while the
@@ -37,51 +38,22 @@ public struct StateDirectory: Sendable {
     /// never a torn one.
     public func write(_ name: String, _ json: JSON) throws(CNIError) {
         let target = file(name)
-        let temporary = target + ".tmp\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw CNIError(.stateFailed, "cannot write state file \(target)", details: String(cString: strerror(errno)))
-        }
-        let bytes = Array((json.prettyPrinted + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(fd)
-                unlink(temporary)
-                throw CNIError(.stateFailed, "cannot write state file \(target)", details: String(cString: strerror(code)))
-            }
-            offset += count
-        }
-        close(fd)
-        guard rename(temporary, target) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw CNIError(.stateFailed, "cannot write state file \(target)", details: String(cString: strerror(code)))
+        do throws(FileOperationError) {
+            try writeFileAtomically((json.prettyPrinted + "\n").utf8, to: target, mode: 0o600)
+        } catch {
+            throw CNIError(.stateFailed, "cannot write state file \(target)", details: error.errno.description)
         }
     }
 
     /// The record `name`, nil when there is none. A record that is not JSON is an error.
     public func read(_ name: String) throws(CNIError) -> JSON? {
         let target = file(name)
-        let fd = open(target, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { return nil }
-            throw CNIError(.stateFailed, "cannot read state file \(target)", details: String(cString: strerror(errno)))
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw CNIError(.stateFailed, "cannot read state file \(target)", details: String(cString: strerror(errno)))
-            }
-            if count == 0 { break }
-            bytes += buffer[0..<count]
+        let bytes: [UInt8]
+        do throws(FileOperationError) {
+            bytes = try readFile(target)
+        } catch {
+            if error.errno == .noSuchFile { return nil }
+            throw CNIError(.stateFailed, "cannot read state file \(target)", details: error.errno.description)
         }
         do {
             return try JSON.parse(bytes)

@@ -2,6 +2,7 @@ import CLinux
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// inotify on a few directories, read on a thread of its own; each event reaches
 /// `handler` as (directory, entry name, mask).
@@ -22,8 +23,7 @@ final class DirectoryWatcher: @unchecked Sendable {
         let started = startThread(name: "inotify") {
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
             while true {
-                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
+                let count = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(fd, raw.baseAddress, raw.count) } }
                 guard count > 0 else { return }
                 var offset = 0
                 // struct inotify_event: wd, mask, cookie, len, then a NUL-padded name.
@@ -64,8 +64,8 @@ enum LinkWatcher {
         return startThread(name: "rtnetlink") {
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
             while true {
-                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if count < 0 && (errno == EINTR || errno == ENOBUFS) {
+                let count = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { recv(fd, raw.baseAddress, raw.count, 0) } }
+                if count < 0 && errno == ENOBUFS {
                     handler()  // ENOBUFS: we missed events, so rescan anyway
                     continue
                 }
@@ -76,27 +76,8 @@ enum LinkWatcher {
     }
 }
 
-/// Runs `body` on a detached pthread of its own (these loops block in read(2) for the
+/// Runs `body` on a detached thread of its own (these loops block in read(2) for the
 /// life of the process). False if no thread could be made.
 private func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
-    final class Box {
-        let name: String
-        let body: @Sendable () -> Void
-        init(name: String, body: @escaping @Sendable () -> Void) { self.name = name; self.body = body }
-    }
-    let box = Unmanaged.passRetained(Box(name: name, body: body)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { raw in
-        guard let raw else { return nil }
-        let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
-        _ = pthread_setname_np(pthread_self(), box.name)  // at most 15 bytes; ours are shorter
-        box.body()
-        return nil
-    }, box)
-    guard result == 0 else {
-        Unmanaged<Box>.fromOpaque(box).release()
-        return false
-    }
-    pthread_detach(thread)
-    return true
+    (try? OSThread.start(name: name, detached: true, body)) != nil
 }

@@ -34,7 +34,7 @@ public final class GRPCServer: Sendable {
         let listener = try UnixSocket.listen(path: socketPath, mode: configuration.socketMode)
         let loop = try GRPCServerLoop(listener: listener, router: router, configuration: configuration, counter: counter)
         self.loop = loop
-        do throws(Errno) {
+        do throws(ThreadStartError) {
             let started = try OSThread.start(name: "grpc-server", stackSize: configuration.loopThreadStackSize) { loop.run() }
             thread.withLock { $0 = started }
         } catch {
@@ -42,7 +42,7 @@ public final class GRPCServer: Sendable {
             loop.requestStop()
             loop.run()
             UnixSocket.remove(path: socketPath)
-            throw SocketError(operation: "start the server thread for", path: socketPath, errno: error.rawValue)
+            throw SocketError(operation: "start the server thread for", path: socketPath, errno: error.errno.rawValue)
         }
     }
 

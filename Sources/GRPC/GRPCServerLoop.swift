@@ -5,6 +5,7 @@ import Musl
 #endif
 import CLinux
 import Synchronization
+import SystemSupport
 
 /// One thread, one epoll set: the listening socket, every accepted connection, and
 /// an eventfd through which handler tasks post work. All connection state lives in
@@ -63,8 +64,8 @@ final class GRPCServerLoop: Sendable {
         var events = [epoll_event](repeating: epoll_event(), count: 64)
         while !stopped.load(ordering: .acquiring) {
             let timeout = state.millisecondsUntilNextDeadline()
-            let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
-            if count < 0 && errno != EINTR { break }
+            let count = retryingOnInterrupt { epoll_wait(epollFD, &events, Int32(events.count), timeout) }
+            if count < 0 { break }
             for index in 0..<max(0, Int(count)) {
                 let fd = events[index].data.fd
                 let flags = events[index].events

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CLinux
+import SystemSupport
 
 /// A socket error with the call and path it concerns and the kernel's reason.
 public struct SocketError: Error, Equatable, CustomStringConvertible {
@@ -17,7 +18,7 @@ public struct SocketError: Error, Equatable, CustomStringConvertible {
 }
 
 /// A Unix-domain stream socket file descriptor. This file is the only place in the
-/// GRPC module that makes socket syscalls; EINTR is retried here and nowhere else.
+/// GRPC module that makes socket syscalls; EINTR is retried through SystemSupport.
 struct UnixSocket: Sendable {
     let fd: Int32
 
@@ -50,16 +51,18 @@ struct UnixSocket: Sendable {
         var address = try makeAddress(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(operation: "socket", path: path, errno: errno) }
-        while true {
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        // An interrupted connect(2) goes on in the background: retrying it is EALREADY,
+        // then EISCONN. A blocking Unix-socket connect completes or fails at once, so
+        // a retry sees the outcome.
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                retryingOnInterrupt { Glibc.connect(fd, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
-            if result == 0 { return UnixSocket(fd: fd) }
-            if errno == EINTR { continue }
-            let error = errno
-            close(fd)
-            throw SocketError(operation: "connect", path: path, errno: error)
         }
+        if result == 0 || errno == EISCONN { return UnixSocket(fd: fd) }
+        let error = errno
+        close(fd)
+        throw SocketError(operation: "connect", path: path, errno: error)
     }
 
     private static func makeAddress(_ path: String) throws(SocketError) -> sockaddr_un {
@@ -77,12 +80,8 @@ struct UnixSocket: Sendable {
 
     /// Accepts one pending connection, non-blocking; nil when none is waiting.
     func accept() -> UnixSocket? {
-        while true {
-            let client = accept4(fd, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
-            if client >= 0 { return UnixSocket(fd: client) }
-            if errno == EINTR { continue }
-            return nil
-        }
+        let client = retryingOnInterrupt { accept4(fd, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)) }
+        return client >= 0 ? UnixSocket(fd: client) : nil
     }
 
     enum ReadResult {
@@ -93,39 +92,24 @@ struct UnixSocket: Sendable {
     }
 
     func read(into buffer: inout [UInt8]) -> ReadResult {
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count > 0 { return .bytes(count) }
-            if count == 0 { return .endOfStream }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: return .wouldBlock
-            default: return .failed(errno)
-            }
-        }
+        let count = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { Glibc.read(fd, raw.baseAddress, raw.count) } }
+        if count > 0 { return .bytes(count) }
+        if count == 0 { return .endOfStream }
+        return errno == EAGAIN || errno == EWOULDBLOCK ? .wouldBlock : .failed(errno)
     }
 
     /// Writes as much as the socket takes; returns the count written, 0 if it would block.
     func write(_ bytes: ArraySlice<UInt8>) throws(SocketError) -> Int {
-        while true {
-            let count = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if count >= 0 { return count }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: return 0
-            default: throw SocketError(operation: "write", path: "fd \(fd)", errno: errno)
-            }
-        }
+        let count = bytes.withUnsafeBytes { raw in retryingOnInterrupt { send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL)) } }
+        if count >= 0 { return count }
+        if errno == EAGAIN || errno == EWOULDBLOCK { return 0 }
+        throw SocketError(operation: "write", path: "fd \(fd)", errno: errno)
     }
 
     /// Waits until the socket is readable (or writable) or `timeoutMilliseconds` pass.
     func wait(forWriting: Bool = false, timeoutMilliseconds: Int32) -> Bool {
         var entry = pollfd(fd: fd, events: Int16(forWriting ? POLLOUT : POLLIN), revents: 0)
-        while true {
-            let result = poll(&entry, 1, timeoutMilliseconds)
-            if result >= 0 { return result > 0 }
-            if errno != EINTR { return false }
-        }
+        return retryingOnInterrupt { poll(&entry, 1, timeoutMilliseconds) } > 0
     }
 
     func closeSocket() { close(fd) }

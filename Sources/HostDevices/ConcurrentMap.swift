@@ -5,6 +5,7 @@ import Musl
 #endif
 import CLinux
 import Synchronization
+import SystemSupport
 
 /// How many threads a scan may read sysfs on: the CPUs this process may run on (a
 /// pod's cpuset, not the host's count), at most 8. A scan is syscall-bound and each
@@ -22,34 +23,18 @@ func concurrentMap<Item, Output>(_ items: [Item], workers: Int = scanWorkers, mi
     guard threads > 1 else { return items.map(transform) }
     return withoutActuallyEscaping(transform) { transform in
         let job = MapJob(items: items, transform: transform)
-        var started: [pthread_t] = []
-        for _ in 1..<threads {
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(job as AnyMapJob).toOpaque()
-            if pthread_create(&thread, nil, { raw in
-                Unmanaged<AnyMapJob>.fromOpaque(raw!).takeRetainedValue().work()
-                return nil
-            }, context) == 0 {
-                started.append(thread)
-            } else {
-                // No thread: fewer hands, same result.
-                Unmanaged<AnyMapJob>.fromOpaque(context).release()
-            }
-        }
+        // A thread that cannot be made means fewer hands, the same result.
+        let started = (1..<threads).compactMap { _ in try? OSThread.start(name: "scan") { job.work() } }
         job.work()
-        for thread in started { pthread_join(thread, nil) }
+        for thread in started { thread.join() }
         return job.results()
     }
-}
-
-class AnyMapJob: @unchecked Sendable {
-    func work() {}
 }
 
 /// Shared by the threads of one `concurrentMap`: each claims the next batch of
 /// indexes from `next` and writes only its own slots of `outputs`, which the caller
 /// reads after joining every thread.
-private final class MapJob<Item, Output>: AnyMapJob, @unchecked Sendable {
+private final class MapJob<Item, Output>: @unchecked Sendable {
     private let items: [Item]
     private let transform: (Item) -> Output
     private let outputs: UnsafeMutableBufferPointer<Output>
@@ -62,7 +47,7 @@ private final class MapJob<Item, Output>: AnyMapJob, @unchecked Sendable {
         outputs = .allocate(capacity: items.count)
     }
 
-    override func work() {
+    func work() {
         while true {
             let start = next.add(batch, ordering: .relaxed).oldValue
             guard start < items.count else { return }

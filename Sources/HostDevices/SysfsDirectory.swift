@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SystemSupport
 
 /// One open sysfs directory (a PCI function, a netdev, an RDMA port) whose
 /// attributes are read relative to it with openat(2) and readlinkat(2). The kernel
@@ -38,8 +39,7 @@ final class SysfsDirectory {
         guard file >= 0 else { return nil }
         defer { close(file) }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buffer -> Result? in
-            var count: Int
-            repeat { count = read(file, buffer.baseAddress, buffer.count) } while count < 0 && errno == EINTR
+            var count = retryingOnInterrupt { read(file, buffer.baseAddress, buffer.count) }
             guard count >= 0 else { return nil }
             while count > 0, buffer[count - 1] == UInt8(ascii: "\n") || buffer[count - 1] == 0 { count -= 1 }
             return body(UnsafeBufferPointer(rebasing: buffer[0..<count]))

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SystemSupport
 
 /// Reads attribute files and links below one root (`/sys` in production, a fixture
 /// tree in tests). Every read is a single small syscall sequence; a missing or
@@ -20,11 +21,8 @@ struct SysfsReader: Sendable {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return nil  // e.g. `carrier` of a down link answers EINVAL
-            }
+            let count = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(fd, raw.baseAddress, raw.count) } }
+            guard count >= 0 else { return nil }  // e.g. `carrier` of a down link answers EINVAL
             bytes.append(contentsOf: buffer[0..<count])
             // A sysfs attribute arrives in one read; a short read means the end,
             // which saves the extra read(2) per attribute on large nodes.

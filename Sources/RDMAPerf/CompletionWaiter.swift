@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 import CIBVerbs
 
 /// How a side learns that a work request finished.
@@ -58,11 +59,8 @@ struct CompletionWaiter {
             guard armed == 0 else { throw RDMAPerfError.CallFailed("ibv_req_notify_cq", errorNumber: armed) }
             if let completion = try poll(cq) { return completion }
             var descriptor = pollfd(fd: channel.pointee.fd, events: Int16(POLLIN), revents: 0)
-            let ready = Glibc.poll(&descriptor, 1, deadline.pollTimeout)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw RDMAPerfError.CallFailed("poll(completion channel)")
-            }
+            let ready = retryingOnInterrupt { Glibc.poll(&descriptor, 1, deadline.pollTimeout) }
+            if ready < 0 { throw RDMAPerfError.CallFailed("poll(completion channel)") }
             if ready == 0 { throw RDMAPerfError.PeerTimeout(waitingFor: what(), seconds: timeoutSeconds) }
             var eventCQ: UnsafeMutablePointer<ibv_cq>?
             var context: UnsafeMutableRawPointer?

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// One populated entry of a port's GID table as sysfs shows it.
 public struct GIDEntry: Sendable, Equatable {
@@ -107,11 +108,8 @@ func readAttribute(_ path: String) -> String? {
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 256)
     while true {
-        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count < 0 {
-            if errno == EINTR { continue }
-            return nil
-        }
+        let count = chunk.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(descriptor, raw.baseAddress, raw.count) } }
+        if count < 0 { return nil }
         if count == 0 { break }
         bytes.append(contentsOf: chunk[0..<count])
     }

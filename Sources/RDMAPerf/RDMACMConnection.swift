@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 import CIBVerbs
 import CRDMACM
 
@@ -182,12 +183,9 @@ final class RDMACMConnection {
 
     func nextEvent(deadline: Deadline, waitingFor what: String) throws -> ConnectionManagerEvent {
         var waiting = pollfd(fd: channel.pointee.fd, events: Int16(POLLIN), revents: 0)
-        while true {
-            let ready = poll(&waiting, 1, deadline.pollTimeout)
-            if ready > 0 { break }
-            if ready == 0 { throw RDMAPerfError.PeerTimeout(waitingFor: what, seconds: deadline.seconds) }
-            if errno != EINTR { throw RDMAPerfError.CallFailed("poll(rdma_cm channel)") }
-        }
+        let ready = retryingOnInterrupt { poll(&waiting, 1, deadline.pollTimeout) }
+        if ready == 0 { throw RDMAPerfError.PeerTimeout(waitingFor: what, seconds: deadline.seconds) }
+        if ready < 0 { throw RDMAPerfError.CallFailed("poll(rdma_cm channel)") }
         var received: UnsafeMutablePointer<rdma_cm_event>?
         guard rdma_get_cm_event(channel, &received) == 0, let received else {
             throw RDMAPerfError.CallFailed("rdma_get_cm_event")

@@ -1,9 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// A connected TCP socket with deadline-bounded reads and writes. The descriptor
-/// is non-blocking and never leaves this type; EINTR is retried here.
+/// is non-blocking and never leaves this type; EINTR is retried through SystemSupport.
 final class TCPConnection {
     private let descriptor: Int32
     let peerDescription: String
@@ -36,7 +37,7 @@ final class TCPConnection {
             var error: Int32 = result == 0 ? 0 : errno
             if result != 0 && error == EINPROGRESS {
                 var waiting = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-                repeat { result = poll(&waiting, 1, deadline.pollTimeout) } while result < 0 && errno == EINTR
+                result = retryingOnInterrupt { poll(&waiting, 1, deadline.pollTimeout) }
                 if result > 0 {
                     var length = socklen_t(MemoryLayout<Int32>.size)
                     _ = getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &error, &length)
@@ -59,11 +60,10 @@ final class TCPConnection {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { raw in
-                Glibc.send(descriptor, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                retryingOnInterrupt { Glibc.send(descriptor, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL)) }
             }
             if written > 0 { offset += written; continue }
             let error = errno
-            if error == EINTR { continue }
             if error == EAGAIN || error == EWOULDBLOCK {
                 try waitFor(Int16(POLLOUT), deadline: deadline, during: during)
                 continue
@@ -78,12 +78,11 @@ final class TCPConnection {
         var offset = 0
         while offset < count {
             let received = bytes.withUnsafeMutableBytes { raw in
-                recv(descriptor, raw.baseAddress! + offset, count - offset, 0)
+                retryingOnInterrupt { recv(descriptor, raw.baseAddress! + offset, count - offset, 0) }
             }
             if received > 0 { offset += received; continue }
             if received == 0 { throw RDMAPerfError.PeerClosed(during: during) }
             let error = errno
-            if error == EINTR { continue }
             if error == EAGAIN || error == EWOULDBLOCK {
                 try waitFor(Int16(POLLIN), deadline: deadline, during: during)
                 continue
@@ -96,12 +95,9 @@ final class TCPConnection {
 
     private func waitFor(_ events: Int16, deadline: Deadline, during: String) throws {
         var waiting = pollfd(fd: descriptor, events: events, revents: 0)
-        while true {
-            let result = poll(&waiting, 1, deadline.pollTimeout)
-            if result > 0 { return }
-            if result == 0 { throw RDMAPerfError.PeerTimeout(waitingFor: "the peer during \(during)", seconds: deadline.seconds) }
-            if errno != EINTR { throw RDMAPerfError.CallFailed("poll(side channel)") }
-        }
+        let result = retryingOnInterrupt { poll(&waiting, 1, deadline.pollTimeout) }
+        if result == 0 { throw RDMAPerfError.PeerTimeout(waitingFor: "the peer during \(during)", seconds: deadline.seconds) }
+        if result < 0 { throw RDMAPerfError.CallFailed("poll(side channel)") }
     }
 }
 
@@ -142,24 +138,21 @@ final class TCPListener {
     func accept(deadline: Deadline) throws -> TCPConnection {
         var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         while true {
-            let result = poll(&waiting, 1, deadline.pollTimeout)
+            let result = retryingOnInterrupt { poll(&waiting, 1, deadline.pollTimeout) }
             if result == 0 {
                 throw RDMAPerfError.PeerTimeout(waitingFor: "a client on TCP port \(port)", seconds: deadline.seconds)
             }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw RDMAPerfError.CallFailed("poll(listener)")
-            }
+            if result < 0 { throw RDMAPerfError.CallFailed("poll(listener)") }
             var address = sockaddr_in()
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let client = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.accept(descriptor, $0, &length)
+            let client = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    retryingOnInterrupt { Glibc.accept(descriptor, raw, &length) }
                 }
             }
             if client < 0 {
                 let error = errno
-                if error == EINTR || error == EAGAIN || error == EWOULDBLOCK || error == ECONNABORTED { continue }
+                if error == EAGAIN || error == EWOULDBLOCK || error == ECONNABORTED { continue }
                 throw RDMAPerfError.CallFailed("accept(TCP port \(port))", errorNumber: error)
             }
             // Linux does not pass O_NONBLOCK on to the accepted socket (accept(2)).

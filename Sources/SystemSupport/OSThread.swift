@@ -32,13 +32,13 @@ public final class OSThread: @unchecked Sendable {
     /// system's default). A thread that cannot be made is an error: the body has not
     /// run. A detached thread cannot be joined.
     public static func start(name: String, detached: Bool = false, stackSize: Int? = nil,
-                             _ body: @escaping @Sendable () -> Void) throws(Errno) -> OSThread {
+                             _ body: @escaping @Sendable () -> Void) throws(ThreadStartError) -> OSThread {
         try unsafeStart(name: name, detached: detached, stackSize: stackSize, body)
     }
 
     /// `body` on a new thread, the caller blocked until it ends: for work that must not
     /// run on the caller's thread (a namespace switch that must not outlive the work).
-    /// Runs nothing and throws if no thread can be made.
+    /// Runs nothing and throws `ThreadStartError` if no thread can be made.
     public static func run<Result>(name: String, _ body: () throws -> Result) throws -> Result {
         try withoutActuallyEscaping(body) { escapable in
             var outcome: Swift.Result<Result, any Error>?
@@ -61,13 +61,13 @@ public final class OSThread: @unchecked Sendable {
     }
 
     private static func unsafeStart(name: String, detached: Bool, stackSize: Int?,
-                                    _ body: @escaping () -> Void) throws(Errno) -> OSThread {
+                                    _ body: @escaping () -> Void) throws(ThreadStartError) -> OSThread {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
         if let stackSize {
             let result = pthread_attr_setstacksize(&attributes, stackSize)
-            guard result == 0 else { throw Errno(rawValue: result) }
+            guard result == 0 else { throw ThreadStartError(name: name, errno: Errno(rawValue: result)) }
         }
         let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
         var handle = pthread_t()
@@ -79,11 +79,19 @@ public final class OSThread: @unchecked Sendable {
         }, start)
         guard result == 0 else {
             Unmanaged<Start>.fromOpaque(start).release()
-            throw Errno(rawValue: result)
+            throw ThreadStartError(name: name, errno: Errno(rawValue: result))
         }
         if detached { pthread_detach(handle) }
         return OSThread(handle: handle, detached: detached)
     }
+}
+
+/// No thread could be made (pthread_create's reason: EAGAIN when a limit or memory
+/// ran out); the work it was for has not run.
+public struct ThreadStartError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var name: String
+    public var errno: Errno
+    public var description: String { "cannot start thread \(name): \(errno)" }
 }
 
 /// A value handed to another thread whose lifetime the caller guarantees by joining it.

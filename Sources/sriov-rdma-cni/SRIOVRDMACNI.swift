@@ -6,6 +6,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SystemSupport
 
 /// The product version; ExecutablesTests checks it against the repository's VERSION file.
 let productVersion = "0.1.0"
@@ -60,24 +61,12 @@ func processEnvironment() -> [String: String] {
     return variables
 }
 
+/// stdin to its end; what could be read when it fails (the runtime closed it early).
 func readStandardInput() -> [UInt8] {
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        if count <= 0 { break }
-        bytes += buffer[0..<count]
-    }
-    return bytes
+    (try? FileDescriptor.standardInput.readAll()) ?? []
 }
 
+/// The whole text; a runtime that stopped reading has gone, and nobody is left to tell.
 func writeStandardOutput(_ text: String) {
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-        let count = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        if count <= 0 { return }
-        bytes = bytes.dropFirst(count)
-    }
+    try? FileDescriptor.standardOutput.writeAll(text.utf8)
 }

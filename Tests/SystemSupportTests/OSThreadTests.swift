@@ -19,7 +19,7 @@ final class OSThreadTests: XCTestCase {
     func testThreadThatCannotBeMadeThrowsAndNeverRunsTheBody() {
         let ran = Atomic<Bool>(false)
         XCTAssertThrowsError(try OSThread.start(name: "huge", stackSize: 1 << 48) { ran.store(true, ordering: .relaxed) }) { error in
-            XCTAssertEqual(error as? Errno, Errno(rawValue: EAGAIN))
+            XCTAssertEqual("\(error)", "cannot start thread huge: \(Errno(rawValue: EAGAIN))")
         }
         XCTAssertFalse(ran.load(ordering: .relaxed))
     }
