@@ -58,8 +58,10 @@ let package = Package(
         // libibverbs's port facts and GID tables for `discover`, apart so that the CNI plugin
         // (through HostDevices) links no libibverbs.
         .target(name: "RDMAVerbs", dependencies: ["CIBVerbs", "HostDevices"]),
+        // Multus's device-info file, written by the daemon and read by the CNI.
+        .target(name: "DeviceInfoSpec", dependencies: ["JSONValue"]),
         // The config file, selectors, pool membership and what Allocate returns.
-        .target(name: "ResourcePools", dependencies: ["HostDevices", "JSONValue"]),
+        .target(name: "ResourcePools", dependencies: ["HostDevices", "JSONValue", "DeviceInfoSpec"]),
         // Protobuf wire format (encoding spec), written by hand: no protobuf library.
         .target(name: "ProtoWire"),
         // RFC 7541 header compression.
@@ -87,7 +89,7 @@ let package = Package(
         // A JSON value, parser and printer: the CNI config and results, the device plugin's config and files.
         .target(name: "JSONValue"),
         .target(name: "CNI", dependencies: ["JSONValue", "SystemSupport"]),
-        .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices"], swiftSettings: libnlHeaders),
+        .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices", "DeviceInfoSpec", "SystemSupport"], swiftSettings: libnlHeaders),
 
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
             "CNI", "VFAttach", "SystemSupport",
@@ -129,6 +131,7 @@ let package = Package(
         .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "JSONValue", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"], swiftSettings: libnlHeaders),
         .testTarget(name: "RDMAPerfTests", dependencies: ["RDMAPerf"]),
         .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport", "CLinux"]),
+        .testTarget(name: "DeviceInfoSpecTests", dependencies: ["DeviceInfoSpec", "JSONValue"]),
         .testTarget(name: "ExecutablesTests"),
     ]
 )

@@ -1,3 +1,4 @@
+@_exported import DeviceInfoSpec
 import HostDevices
 import JSONValue
 
@@ -13,10 +14,18 @@ public struct DeviceNodeSpec: Hashable, Sendable {
     }
 }
 
-/// A Multus device-info file (NPWG device-info spec v1.1.0).
+/// A Multus device-info file to write at Allocate: where, and what.
 public struct DeviceInfoFile: Equatable, Sendable {
     public var path: String
-    public var contents: String
+    public var info: DeviceInfo
+
+    public init(path: String, info: DeviceInfo) {
+        self.path = path
+        self.info = info
+    }
+
+    /// The file's text.
+    public var contents: String { info.json.serialized }
 }
 
 /// Everything Allocate returns for one container request.
@@ -98,28 +107,23 @@ extension ResourcePool {
         return result
     }
 
-    /// Device-info file path: `<dir>/<prefix>-<name>-<id>-device.json`, `/` in either
-    /// part replaced by `-` (network-attachment-definition-client's rule).
+    /// Where the device-info file of `id` goes in `directory`.
     public func deviceInfoPath(_ id: String, directory: String) -> String {
-        directory + "/" + qualifiedName.replacingEvery("/", with: "-") + "-" + id.replacingEvery("/", with: "-") + "-device.json"
+        DeviceInfo.path(directory: directory, resourceName: qualifiedName, deviceID: id)
     }
 
     func deviceInfoFile(_ device: PoolDevice, snapshot: HostSnapshot, options: AllocationOptions) -> DeviceInfoFile {
         let path = deviceInfoPath(device.id, directory: options.deviceInfoDirectory)
         if config.handsOutVDPA, let address = device.pciAddress, let vdpa = snapshot.vdpaDevices(of: address).first {
             // device-info-spec's vdpa section: the vDPA device, its driver kind and, for vhost, its node.
-            var section: [String: String] = ["parent-device": vdpa.name, "driver": vdpa.type?.rawValue ?? vdpa.driver ?? "",
-                                             "pci-address": device.id]
-            if let node = vdpa.vhostDevice { section["path"] = containerPath(of: node, devRoot: snapshot.roots.devRoot) }
-            if let pf = device.pfAddress { section["pf-pci-address"] = pf.description }
-            let contents = JSON(sortingKeysOf: ["type": .string("vdpa"), "version": .string("1.1.0"),
-                                                "vdpa": JSON(sortingKeysOf: section)]).serialized
-            return DeviceInfoFile(path: path, contents: contents)
+            let info = DeviceInfo(.vdpa(DeviceInfo.VDPA(
+                parentDevice: vdpa.name, driver: vdpa.type?.rawValue ?? vdpa.driver ?? "",
+                path: vdpa.vhostDevice.map { containerPath(of: $0, devRoot: snapshot.roots.devRoot) },
+                pciAddress: device.id, pfPCIAddress: device.pfAddress?.description)))
+            return DeviceInfoFile(path: path, info: info)
         }
-        var pci: [String: String] = ["pci-address": device.id]
-        if config.handsOutRDMA, let rdma = device.rdmaDevices.first { pci["rdma-device"] = rdma }
-        let contents = JSON(sortingKeysOf: ["type": .string("pci"), "version": .string("1.1.0"), "pci": JSON(sortingKeysOf: pci)]).serialized
-        return DeviceInfoFile(path: path, contents: contents)
+        let rdma = config.handsOutRDMA ? device.rdmaDevices.first : nil
+        return DeviceInfoFile(path: path, info: DeviceInfo(.pci(DeviceInfo.PCI(pciAddress: device.id, rdmaDevice: rdma))))
     }
 
     func rdmaSpecs(_ rdma: RDMADevice, snapshot: HostSnapshot) -> [DeviceNodeSpec] {

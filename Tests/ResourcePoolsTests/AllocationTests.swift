@@ -37,11 +37,11 @@ final class AllocationTests: XCTestCase {
             DeviceNodeSpec(containerPath: "/dev/infiniband/umad3", hostPath: "/dev/infiniband/umad3"),
             DeviceNodeSpec(containerPath: "/dev/infiniband/uverbs3", hostPath: "/dev/infiniband/uverbs3"),
         ])
-        XCTAssertEqual(allocation.deviceInfoFiles, [
-            DeviceInfoFile(path: "/run/devinfo/dp/nvidia.com-mlnx_rdma-0000:10:01.1-device.json",
-                           contents: #"{"pci":{"pci-address":"0000:10:01.1","rdma-device":"mlx5_2"},"type":"pci","version":"1.1.0"}"#),
-            DeviceInfoFile(path: "/run/devinfo/dp/nvidia.com-mlnx_rdma-0000:10:01.2-device.json",
-                           contents: #"{"pci":{"pci-address":"0000:10:01.2","rdma-device":"mlx5_3"},"type":"pci","version":"1.1.0"}"#),
+        XCTAssertEqual(allocation.deviceInfoFiles.map { [$0.path, $0.contents] }, [
+            ["/run/devinfo/dp/nvidia.com-mlnx_rdma-0000:10:01.1-device.json",
+             #"{"pci":{"pci-address":"0000:10:01.1","rdma-device":"mlx5_2"},"type":"pci","version":"1.1.0"}"#],
+            ["/run/devinfo/dp/nvidia.com-mlnx_rdma-0000:10:01.2-device.json",
+             #"{"pci":{"pci-address":"0000:10:01.2","rdma-device":"mlx5_3"},"type":"pci","version":"1.1.0"}"#],
         ])
     }
 

@@ -80,9 +80,9 @@ final class VDPATests: XCTestCase {
             DeviceNodeSpec(containerPath: "/dev/vhost-net", hostPath: "/dev/vhost-net"),
             DeviceNodeSpec(containerPath: "/dev/net/tun", hostPath: "/dev/net/tun"),
         ])
-        XCTAssertEqual(allocation.deviceInfoFiles, [
-            DeviceInfoFile(path: "/run/devinfo/dp/nvidia.com-vhost_vdpa-0000:65:00.2-device.json",
-                           contents: #"{"type":"vdpa","vdpa":{"driver":"vhost","parent-device":"vdpa0","path":"/dev/vhost-vdpa-0","pci-address":"0000:65:00.2","pf-pci-address":"0000:65:00.0"},"version":"1.1.0"}"#),
+        XCTAssertEqual(allocation.deviceInfoFiles.map { [$0.path, $0.contents] }, [
+            ["/run/devinfo/dp/nvidia.com-vhost_vdpa-0000:65:00.2-device.json",
+             #"{"type":"vdpa","vdpa":{"driver":"vhost","parent-device":"vdpa0","path":"/dev/vhost-vdpa-0","pci-address":"0000:65:00.2","pf-pci-address":"0000:65:00.0"},"version":"1.1.0"}"#],
         ])
         XCTAssertEqual(pool.devices.map(\.numaNode), [1])
     }
