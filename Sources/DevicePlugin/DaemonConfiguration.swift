@@ -26,7 +26,7 @@ public struct DaemonConfiguration: Sendable {
     public var kubeletSocket: String { kubeletDirectory + "/kubelet.sock" }
     public var deviceInfoDirectory: String { stateDirectory + "/k8s.cni.cncf.io/devinfo/dp" }
     public var cdiDirectory: String { stateDirectory + "/cdi" }
-    public var statusFile: String { stateDirectory + "/sriov-rdma-dp/status.json" }
+    public var statusFile: String { DaemonStatus.path(stateDirectory: stateDirectory) }
 }
 
 /// kubelet's check of an extended resource name (v1helper.IsExtendedResourceName),

@@ -235,21 +235,18 @@ struct DaemonLoop {
         }
     }
 
-    /// `<stateDir>/sriov-rdma-dp/status.json`, read by `sriov-rdma-dp health`.
+    /// The status file, read by `sriov-rdma-dp health`.
     func writeStatus() {
-        let pools: [String: JSON] = servers.reduce(into: [:]) { result, entry in
-            result[entry.key] = JSON(sortingKeysOf: [
-                "registered": .bool(entry.value.isRegistered), "streaming": .bool(entry.value.watcherCount > 0),
-                "socket": .string(entry.value.socketPath), "devices": JSON(entry.value.pool.devices.count),
-            ])
-        }
-        let status = JSON(sortingKeysOf: [
-            "pid": JSON(Int(getpid())), "updated": .number(String(wallClockSeconds())), "pools": JSON(sortingKeysOf: pools),
-            "configuredPools": .array(config.pools.map { .string($0.qualifiedName) }),
-        ])
+        let status = DaemonStatus(
+            pid: Int(getpid()), updated: wallClockSeconds(),
+            pools: servers.mapValues { server in
+                DaemonStatus.Pool(registered: server.isRegistered, streaming: server.watcherCount > 0,
+                                  socket: server.socketPath, devices: server.pool.devices.count)
+            },
+            configuredPools: config.pools.map(\.qualifiedName))
         let path = configuration.statusFile
         try? FileSystem.createDirectory(path.deletingLastPathComponent)
-        try? FileSystem.write(status.serialized, to: path)
+        try? FileSystem.write(status.json.serialized, to: path)
     }
 }
 

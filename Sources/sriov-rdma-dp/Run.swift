@@ -107,26 +107,14 @@ struct Health: ParsableCommand {
     var maxAge: Double = 30
 
     func run() throws {
-        let path = stateDir + "/sriov-rdma-dp/status.json"
-        guard let data = FileSystem.contents(of: path), let status = try? JSON.parse(data), status.objectValue != nil else {
+        let path = DaemonStatus.path(stateDirectory: stateDir)
+        guard let data = FileSystem.contents(of: path), let json = try? JSON.parse(data), let status = DaemonStatus(json: json) else {
             print("unhealthy: no status at \(path) (is sriov-rdma-dp run using --state-dir \(stateDir)?)")
             throw ExitCode(1)
         }
-        var problems: [String] = []
-        if let pid = status["pid"]?.intValue, kill(pid_t(pid), 0) != 0 { problems.append("daemon pid \(pid) is not running") }
-        if case .number(let text)? = status["updated"], let updated = Double(text), wallClockSeconds() - updated > maxAge {
-            problems.append("status is \(Int(wallClockSeconds() - updated)) s old")
-        }
-        let pools = status["pools"]?.objectValue ?? []
-        for name in (status["configuredPools"]?.arrayValue ?? []).compactMap(\.stringValue) where !pools.contains(where: { $0.0 == name }) {
-            problems.append("\(name): not serving")
-        }
-        for (name, pool) in pools.sorted(by: { $0.0 < $1.0 }) {
-            if pool["registered"]?.boolValue != true { problems.append("\(name): not registered with kubelet") }
-            if pool["streaming"]?.boolValue != true { problems.append("\(name): kubelet is not watching its devices") }
-        }
+        let problems = status.problems(now: wallClockSeconds(), maxAge: maxAge) { kill(pid_t($0), 0) == 0 }
         if problems.isEmpty {
-            print("healthy: \(pools.count) pools registered and streaming")
+            print("healthy: \(status.pools.count) pools registered and streaming")
         } else {
             print("unhealthy: " + problems.joined(separator: "; "))
             throw ExitCode(1)

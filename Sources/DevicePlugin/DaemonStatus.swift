@@ -1,0 +1,80 @@
+import JSONValue
+
+/// `<stateDir>/sriov-rdma-dp/status.json`: written by the daemon after every change
+/// and at each poll, read by `sriov-rdma-dp health` (a probe in another process). The
+/// one definition of its keys for both sides.
+public struct DaemonStatus: Equatable, Sendable {
+    public struct Pool: Equatable, Sendable {
+        /// kubelet accepted Register.
+        public var registered: Bool
+        /// kubelet is watching the pool's devices (a ListAndWatch stream is open).
+        public var streaming: Bool
+        public var socket: String
+        public var devices: Int
+
+        public init(registered: Bool, streaming: Bool, socket: String, devices: Int) {
+            self.registered = registered
+            self.streaming = streaming
+            self.socket = socket
+            self.devices = devices
+        }
+    }
+
+    public var pid: Int
+    /// Wall-clock seconds since the epoch when it was written.
+    public var updated: Double
+    /// The pools being served, by qualified resource name.
+    public var pools: [String: Pool]
+    /// Every pool the config names, served or not.
+    public var configuredPools: [String]
+
+    public init(pid: Int, updated: Double, pools: [String: Pool], configuredPools: [String]) {
+        self.pid = pid
+        self.updated = updated
+        self.pools = pools
+        self.configuredPools = configuredPools
+    }
+
+    /// Where the status of a daemon run with `--state-dir stateDirectory` is.
+    public static func path(stateDirectory: String) -> String { stateDirectory + "/sriov-rdma-dp/status.json" }
+
+    public var json: JSON {
+        let pools = pools.mapValues { pool in
+            JSON(sortingKeysOf: ["registered": .bool(pool.registered), "streaming": .bool(pool.streaming),
+                                 "socket": .string(pool.socket), "devices": JSON(pool.devices)])
+        }
+        return JSON(sortingKeysOf: [
+            "pid": JSON(pid), "updated": .number(String(updated)), "pools": JSON(sortingKeysOf: pools),
+            "configuredPools": .array(configuredPools.map { .string($0) }),
+        ])
+    }
+
+    /// The status in `json`; nil when it is not a status object. Missing values read as
+    /// unhealthy ones (not registered, not streaming).
+    public init?(json: JSON) {
+        guard json.objectValue != nil else { return nil }
+        pid = json["pid"]?.intValue ?? 0
+        if case .number(let text)? = json["updated"], let seconds = Double(text) { updated = seconds } else { updated = 0 }
+        pools = [:]
+        for (name, pool) in json["pools"]?.objectValue ?? [] {
+            pools[name] = Pool(registered: pool["registered"]?.boolValue ?? false, streaming: pool["streaming"]?.boolValue ?? false,
+                               socket: pool["socket"]?.stringValue ?? "", devices: pool["devices"]?.intValue ?? 0)
+        }
+        configuredPools = (json["configuredPools"]?.arrayValue ?? []).compactMap(\.stringValue)
+    }
+
+    /// What keeps the daemon from being healthy, in the order a person fixes it: the
+    /// daemon gone (`isRunning` says whether a pid lives), a status older than `maxAge`
+    /// seconds (a hung daemon), then each pool not served, registered or watched.
+    public func problems(now: Double, maxAge: Double, isRunning: (Int) -> Bool) -> [String] {
+        var problems: [String] = []
+        if pid != 0, !isRunning(pid) { problems.append("daemon pid \(pid) is not running") }
+        if now - updated > maxAge { problems.append("status is \(Int(now - updated)) s old") }
+        for name in configuredPools where pools[name] == nil { problems.append("\(name): not serving") }
+        for (name, pool) in pools.sorted(by: { $0.key < $1.key }) {
+            if !pool.registered { problems.append("\(name): not registered with kubelet") }
+            if !pool.streaming { problems.append("\(name): kubelet is not watching its devices") }
+        }
+        return problems
+    }
+}
