@@ -37,7 +37,7 @@ struct DaemonLoop {
         do {
             let config = try PoolsConfig.parse(data, defaultPrefix: configuration.resourcePrefix)
             for pool in config.pools {
-                if let problem = ResourceNameValidation.problem(with: pool.qualifiedName) {
+                if let problem = pool.resource.kubeletProblem {
                     throw DaemonError("\(configuration.configPath): resource \(pool.qualifiedName): kubelet would refuse it: \(problem)")
                 }
             }

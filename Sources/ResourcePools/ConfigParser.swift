@@ -65,9 +65,7 @@ extension PoolsConfig {
         }
         func fail(_ key: String?, _ reason: ConfigError.Reason) -> ConfigError { ConfigError(resource: name, key: key, reason) }
 
-        guard !name.isEmpty, name.utf8.allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
-            throw fail("resourceName", .invalidValue("\"\(name)\" must match ^[a-zA-Z0-9_-]+$"))
-        }
+        if let problem = ResourceName.problem(withName: name) { throw fail("resourceName", .invalidValue(problem)) }
         for key in entry.keys.sorted() where !poolKeys.contains(key) {
             throw fail(nil, .unknownKey(key))
         }
@@ -82,10 +80,16 @@ extension PoolsConfig {
         }
         let prefix = try string(entry, "resourcePrefix", resource: name)
             ?? (deviceType == .rdmaShared ? defaultSharedRDMAPrefix : defaultPrefix)
-        guard isValidPrefix(prefix) else {
-            throw fail("resourcePrefix", .invalidValue("\"\(prefix)\" is not a DNS subdomain"))
+        let resource: ResourceName
+        do throws(ResourceName.Problem) {
+            resource = try ResourceName(prefix: prefix, name: name)
+        } catch {
+            switch error {
+            case .name(let problem): throw fail("resourceName", .invalidValue(problem))
+            case .prefix(let problem): throw fail("resourcePrefix", .invalidValue(problem))
+            }
         }
-        var pool = PoolConfig(resourceName: name, resourcePrefix: prefix, deviceType: deviceType)
+        var pool = PoolConfig(resource: resource, deviceType: deviceType)
         if let raw = entry["excludeTopology"] {
             guard let flag = raw.boolValue else { throw fail("excludeTopology", .invalidValue("must be true or false, not \(describe(raw))")) }
             pool.excludeTopology = flag
@@ -151,25 +155,6 @@ extension PoolsConfig {
         }
         return text
     }
-
-    /// A DNS subdomain (RFC 1123): what kubelet accepts before the `/`.
-    static func isValidPrefix(_ prefix: String) -> Bool {
-        guard (1...253).contains(prefix.utf8.count) else { return false }
-        return prefix.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
-            let bytes = Array(label.utf8)
-            guard (1...63).contains(bytes.count), let first = bytes.first, let last = bytes.last else { return false }
-            return isLowerAlphanumeric(first) && isLowerAlphanumeric(last)
-                && bytes.allSatisfy { isLowerAlphanumeric($0) || $0 == UInt8(ascii: "-") }
-        }
-    }
-}
-
-func isAlphanumeric(_ byte: UInt8) -> Bool {
-    (0x30...0x39).contains(byte) || (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte)
-}
-
-private func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
-    (0x30...0x39).contains(byte) || (0x61...0x7a).contains(byte)
 }
 
 extension JSON {

@@ -24,8 +24,7 @@ public enum AllocationPolicy: String, Sendable {
 
 /// One `resourceList` entry.
 public struct PoolConfig: Equatable, Sendable {
-    public var resourceName: String
-    public var resourcePrefix: String
+    public var resource: ResourceName
     public var deviceType: DeviceType
     public var excludeTopology = false
     public var selectors: [Selector] = []
@@ -35,8 +34,10 @@ public struct PoolConfig: Equatable, Sendable {
     public var rdmaHcaMax: Int?
     public var allocationPolicy: AllocationPolicy = .spread
 
+    public var resourceName: String { resource.name }
+    public var resourcePrefix: String { resource.prefix }
     /// `<prefix>/<name>`, the extended resource name kubelet sees.
-    public var qualifiedName: String { resourcePrefix + "/" + resourceName }
+    public var qualifiedName: String { resource.description }
 
     /// RDMA character devices are handed out with the devices (`isRdma` in SRIOV-DP).
     public var handsOutRDMA: Bool { deviceType == .rdmaShared || selectors.contains { $0.isRdma == true } }
