@@ -63,11 +63,11 @@ public struct CNIEnvironment: Sendable {
         environment.path = (variables["CNI_PATH"] ?? "").split(separator: ":").map(String.init)
         var invalid: [String] = []
         var reasons: [String] = []
-        if required.contains("CNI_CONTAINERID"), let reason = Self.containerIDProblem(environment.containerID) {
+        if required.contains("CNI_CONTAINERID"), let reason = CNIIdentifier.containerIDProblem(environment.containerID) {
             invalid.append("CNI_CONTAINERID")
             reasons.append(reason)
         }
-        if required.contains("CNI_IFNAME"), let reason = Self.interfaceNameProblem(environment.ifname) {
+        if required.contains("CNI_IFNAME"), let reason = InterfaceName.problem(with: environment.ifname) {
             invalid.append("CNI_IFNAME")
             reasons.append(reason)
         }
@@ -88,26 +88,6 @@ public struct CNIEnvironment: Sendable {
         return environment
     }
 
-    /// pkg/utils ValidateContainerID: `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`.
-    public static func containerIDProblem(_ id: String) -> String? {
-        guard let first = id.utf8.first else { return "container ID is empty" }
-        let allowedFirst = isASCIIAlphanumeric(first)
-        let allowedRest = id.utf8.dropFirst().allSatisfy { isASCIIAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
-        return allowedFirst && allowedRest ? nil : "container ID \(id) must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
-    }
-
-    /// pkg/utils ValidateInterfaceName, which mirrors the kernel's dev_valid_name:
-    /// 1–15 bytes, not `.` or `..`, no `/`, `:` or whitespace.
-    public static func interfaceNameProblem(_ name: String) -> String? {
-        if name.isEmpty { return "interface name is empty" }
-        if name.utf8.count > 15 { return "interface name \(name) is longer than 15 characters" }
-        if name == "." || name == ".." { return "interface name \(name) is not allowed" }
-        if name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 == 0x20 || (0x09...0x0D).contains($0) }) {
-            return "interface name \(name) contains '/', ':' or whitespace"
-        }
-        return nil
-    }
-
     struct ArgsProblem: Error { var reason: String }
 
     /// `K=V;K=V`; empty segments are skipped, a segment without `=` is an error.
@@ -121,9 +101,4 @@ public struct CNIEnvironment: Sendable {
         }
         return pairs
     }
-}
-
-func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
-    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
 }

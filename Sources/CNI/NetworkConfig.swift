@@ -48,7 +48,7 @@ public struct NetworkConfig: Sendable {
         guard let name = json["name"]?.stringValue, !name.isEmpty else {
             throw CNIError(.invalidNetworkConfig, "network config has no name")
         }
-        if let problem = Self.networkNameProblem(name) {
+        if let problem = CNIIdentifier.networkNameProblem(name) {
             throw CNIError(.invalidNetworkConfig, problem)
         }
         guard let type = json["type"]?.stringValue, !type.isEmpty else {
@@ -86,13 +86,5 @@ public struct NetworkConfig: Sendable {
         }
         return NetworkConfig(raw: bytes, json: json, cniVersion: version, cniVersionText: versionText, name: name,
                              type: type, ipamType: ipamType, dns: dns, prevResult: prevResult)
-    }
-
-    /// pkg/utils ValidateNetworkName: `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`.
-    static func networkNameProblem(_ name: String) -> String? {
-        guard let first = name.utf8.first, isASCIIAlphanumeric(first),
-              name.utf8.dropFirst().allSatisfy({ isASCIIAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
-        else { return "network name \(name) must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" }
-        return nil
     }
 }

@@ -44,10 +44,10 @@ final class SpecTests: XCTestCase {
             XCTAssertEqual(error.message, "invalid env variables [CNI_CONTAINERID,CNI_IFNAME,CNI_ARGS]")
         }
         for name in [".", "..", "a/b", "a:b", "a b", "tab\t"] {
-            XCTAssertNotNil(CNIEnvironment.interfaceNameProblem(name), name)
+            XCTAssertNotNil(InterfaceName.problem(with: name), name)
         }
-        XCTAssertNil(CNIEnvironment.interfaceNameProblem("123456789012345"))
-        XCTAssertNotNil(CNIEnvironment.interfaceNameProblem("1234567890123456"))
+        XCTAssertNil(InterfaceName.problem(with: "123456789012345"))
+        XCTAssertNotNil(InterfaceName.problem(with: "1234567890123456"))
         variables = full
         variables["CNI_NETNS"] = "relative/path"
         XCTAssertThrowsError(try CNIEnvironment.parse(variables))
