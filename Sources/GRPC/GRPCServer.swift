@@ -50,14 +50,17 @@ public final class GRPCServer: Sendable {
     public var connectionCount: Int { counter.value.load(ordering: .relaxed) }
 
     /// Stops serving: every connection gets GOAWAY and is closed, handlers are
-    /// cancelled, the socket file is removed. Returns when the loop has ended.
+    /// cancelled, the socket file is removed. Returns when the loop has ended. Only the
+    /// first call does anything: a later one (deinit's) must not remove a socket file
+    /// that a new server has bound at the same path meanwhile.
     public func stop() {
-        loop.requestStop()
         let thread = self.thread.withLock { thread -> OSThread? in
             defer { thread = nil }
             return thread
         }
-        thread?.join()
+        guard let thread else { return }
+        loop.requestStop()
+        thread.join()
         UnixSocket.remove(path: socketPath)
     }
 

@@ -19,3 +19,21 @@ final class ServerThreadTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
 }
+
+final class ServerStopTests: XCTestCase {
+    /// A server stopped twice (stop, then deinit) leaves alone the socket file that a
+    /// new server bound at the same path in between.
+    func testSecondStopLeavesANewServersSocketAlone() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("grpc-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/kubelet.sock"
+        var first: GRPCServer? = try GRPCServer(socketPath: path, router: GRPCRouter())
+        first?.stop()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+        let second = try GRPCServer(socketPath: path, router: GRPCRouter())
+        defer { second.stop() }
+        first = nil
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+    }
+}
