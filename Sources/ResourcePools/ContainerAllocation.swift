@@ -50,10 +50,13 @@ public struct AllocationOptions: Sendable {
 
 public enum AllocationError: Error, Equatable, CustomStringConvertible {
     case unknownDevice(id: String, pool: String)
+    /// The device is in the pool but its health says it cannot work now.
+    case unhealthyDevice(id: String, pool: String, reason: String)
 
     public var description: String {
         switch self {
         case let .unknownDevice(id, pool): "device \"\(id)\" is not in pool \(pool)"
+        case let .unhealthyDevice(id, pool, reason): "device \"\(id)\" of \(pool) is unhealthy: \(reason)"
         }
     }
 }
@@ -69,11 +72,16 @@ extension ResourcePool {
     /// never collide (SRIOV-DP #731).
     public var cdiKind: String { config.resourcePrefix + "/" + config.resourceName }
 
-    /// What Allocate returns for `ids`, in the shapes SRIOV-DP users rely on.
-    public func allocation(ids: [String], snapshot: HostSnapshot, options: AllocationOptions = AllocationOptions()) throws(AllocationError) -> ContainerAllocation {
+    /// What Allocate returns for `ids`, in the shapes SRIOV-DP users rely on. Each ID
+    /// must be in the pool and, by `health` (from `health(in:)`), not unhealthy.
+    public func allocation(ids: [String], snapshot: HostSnapshot, health: [String: DeviceHealthState] = [:],
+                           options: AllocationOptions = AllocationOptions()) throws(AllocationError) -> ContainerAllocation {
         var result = ContainerAllocation()
-        for id in ids where device(id) == nil {
-            throw .unknownDevice(id: id, pool: qualifiedName)
+        for id in ids {
+            guard device(id) != nil else { throw .unknownDevice(id: id, pool: qualifiedName) }
+            if let state = health[id], !state.healthy {
+                throw .unhealthyDevice(id: id, pool: qualifiedName, reason: state.reason ?? "")
+            }
         }
         var specs: [DeviceNodeSpec] = []
         if config.deviceType == .rdmaShared {

@@ -146,3 +146,36 @@ final class AllocationTests: XCTestCase {
         XCTAssertEqual(health["0000:10:01.2"], .unhealthy("PF ens0f0 has no carrier"))
     }
 }
+
+final class CDISpecTests: XCTestCase {
+    func testSpecHasOneDeviceForEachPoolDeviceWithItsNodesAndEnvironment() throws {
+        let node = try SRIOVNodeFixture(pfs: 2, vfsPerPF: 4)
+        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath))
+        let config = try PoolsConfig.parse(Data(#"{"resourceList": [{"resourceName": "dpdk", "selectors": {"drivers": ["vfio-pci"]}}]}"#.utf8))
+        let pool = PoolAssignment(config: config, snapshot: snapshot).pools[0]
+        XCTAssertEqual(pool.cdiSpecFileName, "sriov-rdma_intel.com_dpdk.json")
+        let spec = pool.cdiSpec(snapshot: snapshot)
+        XCTAssertEqual(spec["cdiVersion"]?.stringValue, "0.6.0")
+        XCTAssertEqual(spec["kind"]?.stringValue, "intel.com/dpdk")
+        let devices = try XCTUnwrap(spec["devices"]?.arrayValue)
+        XCTAssertEqual(devices.compactMap { $0["name"]?.stringValue }, pool.devices.map(\.id))
+        let first = try XCTUnwrap(devices.first)
+        let allocation = try pool.allocation(ids: [pool.devices[0].id], snapshot: snapshot)
+        XCTAssertEqual(first["containerEdits"]?["deviceNodes"]?.arrayValue?.compactMap { $0["path"]?.stringValue },
+                       allocation.devices.map(\.containerPath))
+        XCTAssertEqual(first["containerEdits"]?["env"]?.arrayValue?.compactMap(\.stringValue),
+                       allocation.envs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+    }
+
+    func testAllocationRefusesAnUnhealthyDeviceWithItsReason() throws {
+        let node = try SRIOVNodeFixture(pfs: 1, vfsPerPF: 2)
+        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath))
+        let pool = PoolAssignment(config: try PoolsConfig.parse(Data(#"{"resourceList": [{"resourceName": "a"}]}"#.utf8)), snapshot: snapshot).pools[0]
+        let id = pool.devices[0].id
+        XCTAssertThrowsError(try pool.allocation(ids: [id], snapshot: snapshot, health: [id: .unhealthy("PF down")])) {
+            XCTAssertEqual($0 as? AllocationError, .unhealthyDevice(id: id, pool: "intel.com/a", reason: "PF down"))
+            XCTAssertEqual("\($0)", "device \"\(id)\" of intel.com/a is unhealthy: PF down")
+        }
+        XCTAssertNoThrow(try pool.allocation(ids: [id], snapshot: snapshot, health: [id: .healthy]))
+    }
+}
