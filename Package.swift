@@ -118,7 +118,10 @@ let package = Package(
         .target(name: "SysfsFixtures", path: "Tests/SysfsFixtures"),
         .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "PCIDatabase", "RDMAVerbs", "SysfsFixtures"]),
         .testTarget(name: "ResourcePoolsTests", dependencies: ["ResourcePools", "HostDevices", "SysfsFixtures"]),
-        .testTarget(name: "DevicePluginTests", dependencies: ["DevicePlugin", "HostDevices", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DevicePluginTests", dependencies: [
+            "DevicePlugin", "DevicePluginAPI", "GRPC", "HostDevices", "JSONValue", "ResourcePools", "SysfsFixtures",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
         .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire"]),
         .testTarget(name: "HPACKTests", dependencies: ["HPACK"]),

@@ -209,20 +209,11 @@ struct DaemonLoop {
     // MARK: CDI and status
 
     private func cdiSpecPath(_ pool: ResourcePool) -> String {
-        configuration.cdiDirectory + "/sriov-rdma_\(pool.config.resourcePrefix)_\(pool.config.resourceName).json"
+        configuration.cdiDirectory + "/" + pool.cdiSpecFileName
     }
 
     private mutating func writeCDISpec(_ pool: ResourcePool, snapshot: HostSnapshot) {
-        let devices: [JSON] = pool.devices.compactMap { device in
-            guard let allocation = try? pool.allocation(ids: [device.id], snapshot: snapshot) else { return nil }
-            let nodes = allocation.devices.map {
-                JSON(sortingKeysOf: ["path": $0.containerPath, "hostPath": $0.hostPath, "permissions": $0.permissions])
-            }
-            let env = allocation.envs.sorted { $0.key < $1.key }.map { JSON.string("\($0.key)=\($0.value)") }
-            return JSON(sortingKeysOf: ["name": .string(device.id),
-                                        "containerEdits": JSON(sortingKeysOf: ["deviceNodes": .array(nodes), "env": .array(env)])])
-        }
-        let spec = JSON(sortingKeysOf: ["cdiVersion": .string("0.6.0"), "kind": .string(pool.cdiKind), "devices": .array(devices)])
+        let spec = pool.cdiSpec(snapshot: snapshot)
         let text = spec.serialized
         let path = cdiSpecPath(pool)
         guard lastCDISpecs[path] != text else { return }

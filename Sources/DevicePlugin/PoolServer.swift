@@ -3,7 +3,6 @@ import GRPC
 import HostDevices
 import Logging
 import ResourcePools
-import Synchronization
 
 /// One pool's gRPC server on its own socket: the DevicePlugin service kubelet
 /// dials back to. Its device list changes as the daemon rescans; every
@@ -12,30 +11,20 @@ final class PoolServer: Sendable {
     let qualifiedName: String
     let socketPath: String
     private let server: GRPCServer
-    private let state: LockedState
+    private let state: PoolServerState
     private let logger: Logger
-    private let options: AllocationOptions
-
-    struct State {
-        var pool: ResourcePool
-        var snapshot: HostSnapshot
-        var health: [String: DeviceHealthState]
-        var watchers: [Int: AsyncStream<ListAndWatchResponse>.Continuation] = [:]
-        var nextWatcher = 0
-        var registered = false
-        /// ListAndWatch streams served so far (to tell "ended" from "not yet").
-        var streamsOpened = 0
-    }
+    /// What the service answers; tests call it without a socket.
+    let handlers: DevicePluginHandlers
 
     init(pool: ResourcePool, snapshot: HostSnapshot, health: [String: DeviceHealthState], socketPath: String,
          options: AllocationOptions, logger: Logger) throws {
         qualifiedName = pool.qualifiedName
         self.socketPath = socketPath
         self.logger = logger
-        self.options = options
-        let state = LockedState(State(pool: pool, snapshot: snapshot, health: health))
+        let state = PoolServerState(.init(pool: pool, snapshot: snapshot, health: health))
         self.state = state
-        server = try GRPCServer(socketPath: socketPath, router: Self.router(state: state, options: options, logger: logger))
+        handlers = DevicePluginHandlers(state: state, options: options, logger: logger)
+        server = try GRPCServer(socketPath: socketPath, router: handlers.router)
     }
 
     var isRegistered: Bool {
@@ -52,17 +41,8 @@ final class PoolServer: Sendable {
 
     /// Replaces the pool's devices and health; streams get the new list if it changed.
     func update(pool: ResourcePool, snapshot: HostSnapshot, health: [String: DeviceHealthState]) {
-        let (changed, response, watchers) = state.withLock { state in
-            let before = Self.response(state)
-            state.pool = pool
-            state.snapshot = snapshot
-            state.health = health
-            let after = Self.response(state)
-            return (before != after, after, Array(state.watchers.values))
-        }
-        if changed {
+        if let response = state.update(pool: pool, snapshot: snapshot, health: health) {
             logger.info("\(qualifiedName): \(response.devices.count) devices, \(response.devices.filter { $0.health == DeviceHealth.healthy }.count) healthy")
-            for watcher in watchers { watcher.yield(response) }
         }
     }
 
@@ -75,91 +55,6 @@ final class PoolServer: Sendable {
         for watcher in watchers { watcher.finish() }
         server.stop()
     }
-
-    private static func response(_ state: State) -> ListAndWatchResponse {
-        ListAndWatchResponse(devices: state.pool.devices.map { device in
-            Device(id: device.id,
-                   health: state.health[device.id]?.healthy == false ? DeviceHealth.unhealthy : DeviceHealth.healthy,
-                   topology: device.numaNode.map { TopologyInfo(nodes: [NUMANode(id: Int64($0))]) })
-        })
-    }
-
-    private static func router(state: LockedState, options: AllocationOptions, logger: Logger) -> GRPCRouter {
-        var router = GRPCRouter()
-        router.register(DevicePluginService.getDevicePluginOptions) { _, _ in
-            DevicePluginOptions(preStartRequired: false, getPreferredAllocationAvailable: true)
-        }
-        router.registerStreaming(DevicePluginService.listAndWatch) { _, stream, _ in
-            let (updates, continuation) = AsyncStream.makeStream(of: ListAndWatchResponse.self, bufferingPolicy: .bufferingNewest(1))
-            let (id, first) = state.withLock { state in
-                let id = state.nextWatcher
-                state.nextWatcher += 1
-                state.streamsOpened += 1
-                state.watchers[id] = continuation
-                return (id, Self.response(state))
-            }
-            logger.debug("ListAndWatch stream \(id) opened")
-            defer {
-                state.withLock { _ = $0.watchers.removeValue(forKey: id) }
-                logger.debug("ListAndWatch stream \(id) ended")
-            }
-            let size = first.serializedBytes().count
-            if size > GRPCMessageFraming.defaultMaxMessageSize {
-                logger.error("ListAndWatch message of \(size) bytes exceeds kubelet's 4 MiB limit")
-            }
-            try await stream.send(first)
-            for await update in updates { try await stream.send(update) }
-        }
-        router.register(DevicePluginService.getPreferredAllocation) { request, _ in
-            let pool = state.withLock { $0.pool }
-            return PreferredAllocationResponse(containerResponses: request.containerRequests.map { container in
-                ContainerPreferredAllocationResponse(deviceIDs: pool.preferredAllocation(
-                    available: container.availableDeviceIDs, mustInclude: container.mustIncludeDeviceIDs, size: Int(container.allocationSize)))
-            })
-        }
-        router.register(DevicePluginService.allocate) { request, _ in
-            let (pool, snapshot, health) = state.withLock { ($0.pool, $0.snapshot, $0.health) }
-            var responses: [ContainerAllocateResponse] = []
-            for container in request.containerRequests {
-                for id in container.devicesIDs {
-                    guard pool.device(id) != nil else {
-                        throw GRPCStatus(.invalidArgument, "device \"\(id)\" is not in pool \(pool.qualifiedName)")
-                    }
-                    if let problem = health[id], !problem.healthy {
-                        throw GRPCStatus(.failedPrecondition, "device \"\(id)\" of \(pool.qualifiedName) is unhealthy: \(problem.reason ?? "")")
-                    }
-                }
-                let allocation: ContainerAllocation
-                do {
-                    allocation = try pool.allocation(ids: container.devicesIDs, snapshot: snapshot, options: options)
-                } catch {
-                    throw GRPCStatus(.invalidArgument, "\(error)")
-                }
-                for file in allocation.deviceInfoFiles {
-                    do {
-                        try DeviceInfoStore.write(file)
-                    } catch {
-                        throw GRPCStatus(.internalError, "writing \(file.path): \(error)")
-                    }
-                }
-                logger.info("\(pool.qualifiedName): allocated \(container.devicesIDs.joined(separator: ","))")
-                responses.append(ContainerAllocateResponse(
-                    envs: allocation.envs, mounts: [],
-                    devices: allocation.devices.map { DeviceSpec(containerPath: $0.containerPath, hostPath: $0.hostPath, permissions: $0.permissions) },
-                    annotations: allocation.annotations, cdiDevices: allocation.cdiDevices.map { CDIDevice(name: $0) }))
-            }
-            return AllocateResponse(containerResponses: responses)
-        }
-        router.register(DevicePluginService.preStartContainer) { _, _ in PreStartContainerResponse() }
-        return router
-    }
-}
-
-/// The server's state behind a lock, shared by reference with its handlers.
-final class LockedState: Sendable {
-    private let mutex: Mutex<PoolServer.State>
-    init(_ state: PoolServer.State) { mutex = Mutex(state) }
-    func withLock<T>(_ body: (inout PoolServer.State) -> T) -> T { mutex.withLock { body(&$0) } }
 }
 
 /// Device-info files on disk: written read-only at allocation, removed when a pool stops.
