@@ -1,0 +1,54 @@
+import CNI
+import HostDevices
+import JSONValue
+import Netlink
+@testable import VFAttach
+import XCTest
+
+/// The attachment record lives on disk from ADD to DEL, across plugin upgrades: a
+/// record written by an earlier version reads back and writes out byte for byte.
+final class AttachmentRecordTests: XCTestCase {
+    /// A record for a VF behind a PF, with every optional member, as version 1 writes it.
+    let writtenForAVF = #"{"version":1,"phase":"added","network":"sriov-net","containerID":"cid1","ifname":"net1","#
+        + #""netns":"/var/run/netns/pod","deviceID":"0000:3b:02.3","#
+        + #""pf":{"address":"0000:3b:00.0","netdev":"enp59s0f0","vf":3},"#
+        + #""host":{"name":"enp59s0f0v3","mac":"02:56:0a:00:00:03","mtu":1500,"up":true,"alias":"uplink"},"#
+        + #""originalVF":{"mac":"00:00:00:00:00:00","vlan":0,"vlanQoS":0,"vlanProto":33024,"min_tx_rate":0,"#
+        + #""max_tx_rate":0,"spoofchk":true,"trust":false,"link_state":"auto"},"#
+        + #""appliedVF":["vlan","mac","rate","spoofchk","trust","link_state"],"ipam":"host-local","rdma":{"device":"mlx5_3","moved":true},"#
+        + #""result":{"cniVersion":"1.0.0","interfaces":[{"name":"net1"}]}}"#
+
+    /// A record for a PCI function that is no VF: no pf, no originalVF, nothing applied.
+    let writtenForAFunction = #"{"version":1,"phase":"adding","network":"sriov-net","containerID":"cid1","ifname":"net1","#
+        + #""netns":"/var/run/netns/pod","deviceID":"0000:00:0a.0","#
+        + #""host":{"name":"vf0","mac":"02:56:0a:00:00:00","mtu":1500,"up":false},"appliedVF":[]}"#
+
+    func testARecordOfAVFReadsBackAndIsWrittenOutByteForByte() throws {
+        let record = try AttachmentRecord(json: JSON.parse(Array(writtenForAVF.utf8)), file: "cid1-net1.json")
+        XCTAssertEqual(record.deviceID, PCIAddress("0000:3b:02.3"))
+        XCTAssertEqual(record.pf?.address, PCIAddress("0000:3b:00.0"))
+        XCTAssertEqual(record.pf?.netdev, "enp59s0f0")
+        XCTAssertEqual(record.pf?.vfIndex, 3)
+        XCTAssertEqual(record.host, AttachmentRecord.HostNetdev(name: "enp59s0f0v3", mac: MACAddress("02:56:0a:00:00:03")!,
+                                                                mtu: 1500, up: true, alias: "uplink"))
+        XCTAssertEqual(record.originalVF?.index, 3)
+        XCTAssertEqual(record.originalVF?.vlan, VFVLAN(id: 0, qos: 0, proto: VFVLAN.protocol8021Q))
+        XCTAssertEqual(record.originalVF?.spoofCheck, true)
+        XCTAssertEqual(record.originalVF?.trust, false)
+        XCTAssertEqual(record.originalVF?.linkState, .auto)
+        XCTAssertEqual(record.appliedVF, [.vlan, .mac, .rate, .spoofCheck, .trust, .linkState])
+        XCTAssertEqual(record.ipamType, "host-local")
+        XCTAssertEqual(record.rdma, AttachmentRecord.RDMARecord(device: "mlx5_3", moved: true))
+        XCTAssertEqual(record.phase, "added")
+        XCTAssertEqual(record.json.serialized, writtenForAVF)
+    }
+
+    func testARecordOfAFunctionWithoutPFReadsBackAndIsWrittenOutByteForByte() throws {
+        let record = try AttachmentRecord(json: JSON.parse(Array(writtenForAFunction.utf8)), file: "cid1-net1.json")
+        XCTAssertNil(record.pf)
+        XCTAssertNil(record.originalVF)
+        XCTAssertNil(record.rdma)
+        XCTAssertEqual(record.host.alias, nil)
+        XCTAssertEqual(record.json.serialized, writtenForAFunction)
+    }
+}
