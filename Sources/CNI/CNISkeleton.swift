@@ -14,7 +14,8 @@ public struct CNICall: Sendable {
 }
 
 /// What a plugin implements; the skeleton does the CNI protocol around it.
-/// Errors should be `CNIError`s; anything else is reported with code 999.
+/// Errors report their own code when they are `CNIErrorConvertible`; anything else is
+/// reported with code 999.
 public protocol CNIPlugin {
     func add(_ call: CNICall) throws -> CNIResult
     func delete(_ call: CNICall) throws
@@ -86,10 +87,8 @@ public enum CNISkeleton {
             }
             logger.info("done in \(Int((FileLock.now() - started) * 1000)) ms")
             return Output(stdout: stdout, exitCode: 0)
-        } catch let error as CNIError {
-            return failure(error, logger: logger)
         } catch {
-            return failure(CNIError(code: 999, message: "\(error)"), logger: logger)
+            return failure(CNIError(reporting: error), logger: logger)
         }
     }
 }

@@ -55,15 +55,10 @@ struct AttachVF {
             return try attach(podNamespace: podNamespace, podNetlink: podNetlink, hostNamespace: hostNamespace,
                               ipam: ipam, state: state, rollback: &rollback)
         } catch {
-            let reported = cniError(error)
-            logger.error("ADD failed: \(reported.message)\(reported.details.isEmpty ? "" : ": " + reported.details); rolling back")
-            let failures = rollback.unwind(logger: logger)
-            guard failures.isEmpty else {
-                var details = reported.details
-                details += (details.isEmpty ? "" : "; ") + "rollback incomplete: " + failures.joined(separator: "; ")
-                throw CNIError(code: reported.code, message: reported.message, details: details)
-            }
-            throw reported
+            logger.error("ADD failed: \(error); rolling back")
+            let leftovers = rollback.unwind(logger: logger)
+            guard leftovers.isEmpty else { throw RollbackIncomplete(failure: error, leftovers: leftovers) }
+            throw error
         }
     }
 
@@ -111,14 +106,8 @@ struct AttachVF {
         let ifname = environment.ifname
 
         // Where the VF is now, and what it looks like.
-        let location: VFLocation
-        do {
-            guard let found = try VFLocation.locate(address, roots: host.roots) else {
-                throw CNIError(.deviceOperationFailed, "VF \(address) (\(conf.deviceIDSource)) does not exist on this node")
-            }
-            location = found
-        } catch let error as VFLocationError {
-            throw CNIError(.deviceOperationFailed, error.description)
+        guard let location = try VFLocation.locate(address, roots: host.roots) else {
+            throw CNIError(.deviceOperationFailed, "VF \(address) (\(conf.deviceIDSource)) does not exist on this node")
         }
         guard let netdevName = location.netdev else {
             throw CNIError(.deviceOperationFailed, "VF \(address) has no network interface in the host namespace",
@@ -229,8 +218,7 @@ struct AttachVF {
             do {
                 try rdmaDevice.netlink.moveDevice(index: rdmaDevice.entry.index, name: rdmaDevice.entry.name, to: podNamespace)
             } catch let error as NetlinkError {
-                throw CNIError(.rdmaIsolationFailed, "RDMA device \(rdmaDevice.entry.name) of VF \(address) cannot move into the pod",
-                               details: error.description)
+                throw RDMAIsolationError.moveRefused(device: rdmaDevice.entry.name, vf: address, error)
             }
         }
         try checkpoint(.moveRDMA)
@@ -330,16 +318,11 @@ struct AttachVF {
             netlink = try RDMANetlink(in: hostNamespace)
             mode = try netlink.netnsMode()
         } catch let error as NetlinkError {
-            throw CNIError(.rdmaIsolationFailed, "cannot read the RDMA netns mode for RDMA device \(name)", details: error.description)
+            throw RDMAIsolationError.netnsModeUnreadable(device: name, error)
         }
-        guard mode == .exclusive else {
-            throw CNIError(.rdmaIsolationFailed,
-                           "RDMA device \(name) of VF \(conf.deviceID) cannot be isolated: the RDMA subsystem is in shared netns mode",
-                           details: "set exclusive mode at boot (options ib_core netns_mode=0) or with `rdma system set netns exclusive` "
-                               + "while no other network namespaces exist, or set \"rdmaIsolation\": false")
-        }
+        guard mode == .exclusive else { throw RDMAIsolationError.sharedNetnsMode(device: name, vf: conf.deviceID) }
         guard let entry = try netlink.devices().first(where: { $0.name == name }) else {
-            throw CNIError(.rdmaIsolationFailed, "RDMA device \(name) of VF \(conf.deviceID) is not visible in the host namespace")
+            throw RDMAIsolationError.notVisible(device: name, vf: conf.deviceID)
         }
         return (entry, netlink)
     }
@@ -419,14 +402,5 @@ struct AttachVF {
         case .trust: .vfTrust
         case .linkState: .vfLinkState
         }
-    }
-}
-
-/// Any error as a CNI error: netlink refusals name the operation, device and reason.
-func cniError(_ error: any Error) -> CNIError {
-    switch error {
-    case let error as CNIError: error
-    case let error as NetlinkError: CNIError(.deviceOperationFailed, error.description)
-    default: CNIError(code: 999, message: "\(error)")
     }
 }

@@ -298,7 +298,7 @@ struct DetachVF {
         do {
             return try VFLocation.locate(address, roots: host.roots)
         } catch {
-            throw CNIError(.deviceOperationFailed, "\(error)")
+            throw error.cniError
         }
     }
 }

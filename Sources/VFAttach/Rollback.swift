@@ -29,6 +29,19 @@ struct Rollback {
     }
 }
 
+/// ADD failed and some of its changes could not be undone: reported as the failure
+/// itself, with what is left behind added to its details.
+struct RollbackIncomplete: Error, CNIErrorConvertible {
+    var failure: any Error
+    var leftovers: [String]
+
+    var cniError: CNIError {
+        var reported = CNIError(reporting: failure)
+        reported.details += (reported.details.isEmpty ? "" : "; ") + "rollback incomplete: " + leftovers.joined(separator: "; ")
+        return reported
+    }
+}
+
 /// The steps of ADD, in order. Tests inject a failure after each to prove the host
 /// ends up exactly as it was.
 enum ADDStep: String, CaseIterable, Sendable {

@@ -16,20 +16,12 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
     }
 
     public func delete(_ call: CNICall) throws {
-        do {
-            try DetachVF(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).run()
-        } catch {
-            throw cniError(error)
-        }
+        try DetachVF(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).run()
     }
 
     public func check(_ call: CNICall) throws {
         let conf = try SRIOVNetConf(config: call.config, environment: call.environment)
-        do {
-            try CheckVF(call: call, conf: conf, host: host).run()
-        } catch {
-            throw cniError(error)
-        }
+        try CheckVF(call: call, conf: conf, host: host).run()
     }
 
     public func status(_ call: CNICall) throws {
@@ -37,10 +29,6 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
     }
 
     public func garbageCollect(_ call: CNICall) throws {
-        do {
-            try Lifecycle(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).garbageCollect()
-        } catch {
-            throw cniError(error)
-        }
+        try Lifecycle(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).garbageCollect()
     }
 }

@@ -1,3 +1,4 @@
+import CNI
 import HostDevices
 
 /// Where a VF is on the host right now, from one HostDevices snapshot: its netdev in
@@ -39,7 +40,7 @@ struct VFLocation: Sendable {
     }
 }
 
-enum VFLocationError: Error, CustomStringConvertible {
+enum VFLocationError: Error, CustomStringConvertible, CNIErrorConvertible {
     case indexUnknown(vf: PCIAddress, pf: PCIAddress)
     case pfWithoutNetdev(vf: PCIAddress, pf: PCIAddress)
 
@@ -49,4 +50,6 @@ enum VFLocationError: Error, CustomStringConvertible {
         case let .pfWithoutNetdev(vf, pf): "the PF \(pf) of VF \(vf) has no netdev in this namespace, so its VF settings cannot be reached"
         }
     }
+
+    var cniError: CNIError { CNIError(.deviceOperationFailed, description) }
 }

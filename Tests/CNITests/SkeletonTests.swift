@@ -60,6 +60,19 @@ final class SkeletonTests: XCTestCase {
 
     struct CocoaLikeError: Error {}
 
+    struct KnowsItsCode: CNIErrorConvertible {
+        var cniError: CNIError { CNIError(.rdmaIsolationFailed, "cannot isolate", details: "shared mode") }
+    }
+
+    func testAnErrorThatKnowsItsCNIErrorIsReportedAsThat() throws {
+        let plugin = RecordingPlugin()
+        plugin.failure = KnowsItsCode()
+        let output = run("ADD", conf("1.0.0"), plugin: plugin)
+        XCTAssertEqual(output.exitCode, 1)
+        XCTAssertEqual(try JSON.parse(output.stdout).serialized,
+                       #"{"cniVersion":"1.0.0","code":103,"msg":"cannot isolate","details":"shared mode"}"#)
+    }
+
     func testCommandsNeedTheirMinimumVersion() throws {
         let plugin = RecordingPlugin()
         for (command, version) in [("CHECK", "0.3.1"), ("STATUS", "1.0.0"), ("GC", "0.4.0")] {

@@ -103,15 +103,20 @@ final class CNIRig {
     @discardableResult
     func add(_ config: JSON, containerID: String = "cid1", ifname: String = "net1",
              faultInjection: ((ADDStep) throws -> Void)? = nil) throws -> CNIResult {
-        try plugin(faultInjection: faultInjection).add(call(.add, config, containerID: containerID, ifname: ifname))
+        try reported { try plugin(faultInjection: faultInjection).add(call(.add, config, containerID: containerID, ifname: ifname)) }
     }
 
     func delete(_ config: JSON, containerID: String = "cid1", ifname: String = "net1", netns: String? = nil) throws {
-        try plugin().delete(call(.del, config, containerID: containerID, ifname: ifname, netns: netns))
+        try reported { try plugin().delete(call(.del, config, containerID: containerID, ifname: ifname, netns: netns)) }
     }
 
     func check(_ config: JSON, containerID: String = "cid1", ifname: String = "net1") throws {
-        try plugin().check(call(.check, config, containerID: containerID, ifname: ifname))
+        try reported { try plugin().check(call(.check, config, containerID: containerID, ifname: ifname)) }
+    }
+
+    /// Errors as the runtime sees them: CNISkeleton reports every error as a CNI error.
+    func reported<T>(_ body: () throws -> T) throws(CNIError) -> T {
+        do { return try body() } catch { throw CNIError(reporting: error) }
     }
 
     /// Everything ADD could change: both namespaces (links with details, addresses,
