@@ -157,7 +157,7 @@ struct AttachVF {
         var record = AttachmentRecord(
             network: call.config.name, containerID: environment.containerID, ifname: ifname, netns: environment.netns,
             deviceID: address,
-            pf: location.pf.map { AttachmentRecord.PFRecord(address: $0.address, netdev: $0.netdev, vfIndex: $0.vfIndex) },
+            pf: location.pf,
             host: AttachmentRecord.HostNetdev(name: hostLink.name, mac: MACAddress(bytes: hostLink.hardwareAddress),
                                               mtu: hostLink.mtu, up: hostLink.isUp, alias: hostLink.alias),
             originalVF: originalVF, appliedVF: location.pf == nil ? [] : conf.vfSettings, ipamType: call.config.ipamType,
@@ -183,11 +183,11 @@ struct AttachVF {
             rollback.register("restore the MAC of \(originalName)") {
                 if let link = try hostNetlink.link(named: originalName) {
                     try setVFNetdevMAC(hostLink.hardwareAddress, linkIndex: link.index, device: originalName, netlink: hostNetlink,
-                                       pf: pfAccess(location: location, pfLink: pfLink, netlink: hostNetlink, original: originalVF))
+                                       pf: location.pf, trusted: originalVF?.trust ?? false)
                 }
             }
             try setVFNetdevMAC(mac.bytes, linkIndex: hostLink.index, device: originalName, netlink: hostNetlink,
-                               pf: pfAccess(location: location, pfLink: pfLink, netlink: hostNetlink, original: originalVF))
+                               pf: location.pf, trusted: originalVF?.trust ?? false)
         }
         try checkpoint(.netdevMAC)
 
@@ -366,12 +366,6 @@ struct AttachVF {
                                  scope: route.scope.map { UInt8(clamping: $0) })
             try netlink.addRoute(info, index: link.index, device: ifname)
         }
-    }
-
-    private func pfAccess(location: VFLocation, pfLink: LinkInfo?, netlink: RouteNetlink,
-                          original: VirtualFunctionInfo?) -> PFAccess? {
-        guard let pf = location.pf, let pfLink else { return nil }
-        return PFAccess(netlink: netlink, index: pfLink.index, name: pf.netdev, vf: pf.vfIndex, trust: original?.trust ?? false)
     }
 
     private func settings(_ kind: VFSettingKind, original: VirtualFunctionInfo) -> (desired: VFSetting, original: VFSetting?) {

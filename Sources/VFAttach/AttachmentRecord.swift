@@ -13,7 +13,7 @@ struct AttachmentRecord: Equatable, Sendable {
     var ifname: String
     var netns: String
     var deviceID: PCIAddress
-    var pf: PFRecord?
+    var pf: PFHandle?
     /// The VF netdev as it was in the host namespace.
     var host: HostNetdev
     /// The VF's settings in the PF before ADD (nil when not a VF).
@@ -24,12 +24,6 @@ struct AttachmentRecord: Equatable, Sendable {
     var rdma: RDMARecord?
     var phase: String
     var result: JSON?
-
-    struct PFRecord: Equatable, Sendable {
-        var address: PCIAddress
-        var netdev: String
-        var vfIndex: Int
-    }
 
     struct HostNetdev: Equatable, Sendable {
         var name: String
@@ -88,7 +82,7 @@ struct AttachmentRecord: Equatable, Sendable {
         return .object(members)
     }
 
-    init(network: String, containerID: String, ifname: String, netns: String, deviceID: PCIAddress, pf: PFRecord?,
+    init(network: String, containerID: String, ifname: String, netns: String, deviceID: PCIAddress, pf: PFHandle?,
          host: HostNetdev, originalVF: VirtualFunctionInfo?, appliedVF: [VFSettingKind] = [], ipamType: String?,
          rdma: RDMARecord? = nil, phase: String = "adding", result: JSON? = nil) {
         self.network = network
@@ -119,11 +113,11 @@ struct AttachmentRecord: Equatable, Sendable {
         guard let host = json["host"], let name = host["name"]?.stringValue,
               let mac = host["mac"]?.stringValue.flatMap({ MACAddress($0) }), let mtu = host["mtu"]?.intValue,
               let up = host["up"]?.boolValue else { throw fail("missing host netdev fields") }
-        var pf: PFRecord?
+        var pf: PFHandle?
         if let value = json["pf"] {
             guard let text = value["address"]?.stringValue, let address = PCIAddress(text),
                   let netdev = value["netdev"]?.stringValue, let index = value["vf"]?.intValue else { throw fail("bad pf") }
-            pf = PFRecord(address: address, netdev: netdev, vfIndex: index)
+            pf = PFHandle(address: address, netdev: netdev, vfIndex: index)
         }
         var original: VirtualFunctionInfo?
         if let value = json["originalVF"], let pf {

@@ -220,7 +220,7 @@ struct DetachVF {
             throw NetdevUnreachable(description: "VF \(record.deviceID) netdev is neither in \(record.netns) nor in the host namespace")
         }
         guard let link = try hostNetlink.link(named: name) else { return }
-        try restoreInPlace(link, netlink: hostNetlink, hostNetlink: hostNetlink, record: record)
+        try restoreInPlace(link, netlink: hostNetlink, record: record)
     }
 
     /// Pod → host in one request that also renames the link back (the kernel does the
@@ -239,11 +239,11 @@ struct DetachVF {
         guard let returned = try hostNetlink.link(named: record.host.name) else {
             throw CNIError(.deviceOperationFailed, "\(record.host.name) did not arrive in the host namespace")
         }
-        try restoreInPlace(returned, netlink: hostNetlink, hostNetlink: hostNetlink, record: record)
+        try restoreInPlace(returned, netlink: hostNetlink, record: record)
     }
 
     /// Name, MAC, MTU, alias and up state back to the recorded values, where the link is.
-    private func restoreInPlace(_ link: LinkInfo, netlink: RouteNetlink, hostNetlink: RouteNetlink, record: AttachmentRecord,
+    private func restoreInPlace(_ link: LinkInfo, netlink: RouteNetlink, record: AttachmentRecord,
                                 bringUp: Bool = true) throws {
         if link.isUp { try netlink.setLink(index: link.index, device: link.name, LinkChange(up: false)) }
         // udev may have given the returning netdev its old name as an alternative name,
@@ -259,12 +259,8 @@ struct DetachVF {
             try netlink.setLink(index: link.index, device: link.name, change)
         }
         if link.hardwareAddress != record.host.mac.bytes {
-            var access: PFAccess?
-            if let pf = record.pf, let pfLink = try hostNetlink.link(named: pf.netdev) {
-                access = PFAccess(netlink: hostNetlink, index: pfLink.index, name: pf.netdev, vf: pf.vfIndex,
-                                  trust: record.originalVF?.trust ?? false)
-            }
-            try setVFNetdevMAC(record.host.mac.bytes, linkIndex: link.index, device: record.host.name, netlink: netlink, pf: access)
+            try setVFNetdevMAC(record.host.mac.bytes, linkIndex: link.index, device: record.host.name, netlink: netlink,
+                               pf: record.pf, trusted: record.originalVF?.trust ?? false)
         }
         if let renamed = try netlink.link(index: link.index), renamed.altNames.contains(record.ifname) {
             try netlink.removeAltName(record.ifname, index: link.index, device: record.host.name)

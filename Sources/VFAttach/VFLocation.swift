@@ -10,16 +10,10 @@ struct VFLocation: Sendable {
     /// The VF's netdev in the host namespace; nil while it is in another namespace, or
     /// when the function has no netdev (vfio-pci).
     var netdev: String?
-    var pf: PFLocation?
+    var pf: PFHandle?
     /// RDMA devices of the function: a PCI child (mlx5_3), or a soft device on its
     /// netdev (rxe0).
     var rdmaDevices: [String]
-
-    struct PFLocation: Sendable {
-        var address: PCIAddress
-        var netdev: String
-        var vfIndex: Int
-    }
 
     /// nil when the PCI function does not exist (the VF is gone).
     static func locate(_ address: PCIAddress, roots: HostRoots) throws(VFLocationError) -> VFLocation? {
@@ -27,13 +21,13 @@ struct VFLocation: Sendable {
         let snapshot = HostSnapshot.scan(roots: roots, functions: [address])
         guard let device = snapshot.device(at: address) else { return nil }
         let netdev = snapshot.interfaces(of: address).filter { !$0.isRepresentor }.map(\.name).sorted().first
-        var pf: PFLocation?
+        var pf: PFHandle?
         if let pfAddress = device.pfAddress {
             guard let index = device.vfIndex else { throw .indexUnknown(vf: address, pf: pfAddress) }
             guard let pfNetdev = snapshot.pfName(of: pfAddress) else {
                 throw .pfWithoutNetdev(vf: address, pf: pfAddress)
             }
-            pf = PFLocation(address: pfAddress, netdev: pfNetdev, vfIndex: index)
+            pf = PFHandle(address: pfAddress, netdev: pfNetdev, vfIndex: index)
         }
         let rdma = snapshot.rdmaDevices(of: address).map(\.name)
         return VFLocation(address: address, driver: device.driver, netdev: netdev, pf: pf, rdmaDevices: rdma)
