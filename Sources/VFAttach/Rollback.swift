@@ -1,28 +1,65 @@
 import CNI
 
-/// The undo list of one ADD. Each step registers how to reverse itself before it
-/// runs, so a failure at any point can undo exactly what was done, newest first.
-/// Undo actions tolerate a step that never ran (they look before they change).
+/// The undo list of one ADD. Each change registers how to reverse itself before it
+/// runs, so a failure at any point, the change's own included, can undo exactly what
+/// was done, newest first.
 struct Rollback {
-    private var undos: [(what: String, action: () throws -> Void)] = []
+    /// How to reverse one change. It looks before it changes, so it is harmless when
+    /// the change never happened.
+    struct Undo {
+        var what: String
+        var action: () throws -> Void
 
-    mutating func register(_ what: String, _ action: @escaping () throws -> Void) {
-        undos.append((what, action))
+        init(_ what: String, _ action: @escaping () throws -> Void) {
+            self.what = what
+            self.action = action
+        }
     }
 
-    var isEmpty: Bool { undos.isEmpty }
+    private var undos: [Undo] = []
+    /// Tests: called after each step; throwing there simulates that step failing late.
+    private let faultInjection: ((ADDStep) throws -> Void)?
+
+    init(faultInjection: ((ADDStep) throws -> Void)? = nil) {
+        self.faultInjection = faultInjection
+    }
+
+    /// A step that makes one change: `undo` (nil: nothing to put back) is registered,
+    /// `change` runs, then the step's fault-injection point.
+    mutating func step(_ step: ADDStep, undo: Undo?, _ change: () throws -> Void) throws {
+        try self.change(undo: undo, change)
+        try checkpoint(step)
+    }
+
+    /// A step whose changes depend on what ADD found: `body` makes none, one or several
+    /// through `change(undo:_:)`; the step's fault-injection point follows in any case.
+    mutating func step(_ step: ADDStep, _ body: (inout Rollback) throws -> Void) throws {
+        try body(&self)
+        try checkpoint(step)
+    }
+
+    /// One change with its undo, registered before the change runs.
+    mutating func change(undo: Undo?, _ change: () throws -> Void) throws {
+        if let undo { undos.append(undo) }
+        try change()
+    }
+
+    /// The fault-injection point of a step that changes nothing itself.
+    func checkpoint(_ step: ADDStep) throws {
+        try faultInjection?(step)
+    }
 
     /// Runs every undo, newest first, continuing past failures. Returns what could not
     /// be undone.
     func unwind(logger: CNILogger) -> [String] {
         var failures: [String] = []
-        for (what, action) in undos.reversed() {
+        for undo in undos.reversed() {
             do {
-                try action()
-                logger.debug("rolled back: \(what)")
+                try undo.action()
+                logger.debug("rolled back: \(undo.what)")
             } catch {
-                logger.error("rollback could not \(what): \(error)")
-                failures.append("\(what): \(error)")
+                logger.error("rollback could not \(undo.what): \(error)")
+                failures.append("\(undo.what): \(error)")
             }
         }
         return failures
