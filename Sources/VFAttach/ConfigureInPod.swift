@@ -50,14 +50,14 @@ extension AttachVF {
     /// the first address of its family), as the reference plugins' ConfigureIface does.
     private func configureIP(_ result: CNIResult, link: LinkInfo, netlink: RouteNetlink, rollback: inout Rollback) throws {
         let ifname = link.name
-        var gateways: [Bool: IPAddress] = [:]  // keyed by isIPv4
+        var gateways = DefaultGateways()
         for ip in result.ips {
             guard let prefix = IPPrefix(ip.address) else {
                 throw CNIError(.ipamFailed, "IPAM returned address \(ip.address), which is not in CIDR form")
             }
             if let text = ip.gateway {
                 guard let gateway = IPAddress(text) else { throw CNIError(.ipamFailed, "IPAM returned gateway \(text), which is not an IP address") }
-                if gateways[gateway.isIPv4] == nil { gateways[gateway.isIPv4] = gateway }
+                gateways.offer(gateway)
             }
             try rollback.change(undo: .init("remove address \(prefix) from \(ifname)") {
                 if let current = try netlink.link(named: ifname),
@@ -77,7 +77,7 @@ extension AttachVF {
                 guard let parsed = IPAddress(text) else { throw CNIError(.ipamFailed, "IPAM returned route gateway \(text), which is not an IP address") }
                 gateway = parsed
             } else {
-                gateway = gateways[destination.address.isIPv4]
+                gateway = gateways.gateway(for: destination.address)
             }
             let info = RouteInfo(destination: destination, gateway: gateway,
                                  table: route.table.map { UInt32(clamping: $0) } ?? 254,
@@ -86,5 +86,25 @@ extension AttachVF {
                                  scope: route.scope.map { UInt8(clamping: $0) })
             try netlink.addRoute(info, index: link.index, device: ifname)
         }
+    }
+}
+
+/// The gateway of the first IPAM address of each family that has one: the default for
+/// that family's routes without their own.
+struct DefaultGateways {
+    var ipv4: IPAddress?
+    var ipv6: IPAddress?
+
+    /// Keeps `gateway` unless its family has one already.
+    mutating func offer(_ gateway: IPAddress) {
+        if gateway.isIPv4 {
+            if ipv4 == nil { ipv4 = gateway }
+        } else if ipv6 == nil {
+            ipv6 = gateway
+        }
+    }
+
+    func gateway(for destination: IPAddress) -> IPAddress? {
+        destination.isIPv4 ? ipv4 : ipv6
     }
 }
