@@ -25,10 +25,10 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
     }
 
     public func status(_ call: CNICall) throws {
-        try Lifecycle(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).status()
+        try StatusAndGC(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).status()
     }
 
     public func garbageCollect(_ call: CNICall) throws {
-        try Lifecycle(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).garbageCollect()
+        try StatusAndGC(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).garbageCollect()
     }
 }

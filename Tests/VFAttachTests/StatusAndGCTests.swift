@@ -4,7 +4,7 @@ import NetnsTestSupport
 @testable import VFAttach
 import XCTest
 
-final class LifecycleTests: XCTestCase {
+final class StatusAndGCTests: XCTestCase {
     var rig: CNIRig!
 
     override func setUpWithError() throws { rig = try CNIRig(vfs: 2) }

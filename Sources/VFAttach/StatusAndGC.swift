@@ -5,7 +5,7 @@ import Netlink
 /// GC (SPEC §2 GC, 1.1.0): detaches every attachment of this network that the
 /// runtime no longer lists in `cni.dev/valid-attachments`, continuing past failures,
 /// then forwards GC to IPAM. STATUS: ready unless the state directory is unusable.
-struct Lifecycle {
+struct StatusAndGC {
     let call: CNICall
     let host: AttachHost
     let stateDir: String
