@@ -72,7 +72,7 @@ public enum CNISkeleton {
         }
 
         let call = CNICall(environment: environment, config: config, logger: logger)
-        let started = FileLock.now()
+        let started = ContinuousClock.now
         do {
             var stdout = ""
             switch environment.command {
@@ -85,7 +85,7 @@ public enum CNISkeleton {
             case .gc: try plugin.garbageCollect(call)
             case .version: break
             }
-            logger.info("done in \(Int((FileLock.now() - started) * 1000)) ms")
+            logger.info("done in \(Int((ContinuousClock.now - started) / .milliseconds(1))) ms")
             return Output(stdout: stdout, exitCode: 0)
         } catch {
             return failure(CNIError(reporting: error), logger: logger)

@@ -84,29 +84,28 @@ public struct StateDirectory: Sendable {
     }
 
     /// Takes an exclusive flock on `name` (created when missing), waiting up to
-    /// `timeout` seconds. A timeout is error 11: the runtime should try again later.
-    public func lock(_ name: String, timeout: Double, purpose: String) throws(CNIError) -> FileLock {
+    /// `timeout`. A timeout is error 11: the runtime should try again later.
+    public func lock(_ name: String, timeout: Duration, purpose: String) throws(CNIError) -> FileLock {
         let target = file(name)
         let fd = open(target, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw CNIError(.stateFailed, "cannot open lock file \(target)", details: String(cString: strerror(errno)))
         }
-        let deadline = FileLock.now() + timeout
-        var pause = 1_000_000  // 1 ms, doubling to 32 ms
+        let deadline = ContinuousClock.now + timeout
+        var pause = Duration.milliseconds(1)  // doubling to 32 ms
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
                 let code = errno
                 close(fd)
                 throw CNIError(.stateFailed, "cannot lock \(target)", details: String(cString: strerror(code)))
             }
-            guard FileLock.now() < deadline else {
+            guard ContinuousClock.now < deadline else {
                 close(fd)
-                throw CNIError(.tryAgainLater, "timed out after \(timeout) s waiting for the lock on \(purpose)",
+                throw CNIError(.tryAgainLater, "timed out after \(timeout.inSeconds) s waiting for the lock on \(purpose)",
                                details: "another CNI call holds \(target)")
             }
-            var interval = timespec(tv_sec: 0, tv_nsec: pause)
-            nanosleep(&interval, nil)
-            pause = min(pause * 2, 32_000_000)
+            sleepBlocking(for: pause)
+            pause = min(pause * 2, .milliseconds(32))
         }
         return FileLock(descriptor: fd, path: target)
     }
@@ -123,10 +122,4 @@ public final class FileLock: @unchecked Sendable {
     }
 
     deinit { close(descriptor) }
-
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
 }

@@ -9,13 +9,13 @@ public struct AttachHost: Sendable {
     /// The namespace that counts as the host (nil: the calling thread's own).
     public var namespacePath: String?
     /// How long ADD and DEL wait for another call holding the same VF.
-    public var lockTimeout: Double
+    public var lockTimeout: Duration
     /// How long DEL waits for a VF netdev to come back to the host after its pod
     /// namespace was destroyed (the kernel returns it asynchronously, as `devN`).
-    public var netdevReturnTimeout: Double
+    public var netdevReturnTimeout: Duration
 
-    public init(roots: HostRoots = HostRoots(), namespacePath: String? = nil, lockTimeout: Double = 60,
-                netdevReturnTimeout: Double = 10) {
+    public init(roots: HostRoots = HostRoots(), namespacePath: String? = nil, lockTimeout: Duration = .seconds(60),
+                netdevReturnTimeout: Duration = .seconds(10)) {
         self.roots = roots
         self.namespacePath = namespacePath
         self.lockTimeout = lockTimeout

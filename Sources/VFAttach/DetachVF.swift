@@ -6,6 +6,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SystemSupport
 
 /// DEL, and the restore that GC and a stale allocation share. DEL always releases
 /// IPAM, then restores what ADD changed: the RDMA device, the VF settings in the PF,
@@ -205,15 +206,14 @@ struct DetachVF {
             return
         }
         if location?.netdev == nil, podNamespace == nil, netnsWasGiven, location?.driver != nil {
-            let deadline = monotonicNow() + host.netdevReturnTimeout
-            while location?.netdev == nil, monotonicNow() < deadline {
-                var pause = timespec(tv_sec: 0, tv_nsec: 20_000_000)
-                nanosleep(&pause, nil)
+            let deadline = ContinuousClock.now + host.netdevReturnTimeout
+            while location?.netdev == nil, ContinuousClock.now < deadline {
+                sleepBlocking(for: .milliseconds(20))
                 location = try locate(record.deviceID)
             }
             if location != nil, location?.netdev == nil {
                 throw CNIError(.tryAgainLater, "VF \(record.deviceID) has not come back from its destroyed netns \(record.netns) yet",
-                               details: "waited \(host.netdevReturnTimeout) s")
+                               details: "waited \(host.netdevReturnTimeout.inSeconds) s")
             }
         }
         guard let location, let name = location.netdev else {
@@ -302,11 +302,4 @@ struct DetachVF {
 /// The VF netdev could not be found anywhere DEL can look.
 struct NetdevUnreachable: Error, CustomStringConvertible {
     var description: String
-}
-
-/// Seconds on the monotonic clock, for deadlines.
-func monotonicNow() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }

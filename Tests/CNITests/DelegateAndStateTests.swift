@@ -98,9 +98,9 @@ final class DelegateAndStateTests: XCTestCase {
     func testALockHeldElsewhereTimesOutAsTryAgainLater() throws {
         let state = StateDirectory(path: work.path)
         do {
-            let held = try state.lock("vf.lock", timeout: 1, purpose: "VF x")
+            let held = try state.lock("vf.lock", timeout: .seconds(1), purpose: "VF x")
             let started = Date()
-            XCTAssertThrowsError(try state.lock("vf.lock", timeout: 0.2, purpose: "VF x")) { error in
+            XCTAssertThrowsError(try state.lock("vf.lock", timeout: .milliseconds(200), purpose: "VF x")) { error in
                 XCTAssertEqual((error as! CNIError).code, 11)
                 XCTAssertEqual((error as! CNIError).message, "timed out after 0.2 s waiting for the lock on VF x")
             }
@@ -108,6 +108,6 @@ final class DelegateAndStateTests: XCTestCase {
             withExtendedLifetime(held) {}
         }
         // Released with its object.
-        _ = try state.lock("vf.lock", timeout: 0.2, purpose: "VF x")
+        _ = try state.lock("vf.lock", timeout: .milliseconds(200), purpose: "VF x")
     }
 }

@@ -145,7 +145,7 @@ final class AttachDetachTests: XCTestCase {
     func testADDWaitsForTheVFLockAndThenAsksToTryAgainLater() throws {
         let state = StateDirectory(path: rig.stateDir)
         try state.prepare(["locks"])
-        let held = try state.lock("locks/0000:00:0a.0.lock", timeout: 1, purpose: "test")
+        let held = try state.lock("locks/0000:00:0a.0.lock", timeout: .seconds(1), purpose: "test")
         let before = try rig.snapshot()
         XCTAssertThrowsError(try rig.add(rig.config())) { error in
             XCTAssertEqual(cniErrorCode(error), 11)

@@ -52,7 +52,7 @@ final class CNIRig {
     }
 
     var attachHost: AttachHost {
-        AttachHost(roots: HostRoots(sysRoot: sysfs.path), namespacePath: host.path, lockTimeout: 2, netdevReturnTimeout: 1)
+        AttachHost(roots: HostRoots(sysRoot: sysfs.path), namespacePath: host.path, lockTimeout: .seconds(2), netdevReturnTimeout: .seconds(1))
     }
 
     /// A network config; `extra` members are added or replace the defaults.
