@@ -10,7 +10,7 @@ extension HTTP2Connection {
         parser.append(bytes)
         var events: [HTTP2Event] = []
         do throws(HTTP2ConnectionError) {
-            if !prefaceReceived {
+            if state == .awaitingPreface {
                 guard let preface = parser.takeBytes(http2ClientPreface.count) else {
                     // Fail early on a wrong prefix rather than waiting for 24 bytes.
                     return events
@@ -18,7 +18,7 @@ extension HTTP2Connection {
                 guard preface.elementsEqual(http2ClientPreface) else {
                     throw HTTP2ConnectionError(.protocolError, "invalid connection preface")
                 }
-                prefaceReceived = true
+                state = .awaitingSettings
             }
             while !isClosed, let frame = try parser.nextFrame() {
                 try handle(frame, events: &events)
@@ -32,7 +32,7 @@ extension HTTP2Connection {
 
     private mutating func handle(_ frame: Frame, events: inout [HTTP2Event]) throws(HTTP2ConnectionError) {
         // §3.4: the first frame from the peer is SETTINGS.
-        if !peerSettingsReceived && (frame.type != .settings || frame.flags.contains(.ack)) {
+        if state == .awaitingSettings && (frame.type != .settings || frame.flags.contains(.ack)) {
             throw HTTP2ConnectionError(.protocolError, "first frame is \(frame.type), not SETTINGS")
         }
         // §6.10: while a header block is open only its CONTINUATION frames may come.
@@ -233,7 +233,7 @@ extension HTTP2Connection {
         }
         guard role == .server else { throw HTTP2ConnectionError(.protocolError, "server opened stream \(id)") }
         lastPeerStream = id
-        if let limit = goAwaySent, id > limit { return }  // §6.8: ignored after GOAWAY
+        if let limit = state.goAwaySent, id > limit { return }  // §6.8: ignored after GOAWAY
         if let error = block.deferredError { throw error }
         guard streams.count < configuration.maxConcurrentStreams else {
             throw HTTP2StreamError(id, .refusedStream, "more than \(configuration.maxConcurrentStreams) concurrent streams")
@@ -320,8 +320,8 @@ extension HTTP2Connection {
         // Our encoder's table never outgrows 4096 bytes, whatever the peer allows.
         encoder.setMaxTableSize(min(remoteSettings.headerTableSize, 4096))
         write(Frame(type: .settings, flags: .ack, stream: 0))
-        if !peerSettingsReceived {
-            peerSettingsReceived = true
+        if state == .awaitingSettings {
+            state = .open
             events.append(.ready)
         }
         if delta > 0 && !sendQueue.isEmpty { events.append(.windowOpened) }
@@ -340,7 +340,11 @@ extension HTTP2Connection {
         guard frame.payload.count >= 8 else { throw HTTP2ConnectionError(.frameSizeError, "GOAWAY of \(frame.payload.count) bytes") }
         let last = readUInt32(frame.payload[...], at: 0) & 0x7fff_ffff
         let code = HTTP2ErrorCode(rawValue: readUInt32(frame.payload[...], at: 4))
-        goAwayReceived = last
+        switch state {
+        case .open: state = .closing(goAwaySent: nil, goAwayReceived: last)
+        case .closing(let sent, _): state = .closing(goAwaySent: sent, goAwayReceived: last)
+        case .awaitingPreface, .awaitingSettings, .closed: break  // unreachable: SETTINGS comes first, nothing is read once closed
+        }
         events.append(.goAway(lastStreamID: last, code: code, debug: String(decoding: frame.payload.dropFirst(8), as: UTF8.self)))
         // Streams we opened above `last` were not processed and can be retried (§6.8).
         for id in streams.keys.sorted() where !isPeerInitiated(id) && id > last {

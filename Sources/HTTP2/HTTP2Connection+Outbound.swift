@@ -24,8 +24,11 @@ public enum HTTP2SendError: Error, Equatable, CustomStringConvertible {
 extension HTTP2Connection {
     /// Opens a new stream with a request header block (client role) and returns its ID.
     public mutating func startStream(headers: [HeaderField], endStream: Bool) throws(HTTP2SendError) -> UInt32 {
-        guard !isClosed else { throw .connectionClosed }
-        if let last = goAwayReceived { throw .peerRefusesNewStreams(lastStreamID: last) }
+        switch state {
+        case .closed: throw .connectionClosed
+        case .closing(_, goAwayReceived: let last?): throw .peerRefusesNewStreams(lastStreamID: last)
+        case .awaitingPreface, .awaitingSettings, .open, .closing: break
+        }
         if let limit = remoteSettings.maxConcurrentStreams, streams.count >= limit { throw .tooManyStreams(limit: limit) }
         let id = lastLocalStream == 0 ? (role == .client ? 1 : 2) : lastLocalStream + 2
         lastLocalStream = id

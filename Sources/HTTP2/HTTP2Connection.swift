@@ -45,14 +45,13 @@ public struct HTTP2Connection: Sendable {
     var connectionReceiveWindow: Int
     var connectionReceiveUnacknowledged = 0
 
-    var prefaceReceived: Bool
-    var peerSettingsReceived = false
+    var state: HTTP2ConnectionState
     /// A header block being continued by CONTINUATION frames (§6.10).
     var headerBlock: PartialHeaderBlock?
-    public internal(set) var goAwaySent: UInt32?
-    public internal(set) var goAwayReceived: UInt32?
-    /// True once a connection error was raised: write out what is queued, then close.
-    public internal(set) var isClosed = false
+
+    /// True once a connection error was raised or a GOAWAY with an error code sent:
+    /// write out what is queued, then close.
+    public var isClosed: Bool { state == .closed }
 
     struct PartialHeaderBlock {
         var stream: UInt32
@@ -80,7 +79,7 @@ public struct HTTP2Connection: Sendable {
         decoder = HPACKDecoder(maxTableSize: settings.headerTableSize, maxHeaderListSize: configuration.maxHeaderListSize)
         encoder = HPACKEncoder()
         connectionReceiveWindow = 65_535
-        prefaceReceived = role == .client
+        state = role == .server ? .awaitingPreface : .awaitingSettings
 
         // §3.4: a client starts with the preface; either side then sends SETTINGS
         // at once (a grpc-go client blocks until the server's arrives).
@@ -174,21 +173,30 @@ public struct HTTP2Connection: Sendable {
     }
 
     /// Starts a graceful shutdown (§6.8): the peer learns the last stream we will
-    /// process; streams already open run to completion.
+    /// process; streams already open run to completion. With an error code, or
+    /// before the peer's SETTINGS (no stream of the peer's can be open yet), the
+    /// connection is closed at once.
     public mutating func goAway(code: HTTP2ErrorCode = .noError, debug: String = "") {
-        guard !isClosed else { return }
         let last = role == .server ? lastPeerStream : 0
-        goAwaySent = last
+        switch state {
+        case .closed:
+            return
+        case .awaitingPreface, .awaitingSettings:
+            state = .closed
+        case .open:
+            state = .closing(goAwaySent: last, goAwayReceived: nil)
+        case .closing(_, let received):
+            state = .closing(goAwaySent: last, goAwayReceived: received)
+        }
         writeGoAway(lastStream: last, code: code, debug: debug)
-        if code != .noError { isClosed = true }
+        if code != .noError { state = .closed }
     }
 
     /// Raises a connection error: GOAWAY with the code, and the connection is done.
     mutating func fail(_ error: HTTP2ConnectionError, events: inout [HTTP2Event]) {
         guard !isClosed else { return }
         writeGoAway(lastStream: lastPeerStream, code: error.code, debug: error.reason)
-        goAwaySent = lastPeerStream
-        isClosed = true
+        state = .closed
         streams.removeAll()
         sendQueue.removeAll()
         events.append(.connectionError(error))
