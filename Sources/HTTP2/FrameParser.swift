@@ -21,6 +21,11 @@ struct FrameParser {
     /// Bytes received but not yet returned as frames.
     var pendingCount: Int { buffer.count - consumed }
 
+    /// Up to `count` raw bytes at the front, left in place.
+    func peekBytes(upTo count: Int) -> ArraySlice<UInt8> {
+        buffer[consumed..<consumed + min(count, pendingCount)]
+    }
+
     /// Takes `count` raw bytes off the front (the client preface), or nil if fewer are buffered.
     mutating func takeBytes(_ count: Int) -> ArraySlice<UInt8>? {
         guard pendingCount >= count else { return nil }

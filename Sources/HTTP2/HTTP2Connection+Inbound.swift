@@ -11,13 +11,12 @@ extension HTTP2Connection {
         var events: [HTTP2Event] = []
         do throws(HTTP2ConnectionError) {
             if state == .awaitingPreface {
-                guard let preface = parser.takeBytes(http2ClientPreface.count) else {
-                    // Fail early on a wrong prefix rather than waiting for 24 bytes.
-                    return events
-                }
-                guard preface.elementsEqual(http2ClientPreface) else {
+                // Fail early on a wrong prefix rather than waiting for 24 bytes.
+                let received = parser.peekBytes(upTo: http2ClientPreface.count)
+                guard received.elementsEqual(http2ClientPreface.prefix(received.count)) else {
                     throw HTTP2ConnectionError(.protocolError, "invalid connection preface")
                 }
+                guard parser.takeBytes(http2ClientPreface.count) != nil else { return events }
                 state = .awaitingSettings
             }
             while !isClosed, let frame = try parser.nextFrame() {

@@ -35,6 +35,24 @@ final class HTTP2ConnectionTests: XCTestCase {
         XCTAssertTrue(server.isClosed)
     }
 
+    func testWrongPrefaceFailsBeforeTwentyFourBytes() {
+        var server = HTTP2Connection(role: .server)
+        _ = server.takeOutbound()
+        let events = server.receive(Array("GET /".utf8))
+        XCTAssertEqual(events, [.connectionError(HTTP2ConnectionError(.protocolError, "invalid connection preface"))])
+        var peer = FramePeer()
+        XCTAssertEqual(peer.frames(server.takeOutbound()).map(\.errorCode), [.protocolError])
+        XCTAssertTrue(server.isClosed)
+    }
+
+    func testPrefaceInPiecesIsAccepted() {
+        var server = HTTP2Connection(role: .server)
+        XCTAssertEqual(server.receive(http2ClientPreface.prefix(5)), [])
+        XCTAssertEqual(server.receive(http2ClientPreface[5..<23]), [])
+        XCTAssertFalse(server.isClosed)
+        XCTAssertEqual(server.receive(http2ClientPreface.suffix(1) + FramePeer.frame(0x4, stream: 0, [])), [.ready])
+    }
+
     func testFirstFrameMustBeSettings() {
         var server = HTTP2Connection(role: .server)
         let events = server.receive(http2ClientPreface + FramePeer.frame(0x6, stream: 0, [UInt8](repeating: 0, count: 8)))
