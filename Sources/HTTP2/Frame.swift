@@ -63,10 +63,6 @@ public struct Frame: Equatable, Sendable {
         self.payload = payload
     }
 
-    public static func == (lhs: Frame, rhs: Frame) -> Bool {
-        lhs.type == rhs.type && lhs.flags.rawValue == rhs.flags.rawValue && lhs.stream == rhs.stream && lhs.payload == rhs.payload
-    }
-
     /// Appends the frame's wire form to `buffer`.
     func serialize(into buffer: inout [UInt8]) {
         let length = payload.count
