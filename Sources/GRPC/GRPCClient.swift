@@ -66,10 +66,7 @@ public enum GRPCClient {
             }
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero else { throw GRPCStatus(.deadlineExceeded, "context deadline exceeded") }
-            let (seconds, attoseconds) = remaining.components
-            guard socket.wait(timeoutMilliseconds: Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)) else {
-                continue
-            }
+            guard socket.wait(timeoutMilliseconds: remaining.pollTimeoutMilliseconds) else { continue }
             switch socket.read(into: &buffer) {
             case .bytes(let count):
                 for event in http2.receive(buffer[0..<count]) { response.handle(event, stream: stream) }

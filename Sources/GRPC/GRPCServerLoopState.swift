@@ -348,10 +348,7 @@ final class LoopState: @unchecked Sendable {
 
     func millisecondsUntilNextDeadline() -> Int32 {
         guard let next = deadlines.values.min() else { return -1 }
-        let remaining = ContinuousClock.now.duration(to: next)
-        if remaining <= .zero { return 0 }
-        let (seconds, attoseconds) = remaining.components
-        return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+        return ContinuousClock.now.duration(to: next).pollTimeoutMilliseconds
     }
 
     func fireExpiredDeadlines() {

@@ -29,6 +29,15 @@ final class GRPCPiecesTests: XCTestCase {
         XCTAssertEqual(GRPCTimeout.parse(GRPCTimeout.encode(.seconds(10))), .seconds(10))
     }
 
+    func testPollTimeoutRoundsUpAndClamps() {
+        XCTAssertEqual(Duration.milliseconds(-5).pollTimeoutMilliseconds, 0)
+        XCTAssertEqual(Duration.zero.pollTimeoutMilliseconds, 0)
+        XCTAssertEqual(Duration.microseconds(1).pollTimeoutMilliseconds, 1)
+        XCTAssertEqual(Duration.milliseconds(10).pollTimeoutMilliseconds, 11)
+        XCTAssertEqual(Duration.seconds(2).pollTimeoutMilliseconds, 2001)
+        XCTAssertEqual(Duration.seconds(Int64.max).pollTimeoutMilliseconds, Int32.max)
+    }
+
     func testDeframerReassemblesAcrossChunksAndSplitsBatches() throws {
         var deframer = GRPCMessageDeframer(maxMessageSize: 100)
         let one = GRPCMessageFraming.frame([1, 2, 3])
