@@ -1,4 +1,3 @@
-import HPACK
 import ProtoWire
 
 /// A method of a service: its HTTP/2 `:path` and its message types.
@@ -6,79 +5,4 @@ public struct GRPCMethod<Request: ProtoMessage, Response: ProtoMessage>: Sendabl
     /// `/package.Service/Method`.
     public let path: String
     public init(path: String) { self.path = path }
-}
-
-/// What a handler knows about its call.
-public struct GRPCCallContext: Sendable {
-    public let path: String
-    /// The request's header fields (pseudo-headers included).
-    public let headers: [HeaderField]
-    /// When the client's `grpc-timeout` runs out, if it sent one.
-    public let deadline: ContinuousClock.Instant?
-}
-
-/// Sends the messages of a server-streaming response. `send` suspends while the
-/// peer is not reading (flow control), so a slow client cannot make the server
-/// buffer without bound; it throws once the call has ended (cancelled, reset,
-/// deadline, connection closed).
-public struct GRPCResponseStream<Response: ProtoMessage>: Sendable {
-    let sink: GRPCStreamSink
-
-    public func send(_ message: Response) async throws {
-        try await sink.send(message.serializedBytes())
-    }
-}
-
-/// The type-erased handler the server stores per path.
-enum GRPCHandler: Sendable {
-    case unary(@Sendable ([UInt8], GRPCCallContext) async throws -> [UInt8])
-    case serverStreaming(@Sendable ([UInt8], GRPCStreamSink, GRPCCallContext) async throws -> Void)
-}
-
-/// Maps `:path` to handlers. Build one, then hand it to a `GRPCServer`.
-public struct GRPCRouter: Sendable {
-    var handlers: [String: GRPCHandler] = [:]
-
-    public init() {}
-
-    public mutating func register<Request, Response>(
-        _ method: GRPCMethod<Request, Response>,
-        _ handler: @escaping @Sendable (Request, GRPCCallContext) async throws -> Response
-    ) {
-        handlers[method.path] = .unary { bytes, context in
-            let request = try decodeRequest(Request.self, bytes, path: method.path)
-            return try await handler(request, context).serializedBytes()
-        }
-    }
-
-    public mutating func registerStreaming<Request, Response>(
-        _ method: GRPCMethod<Request, Response>,
-        _ handler: @escaping @Sendable (Request, GRPCResponseStream<Response>, GRPCCallContext) async throws -> Void
-    ) {
-        handlers[method.path] = .serverStreaming { bytes, sink, context in
-            let request = try decodeRequest(Request.self, bytes, path: method.path)
-            try await handler(request, GRPCResponseStream(sink: sink), context)
-        }
-    }
-
-    /// grpc-go's wording for unknown services and methods.
-    func unimplemented(_ path: String) -> GRPCStatus {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        if parts.count == 2 {
-            let service = String(parts[0])
-            if handlers.keys.contains(where: { $0.hasPrefix("/\(service)/") }) {
-                return GRPCStatus(.unimplemented, "unknown method \(parts[1]) for service \(service)")
-            }
-            return GRPCStatus(.unimplemented, "unknown service \(service)")
-        }
-        return GRPCStatus(.unimplemented, "malformed method name: \"\(path)\"")
-    }
-}
-
-private func decodeRequest<Request: ProtoMessage>(_ type: Request.Type, _ bytes: [UInt8], path: String) throws -> Request {
-    do {
-        return try Request(serializedBytes: bytes)
-    } catch {
-        throw GRPCStatus(.internalError, "grpc: error unmarshalling request for \(path): \(error)")
-    }
 }
