@@ -1,18 +1,15 @@
-import HPACK
 import HTTP2
 
-/// One accepted connection: its socket, its HTTP/2 state and its calls.
+/// One accepted connection: its socket, its HTTP/2 state and the bytes waiting to
+/// be written. Loop thread only.
 final class GRPCServerConnection {
     let id: Int
     let socket: UnixSocket
     var http2: HTTP2Connection
-    var writeBuffer: [UInt8] = []
-    var writeOffset = 0
+    private var writeBuffer: [UInt8] = []
+    private var writeOffset = 0
+    /// Whether the loop watches the socket for writability (only while bytes wait).
     var watchingWrites = false
-    var calls: [UInt32: GRPCServerCall] = [:]
-    /// Request bytes buffered across all calls, bounded so one client cannot make
-    /// the daemon hold gigabytes.
-    var bufferedRequestBytes = 0
 
     init(id: Int, socket: UnixSocket, configuration: HTTP2Connection.Configuration) {
         self.id = id
@@ -21,27 +18,52 @@ final class GRPCServerConnection {
     }
 
     var pendingWriteCount: Int { writeBuffer.count - writeOffset }
-}
 
-/// One RPC on a connection.
-final class GRPCServerCall {
-    let stream: UInt32
-    let path: String
-    let handler: GRPCHandler
-    let context: GRPCCallContext
-    var deframer: GRPCMessageDeframer
-    var request: [UInt8]?
-    var extraMessages = false
-    var task: Task<Void, Never>?
-    var headersSent = false
-    /// Suspended `send` calls waiting for the peer to take queued data.
-    var waiters: [CheckedContinuation<Void, Error>] = []
+    /// Reads what the socket has and feeds it to HTTP/2, passing each event to
+    /// `handle`. Returns false when the peer is gone (end of stream, read error).
+    func read(into buffer: inout [UInt8], _ handle: (HTTP2Event) -> Void) -> Bool {
+        // Up to four buffers per wake-up, so one busy peer cannot starve the rest.
+        for _ in 0..<4 {
+            switch socket.read(into: &buffer) {
+            case .bytes(let count):
+                for event in http2.receive(buffer[0..<count]) { handle(event) }
+                if http2.isClosed || count < buffer.count { return true }
+            case .wouldBlock:
+                return true
+            case .endOfStream, .failed:
+                return false
+            }
+        }
+        return true
+    }
 
-    init(stream: UInt32, path: String, handler: GRPCHandler, context: GRPCCallContext, maxMessageSize: Int) {
-        self.stream = stream
-        self.path = path
-        self.handler = handler
-        self.context = context
-        deframer = GRPCMessageDeframer(maxMessageSize: maxMessageSize)
+    /// Moves HTTP/2's outbound bytes to the write buffer and writes what the socket
+    /// takes. Returns false when the connection is to be closed: a write failed,
+    /// HTTP/2 closed and everything is written, or more than `maxPendingWriteBytes`
+    /// wait (the peer stopped reading; a PING flood with no reads, say).
+    func flush(maxPendingWriteBytes: Int) -> Bool {
+        let outbound = http2.takeOutbound()
+        if !outbound.isEmpty {
+            if writeOffset > 0 && writeOffset == writeBuffer.count {
+                writeBuffer.removeAll(keepingCapacity: true)
+                writeOffset = 0
+            }
+            writeBuffer.append(contentsOf: outbound)
+        }
+        while pendingWriteCount > 0 {
+            do {
+                let written = try socket.write(writeBuffer[writeOffset...])
+                if written == 0 { break }
+                writeOffset += written
+            } catch {
+                return false
+            }
+        }
+        if pendingWriteCount == 0 {
+            writeBuffer.removeAll(keepingCapacity: true)
+            writeOffset = 0
+            return !http2.isClosed
+        }
+        return pendingWriteCount <= maxPendingWriteBytes
     }
 }

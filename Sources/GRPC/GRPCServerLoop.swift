@@ -9,26 +9,26 @@ import SystemSupport
 
 /// One thread, one epoll set: the listening socket, every accepted connection, and
 /// an eventfd through which handler tasks post work. All connection state lives in
-/// `LoopState` and is touched on this thread only.
+/// `GRPCServerState` and is touched on this thread only.
 final class GRPCServerLoop: Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
-    private let mailbox = Mutex<[@Sendable (LoopState) -> Void]>([])
+    private let mailbox = Mutex<[@Sendable (GRPCServerState) -> Void]>([])
     private let stopped = Atomic<Bool>(false)
     // Set once before the thread starts, then only read on the loop thread.
-    nonisolated(unsafe) private var state: LoopState!
+    nonisolated(unsafe) private var state: GRPCServerState!
 
     init(listener: UnixSocket, router: GRPCRouter, configuration: GRPCServer.Configuration, counter: ConnectionCounter) throws(SocketError) {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
         guard epollFD >= 0, wakeFD >= 0 else { throw SocketError(operation: "epoll_create1/eventfd", path: "", errno: errno) }
-        state = LoopState(loop: self, listener: listener, router: router, configuration: configuration, counter: counter)
+        state = GRPCServerState(loop: self, listener: listener, router: router, configuration: configuration, counter: counter)
         watch(listener.fd, writable: false)
         watch(wakeFD, writable: false)
     }
 
     /// Runs `job` on the loop thread soon.
-    func post(_ job: @escaping @Sendable (LoopState) -> Void) {
+    func post(_ job: @escaping @Sendable (GRPCServerState) -> Void) {
         let first = mailbox.withLock { jobs in
             jobs.append(job)
             return jobs.count == 1
@@ -63,7 +63,7 @@ final class GRPCServerLoop: Sendable {
     func run() {
         var events = [epoll_event](repeating: epoll_event(), count: 64)
         while !stopped.load(ordering: .acquiring) {
-            let timeout = state.millisecondsUntilNextDeadline()
+            let timeout = state.calls.pollTimeoutMilliseconds()
             let count = retryingOnInterrupt { epoll_wait(epollFD, &events, Int32(events.count), timeout) }
             if count < 0 { break }
             for index in 0..<max(0, Int(count)) {
@@ -79,12 +79,12 @@ final class GRPCServerLoop: Sendable {
                                    writable: flags & EPOLLOUT.rawValue != 0)
                 }
             }
-            let jobs = mailbox.withLock { jobs -> [@Sendable (LoopState) -> Void] in
+            let jobs = mailbox.withLock { jobs -> [@Sendable (GRPCServerState) -> Void] in
                 defer { jobs.removeAll() }
                 return jobs
             }
             for job in jobs { job(state) }
-            state.fireExpiredDeadlines()
+            state.calls.fireExpiredDeadlines()
             state.flushAll()
         }
         state.shutdown()

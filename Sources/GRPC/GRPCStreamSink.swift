@@ -11,8 +11,7 @@ import Synchronization
 /// buffering stays bounded and a send after the call ended throws.
 final class GRPCStreamSink: Sendable {
     let loop: GRPCServerLoop
-    let connection: Int
-    let stream: UInt32
+    let call: GRPCServerCalls.CallKey
     /// Sends posted without waiting that the loop has not performed yet.
     private let unperformed = Atomic<Int>(0)
     /// Set by the loop when the stream is over its high-water mark or the call ended.
@@ -21,10 +20,9 @@ final class GRPCStreamSink: Sendable {
     /// can queue while the loop has not yet seen the stream go over its mark.
     static let maxUnperformed = 64
 
-    init(loop: GRPCServerLoop, connection: Int, stream: UInt32) {
+    init(loop: GRPCServerLoop, call: GRPCServerCalls.CallKey) {
         self.loop = loop
-        self.connection = connection
-        self.stream = stream
+        self.call = call
     }
 
     func send(_ payload: [UInt8]) async throws {
@@ -33,14 +31,13 @@ final class GRPCStreamSink: Sendable {
             _ = unperformed.add(1, ordering: .relaxed)
             loop.post { state in
                 _ = self.unperformed.subtract(1, ordering: .relaxed)
-                state.sendStreamMessage(connection: self.connection, stream: self.stream, payload: payload, sink: self, continuation: nil)
+                state.calls.sendStreamMessage(self.call, payload: payload, sink: self, continuation: nil)
             }
             return
         }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             loop.post { state in
-                state.sendStreamMessage(connection: self.connection, stream: self.stream, payload: payload, sink: self,
-                                        continuation: continuation)
+                state.calls.sendStreamMessage(self.call, payload: payload, sink: self, continuation: continuation)
             }
         }
     }
