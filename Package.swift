@@ -31,6 +31,11 @@ let package = Package(
         .executable(name: "sriov-rdma-dp", targets: ["sriov-rdma-dp"]),
         .executable(name: "sriov-rdma-cni", targets: ["sriov-rdma-cni"]),
         .executable(name: "rdma-lat", targets: ["rdma-lat"]),
+        // For FuzzTesting/, the libFuzzer package.
+        .library(name: "ProtoWire", targets: ["ProtoWire"]),
+        .library(name: "HPACK", targets: ["HPACK"]),
+        .library(name: "HTTP2", targets: ["HTTP2"]),
+        .library(name: "DevicePluginAPI", targets: ["DevicePluginAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,9 +1,22 @@
-// libFuzzer entry for ProtoWire + DevicePluginAPI (built by scripts/fuzz as one module,
-// so both modules' internals are in scope without imports).
+// libFuzzer entry for ProtoWire + DevicePluginAPI (built by scripts/fuzz through this package).
 //
 // Every input is decoded as each v1beta1 message type and walked field by field with
 // every typed read. Decoding may fail, but must never trap; a message that decodes
 // must re-encode to bytes that decode to an equal message and re-encode identically.
+
+import DevicePluginAPI
+// ProtoReader.readNestedReader, used to walk nested messages, is internal.
+@testable import ProtoWire
+
+import CLibFuzzer
+
+/// The entry point: SwiftPM links an executable target's `main` as `<target>_main`.
+@_cdecl("FuzzProtoWire_main")
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in data.map { fuzzProtoWire($0, size) } ?? 0 }
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzProtoWire(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -1,8 +1,22 @@
-/// libFuzzer entry for the HTTP/2 connection (built by scripts/fuzz with the HPACK
-/// and HTTP2 sources as one module). The input is fed to a server connection that
+import HPACK
+// FrameParser, which checks the frames the connection writes, is internal.
+@testable import HTTP2
+
+/// libFuzzer entry for the HTTP/2 connection (built by scripts/fuzz through this
+/// package). The input is fed to a server connection that
 /// has seen a valid preface and SETTINGS, in chunks whose sizes come from the input,
 /// and to a client connection; both must survive anything without crashing, and
 /// never write a frame larger than 16384 bytes.
+import CLibFuzzer
+
+/// The entry point: SwiftPM links an executable target's `main` as `<target>_main`.
+@_cdecl("FuzzHTTP2_main")
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in data.map { fuzzHTTP2($0, size) } ?? 0 }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTP2(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))

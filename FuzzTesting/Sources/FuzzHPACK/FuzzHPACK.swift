@@ -1,5 +1,4 @@
-// libFuzzer target for the HPACK decoder, built by scripts/fuzz together with Sources/HPACK as
-// one module (so no `import HPACK`).
+// libFuzzer target for the HPACK decoder (built by scripts/fuzz through this package).
 //
 // Input layout: one control octet, then header block octets.
 // - control bits 0...5: where the rest splits into two blocks decoded by one decoder, sharing
@@ -8,6 +7,18 @@
 // - bit 7: the re-encoder uses Huffman coding.
 // Every decoded list is re-encoded and decoded again: it must come back unchanged, with the
 // encoder's and the second decoder's tables identical.
+
+import HPACK
+
+import CLibFuzzer
+
+/// The entry point: SwiftPM links an executable target's `main` as `<target>_main`.
+@_cdecl("FuzzHPACK_main")
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in data.map { fuzzHPACK($0, size) } ?? 0 }
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHPACK(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
