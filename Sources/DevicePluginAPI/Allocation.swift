@@ -1,7 +1,5 @@
 // Messages of Allocate (k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1/api.proto).
-#if !FUZZING
 import ProtoWire
-#endif
 
 /// `AllocateRequest`: kubelet sends exactly one container request per call.
 public struct AllocateRequest: Equatable, Sendable, ProtoMessage {

@@ -1,7 +1,5 @@
 // Messages of ListAndWatch (k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1/api.proto).
-#if !FUZZING
 import ProtoWire
-#endif
 
 /// `ListAndWatchResponse`: the plugin's full device list; each message replaces the previous one.
 public struct ListAndWatchResponse: Equatable, Sendable, ProtoMessage {

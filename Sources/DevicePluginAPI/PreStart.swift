@@ -1,7 +1,5 @@
 // Messages of PreStartContainer (k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1/api.proto).
-#if !FUZZING
 import ProtoWire
-#endif
 
 /// `PreStartContainerRequest`: sent before each container start when the plugin set
 /// `preStartRequired`.

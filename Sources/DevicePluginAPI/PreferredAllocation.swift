@@ -1,7 +1,5 @@
 // Messages of GetPreferredAllocation (k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1/api.proto, since 1.19).
-#if !FUZZING
 import ProtoWire
-#endif
 
 /// `PreferredAllocationRequest`: kubelet sends exactly one container request.
 public struct PreferredAllocationRequest: Equatable, Sendable, ProtoMessage {

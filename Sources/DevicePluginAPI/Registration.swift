@@ -1,8 +1,6 @@
 // Messages of service Registration and of GetDevicePluginOptions
 // (k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1/api.proto).
-#if !FUZZING
 import ProtoWire
-#endif
 
 /// `DevicePluginOptions`: what the plugin supports, returned by GetDevicePluginOptions.
 public struct DevicePluginOptions: Equatable, Sendable, ProtoMessage {

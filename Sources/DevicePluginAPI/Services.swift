@@ -1,5 +1,3 @@
-// The fuzz build compiles this module's sources without the GRPC module.
-#if !FUZZING
 import GRPC
 
 /// kubelet's Registration service (served on kubelet.sock).
@@ -15,4 +13,3 @@ public enum DevicePluginService {
     public static let allocate = GRPCMethod<AllocateRequest, AllocateResponse>(path: "/v1beta1.DevicePlugin/Allocate")
     public static let preStartContainer = GRPCMethod<PreStartContainerRequest, PreStartContainerResponse>(path: "/v1beta1.DevicePlugin/PreStartContainer")
 }
-#endif

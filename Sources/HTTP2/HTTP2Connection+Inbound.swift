@@ -1,6 +1,4 @@
-#if !FUZZING
 import HPACK
-#endif
 
 extension HTTP2Connection {
     /// Feeds bytes read from the peer and returns what happened, in order. After a

@@ -1,6 +1,4 @@
-#if !FUZZING
 import HPACK
-#endif
 
 /// Why a send was refused: the owner's mistake or a stream that ended meanwhile.
 public enum HTTP2SendError: Error, Equatable, CustomStringConvertible {

@@ -1,6 +1,4 @@
-#if !FUZZING
 import HPACK
-#endif
 
 /// The HTTP/2 connection of RFC 9113 as a sans-IO state machine, for either role.
 /// Bytes go in through `receive(_:)`, which returns what happened; bytes to write

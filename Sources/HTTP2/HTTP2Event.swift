@@ -1,6 +1,4 @@
-#if !FUZZING
 import HPACK
-#endif
 
 /// What the connection tells its owner after reading bytes.
 public enum HTTP2Event: Equatable, Sendable {

@@ -1,6 +1,4 @@
-#if !FUZZING
 import HPACK
-#endif
 
 /// One open stream (RFC 9113 §5.1). Idle and closed streams have no state object:
 /// idle is "above the highest ID seen", closed is "at or below it and absent".

@@ -1,6 +1,4 @@
-#if !FUZZING
 import HPACK
-#endif
 
 /// The field-section rules of RFC 9113 §8.2 and §8.3: a request or trailers that
 /// break them is malformed, which is a stream error PROTOCOL_ERROR (§8.1.1).
