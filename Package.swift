@@ -119,6 +119,8 @@ let package = Package(
                           path: "benchmarks/discovery"),
 
         .testTarget(name: "CLibrariesTests", dependencies: ["CIBVerbs", "CRDMACM", "CNL", "CPCI"], swiftSettings: libnlHeaders),
+        // Helpers every test target may share (hex literals).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Generated fake sysfs and /dev trees for tests and benchmarks.
         .target(name: "SysfsFixtures", path: "Tests/SysfsFixtures"),
         .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "PCIDatabase", "RDMAVerbs", "SysfsFixtures"]),
@@ -127,9 +129,9 @@ let package = Package(
             "DevicePlugin", "DevicePluginAPI", "GRPC", "HostDevices", "JSONValue", "ResourcePools", "SysfsFixtures",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"]),
-        .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire"]),
-        .testTarget(name: "HPACKTests", dependencies: ["HPACK"]),
+        .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire", "TestSupport"]),
+        .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire", "TestSupport"]),
+        .testTarget(name: "HPACKTests", dependencies: ["HPACK", "TestSupport"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "HPACK"]),
         .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI"]),
         // Scratch network namespaces and host tools for the CNI tests.

@@ -1,6 +1,7 @@
 import DevicePluginAPI
 import ProtoWire
 import XCTest
+import TestSupport
 
 /// The byte examples verified against protobuf-go in kubelet-and-grpc.md §1.4.
 final class KubeletExamplesTests: XCTestCase {

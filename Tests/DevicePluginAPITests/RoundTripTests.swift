@@ -1,6 +1,7 @@
 import DevicePluginAPI
 import ProtoWire
 import XCTest
+import TestSupport
 
 final class RoundTripTests: XCTestCase {
     private func assertRoundTrips<Message: ProtoMessage & Equatable>(

@@ -1,5 +1,6 @@
 import HPACK
 import XCTest
+import TestSupport
 
 /// The header blocks grpc-go (x/net/http2/hpack) puts on the wire for kubelet's Allocate
 /// calls and its server's replies (shared reference: kubelet-and-grpc.md §3.4). Our encoder

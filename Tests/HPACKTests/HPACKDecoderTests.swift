@@ -1,5 +1,6 @@
 import HPACK
 import XCTest
+import TestSupport
 
 /// Decoder behaviour outside the RFC examples: errors, size updates, limits.
 final class HPACKDecoderTests: XCTestCase {

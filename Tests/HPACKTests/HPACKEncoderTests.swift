@@ -1,5 +1,6 @@
 import HPACK
 import XCTest
+import TestSupport
 
 /// Encoder choices outside the RFC examples: size updates, indexing modes, sensitive fields.
 final class HPACKEncoderTests: XCTestCase {

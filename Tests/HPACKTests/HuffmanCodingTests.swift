@@ -1,5 +1,6 @@
 @testable import HPACK
 import XCTest
+import TestSupport
 
 /// RFC 7541 §5.2 and Appendix B, with the strings of Appendix C.4 and C.6.
 final class HuffmanCodingTests: XCTestCase {

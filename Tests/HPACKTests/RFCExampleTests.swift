@@ -1,5 +1,6 @@
 @testable import HPACK
 import XCTest
+import TestSupport
 
 /// RFC 7541 Appendix C.2 to C.6, decoded and encoded byte for byte. The examples use
 /// incremental indexing throughout, as our encoder does with `indexing: true`.

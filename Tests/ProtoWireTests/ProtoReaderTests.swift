@@ -1,5 +1,6 @@
 import ProtoWire
 import XCTest
+import TestSupport
 
 final class ProtoReaderTests: XCTestCase {
     private func decodeError(_ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> ProtoWireError? {

@@ -1,5 +1,6 @@
 import ProtoWire
 import XCTest
+import TestSupport
 
 final class ProtoWriterTests: XCTestCase {
     func testDefaultsAreOmitted() {

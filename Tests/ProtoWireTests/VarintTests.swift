@@ -1,5 +1,6 @@
 import ProtoWire
 import XCTest
+import TestSupport
 
 /// Encoding spec, "Base 128 Varints", "Signed Integers", "Non-varint Numbers".
 final class VarintTests: XCTestCase {

@@ -1,8 +1,6 @@
-import HPACK
-
-/// Octets from hex digits, ignoring spaces and line breaks, as the RFC prints them. A bad
-/// digit is a typo in the test itself, so it traps.
-func hex(_ text: String) -> [UInt8] {
+/// Octets from hex digits, ignoring spaces and line breaks, as RFCs and protobuf dumps
+/// print them ("0a 07 76"). A bad digit is a typo in the test itself, so it traps.
+public func hex(_ text: String) -> [UInt8] {
     let digits = text.filter { !$0.isWhitespace }
     precondition(digits.count % 2 == 0, "odd number of hex digits in \(text)")
     var bytes: [UInt8] = []
@@ -17,11 +15,3 @@ func hex(_ text: String) -> [UInt8] {
     }
     return bytes
 }
-
-/// `HeaderField`s from (name, value) pairs.
-func fields(_ pairs: KeyValuePairs<String, String>) -> [HeaderField] {
-    pairs.map { HeaderField(name: $0.key, value: $0.value) }
-}
-
-/// The bytes of ASCII text.
-func ascii(_ text: String) -> [UInt8] { Array(text.utf8) }
