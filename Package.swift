@@ -1,8 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Architecture and module names: DESIGN.md (shared). Library targets are added as
-// the issues that own them land.
+// Architecture and module names: README.md ("Layout") and DESIGN.md (shared).
 
 /// Where libnl's headers are, for every target that imports CNL (directly or through
 /// Netlink). CNL has no pkgConfig so that libnl links statically.
@@ -114,7 +113,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tests/InteropServer", linkerSettings: executableLinking),
 
-        // benchmarks/discovery: discovery of 1024 and 2048 VF nodes (issue #5).
+        // benchmarks/discovery: discovery of 1024 and 2048 VF nodes.
         .executableTarget(name: "discovery-bench", dependencies: ["HostDevices", "ResourcePools", "SysfsFixtures"],
                           path: "benchmarks/discovery"),
 
