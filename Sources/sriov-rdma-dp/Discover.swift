@@ -17,22 +17,15 @@ struct Discover: ParsableCommand {
     @Option(help: "Default resource prefix for pools that set none.")
     var resourcePrefix = PoolsConfig.defaultResourcePrefix
 
-    @Option(help: "Root of the sysfs tree to read.")
-    var sysRoot = "/sys"
-
-    @Option(help: "Where the host's /dev is visible (e.g. /host/dev); kubelet is always given /dev/... paths.")
-    var devRoot = "/dev"
+    @OptionGroup var host: HostRootOptions
 
     @Flag(help: "Print JSON for scripts instead of text.")
     var json = false
 
     func run() throws {
-        // libibverbs reads the real /sys and opens the real /dev/infiniband: its answers
-        // describe this host's devices only when --sys-root does too.
-        // The same holds for devlink, which answers for this host's kernel.
-        let portQuery = sysRoot == "/sys" ? VerbsPortQuery() : nil
-        let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: sysRoot, devRoot: devRoot), names: PCINames(), readGIDs: true,
-                                         portQuery: portQuery, firmware: sysRoot == "/sys" ? DevlinkFirmwareQuery() : nil)
+        let portQuery = host.isThisHost ? VerbsPortQuery() : nil
+        let snapshot = HostSnapshot.scan(roots: host.roots, names: PCINames(), readGIDs: true,
+                                         portQuery: portQuery, firmware: host.isThisHost ? DevlinkFirmwareQuery() : nil)
         var assignment: PoolAssignment?
         if let config {
             guard let data = FileSystem.contents(of: config) else {
@@ -44,7 +37,7 @@ struct Discover: ParsableCommand {
                 throw ValidationError("\(config): \(error)")
             }
         }
-        let report = DiscoveryReport(snapshot: snapshot, sysRoot: sysRoot, assignment: assignment, askedVerbs: portQuery != nil)
+        let report = DiscoveryReport(snapshot: snapshot, sysRoot: host.sysRoot, assignment: assignment, askedVerbs: portQuery != nil)
         print(json ? report.json : report.text, terminator: json ? "\n" : "")
     }
 }

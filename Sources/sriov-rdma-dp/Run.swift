@@ -30,11 +30,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "kubelet's device-plugin directory.")
     var kubeletDir = "/var/lib/kubelet/device-plugins"
 
-    @Option(help: "Root of the sysfs tree to read.")
-    var sysRoot = "/sys"
-
-    @Option(help: "Where the host's /dev is visible (e.g. /host/dev); kubelet is always given /dev/... paths.")
-    var devRoot = "/dev"
+    @OptionGroup var host: HostRootOptions
 
     @Option(help: "Root for device-info files (<state-dir>/k8s.cni.cncf.io/devinfo/dp), CDI specs (<state-dir>/cdi) and status.")
     var stateDir = "/var/run"
@@ -65,9 +61,8 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "sriov-rdma-dp")
         var configuration = DaemonConfiguration(configPath: config, resourcePrefix: resourcePrefix)
         configuration.kubeletDirectory = kubeletDir
-        configuration.roots = HostRoots(sysRoot: sysRoot, devRoot: devRoot)
-        // devlink describes this host's devices only when --sys-root does too.
-        configuration.firmwareQuery = sysRoot == "/sys" ? DevlinkFirmwareQuery() : nil
+        configuration.roots = host.roots
+        configuration.firmwareQuery = host.isThisHost ? DevlinkFirmwareQuery() : nil
         configuration.stateDirectory = stateDir
         configuration.useCDI = useCDI
         configuration.pollInterval = .milliseconds(Int(pollInterval * 1000))
