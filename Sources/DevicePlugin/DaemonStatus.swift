@@ -11,13 +11,6 @@ public struct DaemonStatus: Equatable, Sendable {
         public var streaming: Bool
         public var socket: String
         public var devices: Int
-
-        public init(registered: Bool, streaming: Bool, socket: String, devices: Int) {
-            self.registered = registered
-            self.streaming = streaming
-            self.socket = socket
-            self.devices = devices
-        }
     }
 
     public var pid: Int
@@ -27,13 +20,6 @@ public struct DaemonStatus: Equatable, Sendable {
     public var pools: [String: Pool]
     /// Every pool the config names, served or not.
     public var configuredPools: [String]
-
-    public init(pid: Int, updated: Double, pools: [String: Pool], configuredPools: [String]) {
-        self.pid = pid
-        self.updated = updated
-        self.pools = pools
-        self.configuredPools = configuredPools
-    }
 
     /// Where the status of a daemon run with `--state-dir stateDirectory` is.
     public static func path(stateDirectory: String) -> String { stateDirectory + "/sriov-rdma-dp/status.json" }
@@ -49,20 +35,6 @@ public struct DaemonStatus: Equatable, Sendable {
         ])
     }
 
-    /// The status in `json`; nil when it is not a status object. Missing values read as
-    /// unhealthy ones (not registered, not streaming).
-    public init?(json: JSON) {
-        guard json.objectValue != nil else { return nil }
-        pid = json["pid"]?.intValue ?? 0
-        if case .number(let text)? = json["updated"], let seconds = Double(text) { updated = seconds } else { updated = 0 }
-        pools = [:]
-        for (name, pool) in json["pools"]?.objectValue ?? [] {
-            pools[name] = Pool(registered: pool["registered"]?.boolValue ?? false, streaming: pool["streaming"]?.boolValue ?? false,
-                               socket: pool["socket"]?.stringValue ?? "", devices: pool["devices"]?.intValue ?? 0)
-        }
-        configuredPools = (json["configuredPools"]?.arrayValue ?? []).compactMap(\.stringValue)
-    }
-
     /// What keeps the daemon from being healthy, in the order a person fixes it: the
     /// daemon gone (`isRunning` says whether a pid lives), a status older than `maxAge`
     /// seconds (a hung daemon), then each pool not served, registered or watched.
@@ -76,5 +48,21 @@ public struct DaemonStatus: Equatable, Sendable {
             if !pool.streaming { problems.append("\(name): kubelet is not watching its devices") }
         }
         return problems
+    }
+}
+
+extension DaemonStatus {
+    /// The status in `json`; nil when it is not a status object. Missing values read as
+    /// unhealthy ones (not registered, not streaming).
+    public init?(json: JSON) {
+        guard json.objectValue != nil else { return nil }
+        pid = json["pid"]?.intValue ?? 0
+        if case .number(let text)? = json["updated"], let seconds = Double(text) { updated = seconds } else { updated = 0 }
+        pools = [:]
+        for (name, pool) in json["pools"]?.objectValue ?? [] {
+            pools[name] = Pool(registered: pool["registered"]?.boolValue ?? false, streaming: pool["streaming"]?.boolValue ?? false,
+                               socket: pool["socket"]?.stringValue ?? "", devices: pool["devices"]?.intValue ?? 0)
+        }
+        configuredPools = (json["configuredPools"]?.arrayValue ?? []).compactMap(\.stringValue)
     }
 }
