@@ -23,12 +23,10 @@ public struct StateDirectory: Sendable {
     }
 
     static func makeDirectories(_ path: String) throws(CNIError) {
-        var built = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            built += "/" + component
-            if mkdir(built, 0o700) != 0 && errno != EEXIST {
-                throw CNIError(.stateFailed, "cannot create state directory \(built)", details: String(cString: strerror(errno)))
-            }
+        do throws(FileOperationError) {
+            try createDirectories(path, mode: 0o700)
+        } catch {
+            throw CNIError(.stateFailed, "cannot create state directory \(error.path)", details: error.errno.description)
         }
     }
 

@@ -18,12 +18,9 @@ public enum FileSystem {
         try writeFileAtomically(text.utf8, to: path, mode: mode)
     }
 
-    /// Creates `path` and any missing parents; an existing directory is fine.
+    /// Creates `path` and any missing parents (0755); an existing directory is fine.
     static func createDirectory(_ path: String, mode: mode_t = 0o755) throws(FileOperationError) {
-        guard !path.isEmpty, !isDirectory(path) else { return }
-        let parent = path.deletingLastPathComponent
-        if !parent.isEmpty && parent != path { try createDirectory(parent) }
-        guard mkdir(path, mode) == 0 || errno == EEXIST else { throw FileOperationError(operation: "creating the directory", path: path, errno: .current) }
+        try createDirectories(path, mode: mode, parentMode: 0o755)
     }
 
     /// Removes a file; a missing one is not an error.
@@ -33,11 +30,6 @@ public enum FileSystem {
 
     static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
-    }
-
-    static func isDirectory(_ path: String) -> Bool {
-        var status = stat()
-        return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
     }
 }
 

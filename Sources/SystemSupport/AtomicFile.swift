@@ -11,12 +11,6 @@ public struct FileOperationError: Error, Equatable, Sendable, CustomStringConver
     public var path: String
     public var errno: Errno
 
-    public init(operation: String, path: String, errno: Errno) {
-        self.operation = operation
-        self.path = path
-        self.errno = errno
-    }
-
     public var description: String { "\(operation) \(path): \(errno)" }
 }
 
@@ -55,5 +49,19 @@ public func writeFileAtomically(_ bytes: some Collection<UInt8>, to path: String
     if let failure {
         unlink(temporary)
         throw failure
+    }
+}
+
+/// Creates `path` with `mode`, and any missing parent with `parentMode` (nil: `mode`
+/// too); an existing directory is fine. A failure names the directory it stopped at.
+public func createDirectories(_ path: String, mode: mode_t = 0o755, parentMode: mode_t? = nil) throws(FileOperationError) {
+    let components = path.split(separator: "/")
+    var built = path.hasPrefix("/") ? "" : "."
+    for (index, component) in components.enumerated() {
+        built += "/" + component
+        let last = index == components.count - 1
+        if mkdir(built, last ? mode : parentMode ?? mode) != 0 && errno != EEXIST {
+            throw FileOperationError(operation: "creating the directory", path: built, errno: .current)
+        }
     }
 }

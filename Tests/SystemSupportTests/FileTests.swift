@@ -34,8 +34,8 @@ final class FileTests: XCTestCase {
 
     func testReadingAMissingFileIsAnErrorWithThePath() {
         XCTAssertThrowsError(try readFile(directory + "/nothing")) { error in
-            XCTAssertEqual(error as? FileOperationError,
-                           FileOperationError(operation: "reading", path: directory + "/nothing", errno: .noSuchFile))
+            XCTAssertEqual((error as? FileOperationError)?.errno, .noSuchFile)
+            XCTAssertEqual("\(error)", "reading \(directory!)/nothing: No such file or directory")
         }
     }
 
@@ -51,5 +51,30 @@ final class FileTests: XCTestCase {
         let read = try reader.closeAfter { () throws(Errno) in try reader.readAll(chunkSize: 4096) }
         thread.join()
         XCTAssertEqual(read, bytes)
+    }
+}
+
+final class DirectoryTests: XCTestCase {
+    func testCreateDirectoriesMakesParentsWithTheirModeAndAcceptsAnExistingOne() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("dirs-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let path = base + "/a/b"
+        try createDirectories(path, mode: 0o700, parentMode: 0o755)
+        try createDirectories(path, mode: 0o700)
+        func mode(_ path: String) throws -> Int? {
+            (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+        }
+        XCTAssertEqual(try mode(path), 0o700)
+        XCTAssertEqual(try mode(base + "/a"), 0o755)
+    }
+
+    func testCreateDirectoriesNamesTheComponentThatIsAFile() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("dirs-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try createDirectories(base)
+        FileManager.default.createFile(atPath: base + "/file", contents: Data())
+        XCTAssertThrowsError(try createDirectories(base + "/file/sub")) {
+            XCTAssertEqual("\($0)", "creating the directory \(base)/file/sub: Not a directory")
+        }
     }
 }
