@@ -23,6 +23,8 @@ public final class Daemon: Sendable {
     private let events: AsyncStream<Event>
     private let sink: AsyncStream<Event>.Continuation
     private let kernelEventPending = PendingFlag()
+    /// inotify on kubelet's directory and the config's, alive as long as the daemon.
+    private let directoryWatcher = Mutex<DirectoryWatcher?>(nil)
 
     public init(configuration: DaemonConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -97,7 +99,7 @@ public final class Daemon: Sendable {
             if pending.set() { sink.yield(.kernelChanged) }
         }
         if !started { logger.warning("rtnetlink link events unavailable: health is polled only") }
-        _ = Unmanaged.passRetained(WatcherBox(watcher))  // the watcher lives as long as the process
+        directoryWatcher.withLock { $0 = watcher }
     }
 }
 
@@ -106,9 +108,4 @@ final class PendingFlag: Sendable {
     private let flag = Mutex(false)
     func set() -> Bool { flag.withLock { value in defer { value = true }; return !value } }
     func clear() { flag.withLock { $0 = false } }
-}
-
-private final class WatcherBox {
-    let watcher: DirectoryWatcher?
-    init(_ watcher: DirectoryWatcher?) { self.watcher = watcher }
 }

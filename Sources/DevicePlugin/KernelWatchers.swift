@@ -47,6 +47,8 @@ final class DirectoryWatcher: @unchecked Sendable {
 
 /// rtnetlink link notifications (RTMGRP_LINK): a netdev appeared, vanished, or
 /// changed state or carrier. The message is not parsed; any one triggers a rescan.
+/// A raw socket of its own rather than the Netlink module's: nothing here is parsed or
+/// sent, so the daemon needs neither libnl nor a request/reply client for it.
 enum LinkWatcher {
     static func start(_ handler: @escaping @Sendable () -> Void) -> Bool {
         let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0 /* NETLINK_ROUTE */)
