@@ -39,11 +39,11 @@ public final class Daemon: Sendable {
 
     /// Runs until `terminate()`. Throws only when the config is unusable at start.
     public func run() async throws {
-        var loop = try DaemonLoop(configuration: configuration, logger: logger, sink: sink)
+        var state = try DaemonState(configuration: configuration, logger: logger, sink: sink)
         try? FileSystem.createDirectory(configuration.kubeletDirectory, mode: 0o750)
         startWatchers()
-        loop.rescan()
-        loop.writeStatus()
+        state.rescan()
+        state.writeStatus()
         let ticker = Task { [sink, interval = configuration.pollInterval] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
@@ -54,25 +54,25 @@ public final class Daemon: Sendable {
         for await event in events {
             switch event {
             case .terminate:
-                loop.shutdown()
+                state.shutdown()
                 return
             case .tick:
-                loop.rescan()
-                loop.checkConnections()
+                state.rescan()
+                state.checkConnections()
             case .kernelChanged:
                 kernelEventPending.clear()
-                loop.rescan()
+                state.rescan()
             case .reloadConfig:
-                loop.reloadConfig()
-                loop.rescan()
+                state.reloadConfig()
+                state.rescan()
             case .kubeletDirectoryChanged(let name, let created):
-                loop.kubeletDirectoryChanged(name: name, created: created)
+                state.kubeletDirectoryChanged(name: name, created: created)
             case .registered(let pool, let socket):
-                loop.registered(pool: pool, socket: socket)
+                state.registered(pool: pool, socket: socket)
             case .registrationFailed(let pool, let socket, let reason):
-                loop.registrationFailed(pool: pool, socket: socket, reason: reason)
+                state.registrationFailed(pool: pool, socket: socket, reason: reason)
             }
-            loop.writeStatus()
+            state.writeStatus()
         }
     }
 

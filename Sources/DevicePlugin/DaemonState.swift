@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// The daemon's state, touched only from its event loop.
-struct DaemonLoop {
+struct DaemonState {
     let configuration: DaemonConfiguration
     let logger: Logger
     let sink: AsyncStream<Daemon.Event>.Continuation

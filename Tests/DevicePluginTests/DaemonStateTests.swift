@@ -12,7 +12,7 @@ import XCTest
 /// The daemon's reactions, driven in process: real pool servers on real sockets in a
 /// scratch kubelet directory, a Registration service standing in for kubelet, and the
 /// loop's events fed back by the test instead of `Daemon.run`.
-final class DaemonLoopTests: XCTestCase {
+final class DaemonStateTests: XCTestCase {
     private var node: SRIOVNodeFixture!
     private var kubeletDirectory: String!
     private var kubelet: GRPCServer?
@@ -20,7 +20,7 @@ final class DaemonLoopTests: XCTestCase {
     private let events = Locked<[Daemon.Event]>([])
     private var eventReader: Task<Void, Never>?
     private var configPath: String!
-    private var loop: DaemonLoop!
+    private var state: DaemonState!
 
     private static let twoPools = #"{"resourceList": [{"resourceName": "a", "selectors": {"rootDevices": ["0000:10:00.0"]}}, {"resourceName": "b", "selectors": {"rootDevices": ["0000:11:00.0"]}}]}"#
 
@@ -38,11 +38,11 @@ final class DaemonLoopTests: XCTestCase {
         configuration.stateDirectory = node.tree.path + "/run"
         let (stream, sink) = AsyncStream.makeStream(of: Daemon.Event.self)
         eventReader = Task { [events] in for await event in stream { events.withLock { $0.append(event) } } }
-        loop = try DaemonLoop(configuration: configuration, logger: Logger(label: "test"), sink: sink)
+        state = try DaemonState(configuration: configuration, logger: Logger(label: "test"), sink: sink)
     }
 
     override func tearDown() {
-        loop?.shutdown()
+        state?.shutdown()
         kubelet?.stop()
         eventReader?.cancel()
         try? FileManager.default.removeItem(atPath: kubeletDirectory)
@@ -65,38 +65,38 @@ final class DaemonLoopTests: XCTestCase {
         XCTAssertEqual(pending.count, count, "more Register calls than expected")
         for event in pending {
             switch event {
-            case .registered(let pool, let socket): loop.registered(pool: pool, socket: socket)
-            case .registrationFailed(let pool, let socket, let reason): loop.registrationFailed(pool: pool, socket: socket, reason: reason)
+            case .registered(let pool, let socket): state.registered(pool: pool, socket: socket)
+            case .registrationFailed(let pool, let socket, let reason): state.registrationFailed(pool: pool, socket: socket, reason: reason)
             default: XCTFail("unexpected event \(event)")
             }
         }
     }
 
-    private var sockets: [String: String] { loop.servers.mapValues(\.socketPath) }
+    private var sockets: [String: String] { state.servers.mapValues(\.socketPath) }
 
     private func registered() -> [String] {
         registrations.withLock { $0.map(\.resourceName) }.sorted()
     }
 
     private func startAndRegister() async throws {
-        loop.rescan()
+        state.rescan()
         try await deliverRegistrations(2)
         XCTAssertEqual(registered(), ["intel.com/a", "intel.com/b"])
-        XCTAssertTrue(loop.servers.values.allSatisfy(\.isRegistered))
+        XCTAssertTrue(state.servers.values.allSatisfy(\.isRegistered))
         registrations.withLock { $0.removeAll() }
     }
 
     func testRescanServesEveryPoolAndRegistersItsSocketOnce() async throws {
-        loop.rescan()
+        state.rescan()
         try await deliverRegistrations(2)
         let requests = registrations.withLock { $0 }.sorted { $0.resourceName < $1.resourceName }
         XCTAssertEqual(requests.map(\.resourceName), ["intel.com/a", "intel.com/b"])
         XCTAssertEqual(requests.map(\.endpoint), ["intel.com/a", "intel.com/b"].map { sockets[$0]!.lastPathComponent })
         XCTAssertEqual(requests.map(\.version), [devicePluginAPIVersion, devicePluginAPIVersion])
-        XCTAssertEqual(loop.servers["intel.com/a"]?.pool.devices.count, 4)
+        XCTAssertEqual(state.servers["intel.com/a"]?.pool.devices.count, 4)
         // A rescan of an unchanged node registers nothing again.
-        loop.rescan()
-        loop.checkConnections()
+        state.rescan()
+        state.checkConnections()
         XCTAssertEqual(registrations.withLock { $0.count }, 2)
     }
 
@@ -106,7 +106,7 @@ final class DaemonLoopTests: XCTestCase {
         // kubelet restarted: it wiped its directory and re-created kubelet.sock.
         kubelet?.stop()
         try startKubelet()
-        loop.kubeletDirectoryChanged(name: "kubelet.sock", created: true)
+        state.kubeletDirectoryChanged(name: "kubelet.sock", created: true)
         try await deliverRegistrations(2)
         XCTAssertEqual(registered(), ["intel.com/a", "intel.com/b"])
         for (pool, old) in before {
@@ -114,13 +114,13 @@ final class DaemonLoopTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: old), "old socket \(old) left behind")
             XCTAssertTrue(FileManager.default.fileExists(atPath: sockets[pool]!))
         }
-        XCTAssertTrue(loop.servers.values.allSatisfy(\.isRegistered))
+        XCTAssertTrue(state.servers.values.allSatisfy(\.isRegistered))
     }
 
     func testOurSocketRemovedRestartsOnlyThatPool() async throws {
         try await startAndRegister()
         let before = sockets
-        loop.kubeletDirectoryChanged(name: before["intel.com/b"]!.lastPathComponent, created: false)
+        state.kubeletDirectoryChanged(name: before["intel.com/b"]!.lastPathComponent, created: false)
         try await deliverRegistrations(1)
         XCTAssertEqual(registered(), ["intel.com/b"])
         XCTAssertEqual(sockets["intel.com/a"], before["intel.com/a"])
@@ -132,8 +132,8 @@ final class DaemonLoopTests: XCTestCase {
         let before = sockets
         struct StreamGone: Error {}
         // kubelet watched pool a, then its stream ended.
-        try? await loop.servers["intel.com/a"]!.handlers.listAndWatch { _ in throw StreamGone() }
-        loop.checkConnections()
+        try? await state.servers["intel.com/a"]!.handlers.listAndWatch { _ in throw StreamGone() }
+        state.checkConnections()
         try await deliverRegistrations(1)
         XCTAssertEqual(registered(), ["intel.com/a"])
         XCTAssertNotEqual(sockets["intel.com/a"], before["intel.com/a"])
@@ -145,11 +145,11 @@ final class DaemonLoopTests: XCTestCase {
         let oldB = sockets["intel.com/b"]!
         try #"{"resourceList": [{"resourceName": "a", "selectors": {"rootDevices": ["0000:10:00.0"]}}, {"resourceName": "c", "selectors": {"rootDevices": ["0000:11:00.0"]}}]}"#
             .write(toFile: configPath, atomically: true, encoding: .utf8)
-        loop.reloadConfig()
-        loop.rescan()
+        state.reloadConfig()
+        state.rescan()
         try await deliverRegistrations(1)
         XCTAssertEqual(registered(), ["intel.com/c"])
-        XCTAssertEqual(loop.servers.keys.sorted(), ["intel.com/a", "intel.com/c"])
+        XCTAssertEqual(state.servers.keys.sorted(), ["intel.com/a", "intel.com/c"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: oldB))
     }
 
@@ -157,8 +157,8 @@ final class DaemonLoopTests: XCTestCase {
         try await startAndRegister()
         let before = sockets
         try #"{"resourceList": [{"resourceName": "a b"}]}"#.write(toFile: configPath, atomically: true, encoding: .utf8)
-        loop.reloadConfig()
-        loop.rescan()
+        state.reloadConfig()
+        state.rescan()
         XCTAssertEqual(sockets, before)
         XCTAssertEqual(registrations.withLock { $0.count }, 0)
     }
@@ -166,14 +166,14 @@ final class DaemonLoopTests: XCTestCase {
     func testWithoutKubeletNothingRegistersUntilKubeletSockAppears() async throws {
         kubelet?.stop()
         kubelet = nil
-        loop.rescan()
-        XCTAssertEqual(loop.servers.count, 2)
-        XCTAssertFalse(loop.servers.values.contains(where: \.isRegistered))
+        state.rescan()
+        XCTAssertEqual(state.servers.count, 2)
+        XCTAssertFalse(state.servers.values.contains(where: \.isRegistered))
         XCTAssertEqual(events.withLock { $0.count }, 0)
         try startKubelet()
-        loop.kubeletDirectoryChanged(name: "kubelet.sock", created: true)
+        state.kubeletDirectoryChanged(name: "kubelet.sock", created: true)
         try await deliverRegistrations(2)
-        XCTAssertTrue(loop.servers.values.allSatisfy(\.isRegistered))
+        XCTAssertTrue(state.servers.values.allSatisfy(\.isRegistered))
     }
 }
 
