@@ -84,7 +84,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "sriov-rdma-dp", dependencies: [
-            "HostDevices", "PCIDatabase", "RDMAVerbs", "ResourcePools", "DevicePlugin", "JSONValue", "CLinux", "Netlink",
+            "HostDevices", "PCIDatabase", "RDMAVerbs", "ResourcePools", "DevicePlugin", "JSONValue", "CLinux", "Netlink", "SystemSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: libnlHeaders, linkerSettings: executableLinking),
@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "PCIDatabase", "RDMAVerbs", "SysfsFixtures"]),
         .testTarget(name: "ResourcePoolsTests", dependencies: ["ResourcePools", "HostDevices", "SysfsFixtures"]),
         .testTarget(name: "DevicePluginTests", dependencies: [
-            "DevicePlugin", "DevicePluginAPI", "GRPC", "HostDevices", "JSONValue", "ResourcePools", "SysfsFixtures",
+            "DevicePlugin", "DevicePluginAPI", "GRPC", "HostDevices", "JSONValue", "ResourcePools", "SysfsFixtures", "SystemSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire", "TestSupport"]),

@@ -5,6 +5,7 @@ import HostDevices
 import Logging
 import ResourcePools
 import Synchronization
+import SystemSupport
 
 /// `sriov-rdma-dp run`: one gRPC server per pool, registered with kubelet, kept in
 /// step with the node and with kubelet. Every event (a tick, a kernel link event,

@@ -7,6 +7,7 @@ import ResourcePools
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// The daemon's state, touched only from its event loop.
 struct DaemonState {

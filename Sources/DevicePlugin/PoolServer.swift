@@ -3,6 +3,7 @@ import GRPC
 import HostDevices
 import Logging
 import ResourcePools
+import SystemSupport
 
 /// One pool's gRPC server on its own socket: the DevicePlugin service kubelet
 /// dials back to. Its device list changes as the daemon rescans; every

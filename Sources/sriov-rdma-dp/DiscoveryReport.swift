@@ -2,6 +2,7 @@ import DevicePlugin
 import HostDevices
 import JSONValue
 import ResourcePools
+import SystemSupport
 
 /// What `discover` prints: the node's network functions, SR-IOV PFs with their VFs,
 /// RDMA devices, and with a config the pools and why devices were left out.

@@ -8,6 +8,7 @@ import ResourcePools
 import Synchronization
 import SysfsFixtures
 import XCTest
+import SystemSupport
 
 /// The daemon's reactions, driven in process: real pool servers on real sockets in a
 /// scratch kubelet directory, a Registration service standing in for kubelet, and the
