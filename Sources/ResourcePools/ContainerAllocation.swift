@@ -6,12 +6,7 @@ import JSONValue
 public struct DeviceNodeSpec: Hashable, Sendable {
     public var containerPath: String
     public var hostPath: String
-    public var permissions: String
-    public init(containerPath: String, hostPath: String, permissions: String = "rw") {
-        self.containerPath = containerPath
-        self.hostPath = hostPath
-        self.permissions = permissions
-    }
+    public var permissions = "rw"
 }
 
 /// A Multus device-info file to write at Allocate: where, and what.
