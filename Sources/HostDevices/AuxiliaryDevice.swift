@@ -22,3 +22,10 @@ public struct AuxiliaryDevice: Hashable, Sendable {
         return parts.count == 3 ? String(parts[1]) : ""
     }
 }
+
+/// `<driver>.<type>.<id>`, e.g. `mlx5_core.sf.4`: an auxiliary device such as a
+/// scalable function, below its PF.
+public func isAuxiliaryDeviceName(_ name: String) -> Bool {
+    let parts = name.split(separator: ".")
+    return parts.count == 3 && Int(parts[2]) != nil
+}
