@@ -1,9 +1,7 @@
 /// Reads `<sysRoot>/class/infiniband` and the character-device classes that point
 /// back at each RDMA device by name (`infiniband_verbs/uverbsN/ibdev` and friends).
-/// With a `portQuery`, a device that opens has its ports' facts from libibverbs instead.
 enum RDMADiscovery {
-    static func scan(sysfs: SysfsReader, devRoot: String, nodes: DeviceNodes, readGIDs: Bool,
-                     portQuery: (any RDMAPortQuery)? = nil, detail: ScanDetail = .all,
+    static func scan(sysfs: SysfsReader, devRoot: String, nodes: DeviceNodes, readGIDs: Bool, detail: ScanDetail = .all,
                      only: (names: Set<String>, functions: [PCIAddress])? = nil) -> [RDMADevice] {
         guard let classDir = SysfsDirectory(sysfs.path("class/infiniband")) else { return [] }
         let names = only.map { $0.names.sorted() } ?? classDir.entries()
@@ -14,14 +12,6 @@ enum RDMADiscovery {
         for position in devices.indices {
             devices[position].characterDevices = owners[devices[position].name] ?? RDMACharacterDevices()
             devices[position].characterDevices.rdmaCM = nodes.rdmaCM
-        }
-        // libibverbs opens devices one at a time, after the concurrent sysfs reads.
-        if let portQuery {
-            for position in devices.indices {
-                if let verbsPorts = portQuery.ports(ofDevice: devices[position].name) {
-                    devices[position].ports = merging(sysfs: devices[position].ports, verbs: verbsPorts)
-                }
-            }
         }
         return devices
     }

@@ -187,11 +187,11 @@ final class ScanAtScaleTests: XCTestCase {
         XCTAssertEqual(PCIAddress("0001:01:00.0")!.withRoutingID(0x180), PCIAddress("0001:01:10.0"), "the domain is the PF's")
         XCTAssertNil(pf.withRoutingID(0x10000))
         // igb: offset 128, stride 2.
-        XCTAssertEqual(HostSnapshot.routedVirtualFunctions(of: PCIAddress("0000:01:00.0")!, count: 3, offset: 128, stride: 2),
+        XCTAssertEqual(HostScanner.routedVirtualFunctions(of: PCIAddress("0000:01:00.0")!, count: 3, offset: 128, stride: 2),
                        [0: PCIAddress("0000:01:10.0")!, 1: PCIAddress("0000:01:10.2")!, 2: PCIAddress("0000:01:10.4")!])
-        XCTAssertEqual(HostSnapshot.routedVirtualFunctions(of: pf, count: 0, offset: 8, stride: 1), [:])
-        XCTAssertNil(HostSnapshot.routedVirtualFunctions(of: pf, count: 2, offset: 8, stride: 0), "two VFs cannot share one ID")
-        XCTAssertNil(HostSnapshot.routedVirtualFunctions(of: PCIAddress("0000:ff:00.0")!, count: 300, offset: 8, stride: 1),
+        XCTAssertEqual(HostScanner.routedVirtualFunctions(of: pf, count: 0, offset: 8, stride: 1), [:])
+        XCTAssertNil(HostScanner.routedVirtualFunctions(of: pf, count: 2, offset: 8, stride: 0), "two VFs cannot share one ID")
+        XCTAssertNil(HostScanner.routedVirtualFunctions(of: PCIAddress("0000:ff:00.0")!, count: 300, offset: 8, stride: 1),
                      "past bus ff")
     }
 
