@@ -37,6 +37,9 @@ public enum RDMAPortSource: String, Hashable, Sendable {
     case verbs
 }
 
+/// One port of an RDMA device, as sysfs has it or, for a device that opens, as
+/// libibverbs reports it (`source`). Either way it is spelled as sysfs spells it
+/// (`ACTIVE`, `LinkUp`, `Ethernet`, `RoCE v2`), so both read the same in a report.
 public struct RDMAPort: Hashable, Sendable {
     public var number: Int
     /// From `ports/N/state`, "4: ACTIVE": the number is enum ib_port_state.
@@ -72,13 +75,6 @@ public struct RDMAPort: Hashable, Sendable {
         self.gidTypes = gidTypes
         self.pKeys = pKeys
         self.source = source
-    }
-
-    /// The port as libibverbs reports it, with this (sysfs) port's P_Keys.
-    func replacingFacts(with verbs: RDMAPortAttributes) -> RDMAPort {
-        RDMAPort(number: verbs.number, state: verbs.state, stateName: verbs.stateName, linkLayer: verbs.linkLayer,
-                 gids: verbs.gids, pKeys: pKeys, physicalStateName: verbs.physicalStateName, activeMTU: verbs.activeMTU,
-                 gidTypes: verbs.gidTypes, source: .verbs)
     }
 
     /// The link layer is InfiniBand (not RoCE's `Ethernet`): P_Keys then partition

@@ -132,11 +132,11 @@ enum RDMADiscovery {
     /// A device that opened: its ports are the ones libibverbs reports, with state,
     /// link layer, MTU and GIDs from there. P_Keys stay sysfs's (the pKeys selector
     /// reads them; libibverbs is not asked).
-    static func merging(sysfs: [RDMAPort], verbs: [RDMAPortAttributes]) -> [RDMAPort] {
-        verbs.sorted { $0.number < $1.number }.map { attributes in
-            let read = sysfs.first { $0.number == attributes.number }
-                ?? RDMAPort(number: attributes.number, state: nil, stateName: nil, linkLayer: nil)
-            return read.replacingFacts(with: attributes)
+    static func merging(sysfs: [RDMAPort], verbs: [RDMAPort]) -> [RDMAPort] {
+        verbs.sorted { $0.number < $1.number }.map { port in
+            var port = port
+            port.pKeys = sysfs.first { $0.number == port.number }?.pKeys ?? [:]
+            return port
         }
     }
 

@@ -24,24 +24,24 @@ public final class VerbsPortQuery: RDMAPortQuery {
 
     deinit { if let list { ibv_free_device_list(list) } }
 
-    public func ports(ofDevice name: String) -> [RDMAPortAttributes]? {
+    public func ports(ofDevice name: String) -> [RDMAPort]? {
         guard let device = devices[name], let context = ibv_open_device(device) else { return nil }
         defer { ibv_close_device(context) }
         var deviceAttributes = ibv_device_attr()
         guard ibv_query_device(context, &deviceAttributes) == 0 else { return nil }
-        var ports: [RDMAPortAttributes] = []
+        var ports: [RDMAPort] = []
         var tableSize = 0
         for number in stride(from: 1, through: Int(deviceAttributes.phys_port_cnt), by: 1) {
             var port = ibv_port_attr()
             // ibv_query_port is a macro over this inline (the exported symbol takes the old struct).
             guard ___ibv_query_port(context, UInt8(number), &port) == 0 else { return nil }
             tableSize += Int(port.gid_tbl_len)
-            ports.append(RDMAPortAttributes(
+            ports.append(RDMAPort(
                 number: number, state: Int(port.state.rawValue), stateName: portStateName(port.state.rawValue),
-                physicalStateName: physicalStateName(port.phys_state),
                 // IBV_LINK_LAYER_UNSPECIFIED is what InfiniBand providers that predate the field answer.
                 linkLayer: port.link_layer == UInt8(IBV_LINK_LAYER_ETHERNET) ? "Ethernet" : "InfiniBand",
-                activeMTU: mtuBytes(port.active_mtu.rawValue), gids: [:], gidTypes: [:]))
+                physicalStateName: physicalStateName(port.phys_state), activeMTU: mtuBytes(port.active_mtu.rawValue),
+                source: .verbs))
         }
         guard tableSize > 0 else { return ports }
         var entries = [ibv_gid_entry](repeating: ibv_gid_entry(), count: tableSize)

@@ -6,12 +6,12 @@ import XCTest
 /// Answers for the devices it is given, as libibverbs would for a device that opens,
 /// and records what it was asked.
 private final class AnsweringPortQuery: RDMAPortQuery {
-    let answers: [String: [RDMAPortAttributes]]
+    let answers: [String: [RDMAPort]]
     private(set) var asked: [String] = []
 
-    init(answers: [String: [RDMAPortAttributes]]) { self.answers = answers }
+    init(answers: [String: [RDMAPort]]) { self.answers = answers }
 
-    func ports(ofDevice name: String) -> [RDMAPortAttributes]? {
+    func ports(ofDevice name: String) -> [RDMAPort]? {
         asked.append(name)
         return answers[name]
     }
@@ -32,10 +32,10 @@ final class RDMAPortQueryTests: XCTestCase {
         let node = try SRIOVNodeFixture(pfs: 1, vfsPerPF: 1)
         try node.tree.write("class/infiniband/mlx5_0/ports/1/phys_state", "5: LinkUp")
         try node.tree.write("class/infiniband/mlx5_0/ports/1/gid_attrs/types/0", "IB/RoCE v1")
-        let query = AnsweringPortQuery(answers: ["mlx5_1": [RDMAPortAttributes(
-            number: 1, state: 1, stateName: "DOWN", physicalStateName: "Disabled", linkLayer: "Ethernet", activeMTU: 1024,
+        let query = AnsweringPortQuery(answers: ["mlx5_1": [RDMAPort(
+            number: 1, state: 1, stateName: "DOWN", linkLayer: "Ethernet",
             gids: [0: "fe80:0000:0000:0000:0242:00ff:fe00:0000", 1: "0000:0000:0000:0000:0000:ffff:0a38:0001"],
-            gidTypes: [0: "RoCE v1", 1: "RoCE v2"])]])
+            physicalStateName: "Disabled", activeMTU: 1024, gidTypes: [0: "RoCE v1", 1: "RoCE v2"], source: .verbs)]])
         let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath), readGIDs: true,
                                          portQuery: query)
         return (snapshot, query, node)
