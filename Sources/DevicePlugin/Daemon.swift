@@ -14,8 +14,14 @@ import SystemSupport
 public final class Daemon: Sendable {
     enum Event: Sendable {
         case tick, kernelChanged, reloadConfig, terminate
-        case kubeletDirectoryChanged(name: String, created: Bool)
-        case registered(pool: String, socket: String)
+        /// Something was created or removed in kubelet's directory.
+        case kubeletDirectoryChanged
+        /// A ListAndWatch stream on one of our servers ended.
+        case streamEnded
+        /// A wake-up `DaemonState` asked for.
+        case reconcile
+        case registered(pool: String, socket: String, kubelet: KubeletInstance)
+        case kubeletUnreachable(pool: String, socket: String, kubelet: KubeletInstance, reason: String)
         case registrationFailed(pool: String, socket: String, reason: String)
     }
 
@@ -53,27 +59,9 @@ public final class Daemon: Sendable {
         }
         defer { ticker.cancel() }
         for await event in events {
-            switch event {
-            case .terminate:
-                state.shutdown()
-                return
-            case .tick:
-                state.rescan()
-                state.checkConnections()
-            case .kernelChanged:
-                kernelEventPending.clear()
-                state.rescan()
-            case .reloadConfig:
-                state.reloadConfig()
-                state.rescan()
-            case .kubeletDirectoryChanged(let name, let created):
-                state.kubeletDirectoryChanged(name: name, created: created)
-            case .registered(let pool, let socket):
-                state.registered(pool: pool, socket: socket)
-            case .registrationFailed(let pool, let socket, let reason):
-                state.registrationFailed(pool: pool, socket: socket, reason: reason)
-            }
-            state.writeStatus()
+            if case .kernelChanged = event { kernelEventPending.clear() }
+            state.handle(event)
+            if case .terminate = event { return }
         }
     }
 
@@ -86,7 +74,7 @@ public final class Daemon: Sendable {
             if directory == kubeletDirectory {
                 let created = mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0
                 let deleted = mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0
-                if created || deleted { sink.yield(.kubeletDirectoryChanged(name: name, created: created)) }
+                if created || deleted { sink.yield(.kubeletDirectoryChanged) }
             }
             // A ConfigMap update swaps the `..data` symlink; a plain edit closes the file.
             if directory == configDirectory && (name == configName || name == "..data") {
@@ -109,4 +97,34 @@ final class PendingFlag: Sendable {
     private let flag = Mutex(false)
     func set() -> Bool { flag.withLock { value in defer { value = true }; return !value } }
     func clear() { flag.withLock { $0 = false } }
+}
+
+extension DaemonState {
+    /// The reaction to one event, then the status file (which `terminate` removes).
+    mutating func handle(_ event: Daemon.Event) {
+        switch event {
+        case .terminate:
+            shutdown()
+            return
+        case .tick, .kernelChanged:
+            rescan()
+        case .reloadConfig:
+            reloadConfig()
+            rescan()
+        case .kubeletDirectoryChanged, .streamEnded:
+            reconcile()
+        case .reconcile:
+            woke()
+        case .registered(let pool, let socket, let kubelet):
+            registered(pool: pool, socket: socket, kubelet: kubelet)
+            reconcile()
+        case .kubeletUnreachable(let pool, let socket, let kubelet, let reason):
+            kubeletUnreachable(pool: pool, socket: socket, kubelet: kubelet, reason: reason)
+            reconcile()
+        case .registrationFailed(let pool, let socket, let reason):
+            registrationFailed(pool: pool, socket: socket, reason: reason)
+            reconcile()
+        }
+        writeStatus()
+    }
 }

@@ -16,8 +16,11 @@ struct DaemonState {
     let sink: AsyncStream<Daemon.Event>.Continuation
     var config: PoolsConfig
     var servers: [String: PoolServer] = [:]
-    var registering: Set<String> = []
-    var lastAttempt: [String: ContinuousClock.Instant] = [:]
+    /// Where each pool's current server stands with kubelet.
+    var registrations: [String: PoolRegistration] = [:]
+    /// Replaced servers kept until kubelet has let go of them.
+    var retiring: [String: RetiringServer] = [:]
+    var wakeScheduled = false
     var socketCounter = 0
     var lastCDISpecs: [String: String] = [:]
     /// devlink, read only for `ddpProfiles` selectors and at most every 30 s.
@@ -79,7 +82,7 @@ struct DaemonState {
             }
             if configuration.useCDI { writeCDISpec(pool, snapshot: snapshot) }
         }
-        retryRegistrations()
+        reconcile()
     }
 
     /// devlink is read (one netlink dump) only when a pool compares DDP profiles.
@@ -99,110 +102,51 @@ struct DaemonState {
 
     // MARK: Servers and registration
 
-    private mutating func startServer(_ pool: ResourcePool, snapshot: HostSnapshot, health: [String: DeviceHealthState]) {
+    /// A server for `pool` on a new socket (kubelet never re-dials an old endpoint),
+    /// registered by `reconcile`.
+    @discardableResult
+    mutating func startServer(_ pool: ResourcePool, snapshot: HostSnapshot, health: [String: DeviceHealthState]) -> PoolServer? {
         socketCounter += 1
         let base = "sriov-rdma-\(pool.config.resourcePrefix)_\(pool.config.resourceName)-\(Int(wallClockSeconds()))\(socketCounter).sock"
         let path = configuration.kubeletDirectory + "/" + base
+        let sink = self.sink
         do {
             let server = try PoolServer(pool: pool, snapshot: snapshot, health: health, socketPath: path,
                                         options: AllocationOptions(useCDI: configuration.useCDI, deviceInfoDirectory: configuration.deviceInfoDirectory),
-                                        logger: logger)
+                                        logger: logger, onStreamEnd: { sink.yield(.streamEnded) })
             servers[pool.qualifiedName] = server
+            registrations[pool.qualifiedName] = PoolRegistration(socket: path)
             logger.info("\(pool.qualifiedName): serving \(pool.devices.count) devices on \(path)")
-            register(pool.qualifiedName)
+            return server
         } catch {
             logger.error("\(pool.qualifiedName): cannot serve on \(path): \(error)")
+            return nil
         }
     }
 
     private mutating func stopServer(_ name: String, removeFiles: Bool) {
         guard let server = servers.removeValue(forKey: name) else { return }
         server.stop()
+        retiring.removeValue(forKey: name)?.server.stop()
+        registrations[name] = nil
         if removeFiles {
             DeviceInfoStore.removeAll(of: server.pool, directory: configuration.deviceInfoDirectory)
             FileSystem.remove(cdiSpecPath(server.pool))
         }
-        registering.remove(name)
     }
 
-    /// A new server on a new socket, then Register: what kubelet needs after it
-    /// restarted or dropped our stream (it never re-dials an old endpoint).
-    private mutating func restart(_ name: String, reason: String) {
-        guard let old = servers[name] else { return }
-        logger.info("\(name): \(reason); restarting on a new socket and registering again")
+    /// The pool as the node shows it now, for a server that replaces another.
+    mutating func currentPool(_ name: String) -> (ResourcePool, HostSnapshot)? {
         let snapshot = scan()
-        let pool = PoolAssignment(config: config, snapshot: snapshot, explained: false).pools.first { $0.qualifiedName == name } ?? old.pool
-        servers.removeValue(forKey: name)
-        registering.remove(name)
-        startServer(pool, snapshot: snapshot, health: pool.health(in: snapshot))
-        old.stop()
-    }
-
-    private mutating func register(_ name: String) {
-        guard let server = servers[name], !registering.contains(name) else { return }
-        guard FileSystem.exists(configuration.kubeletSocket) else {
-            logger.debug("\(name): \(configuration.kubeletSocket) is absent; registering when it appears")
-            return
-        }
-        registering.insert(name)
-        lastAttempt[name] = .now
-        let request = RegisterRequest(version: devicePluginAPIVersion, endpoint: server.socketPath.lastPathComponent,
-                                      resourceName: name, options: DevicePluginOptions(preStartRequired: false, getPreferredAllocationAvailable: true))
-        let socket = server.socketPath
-        let kubeletSocket = configuration.kubeletSocket
-        let sink = self.sink
-        Task {
-            do {
-                // kubelet dials back within its own 10 s before answering.
-                _ = try await GRPCClient.unary(socketPath: kubeletSocket, method: RegistrationService.register, request: request, timeout: .seconds(30))
-                sink.yield(.registered(pool: name, socket: socket))
-            } catch {
-                sink.yield(.registrationFailed(pool: name, socket: socket, reason: "\(error)"))
-            }
-        }
-    }
-
-    mutating func registered(pool name: String, socket: String) {
-        registering.remove(name)
-        guard let server = servers[name], server.socketPath == socket else { return }
-        server.isRegistered = true
-        logger.info("\(name): registered with kubelet")
-    }
-
-    mutating func registrationFailed(pool name: String, socket: String, reason: String) {
-        registering.remove(name)
-        guard servers[name]?.socketPath == socket else { return }
-        logger.error("\(name): Register failed: \(reason)")
-    }
-
-    private mutating func retryRegistrations() {
-        for (name, server) in servers where !server.isRegistered && !registering.contains(name) {
-            if let last = lastAttempt[name], ContinuousClock.now - last < .seconds(5) { continue }
-            register(name)
-        }
-    }
-
-    /// kubelet restarted (kubelet.sock re-created) or removed one of our sockets.
-    mutating func kubeletDirectoryChanged(name: String, created: Bool) {
-        if name == "kubelet.sock" && created {
-            for pool in servers.keys.sorted() { restart(pool, reason: "kubelet.sock was re-created (kubelet restarted)") }
-            return
-        }
-        if !created, let pool = servers.first(where: { $0.value.socketPath.lastPathComponent == name })?.key {
-            restart(pool, reason: "our socket \(name) was removed")
-        }
-    }
-
-    /// kubelet's ListAndWatch on a registered pool ended (its connection dropped or
-    /// it cancelled the stream). kubelet never retries it, so register anew.
-    mutating func checkConnections() {
-        for (name, server) in servers where server.isRegistered && server.streamEnded {
-            restart(name, reason: "kubelet's ListAndWatch stream ended")
-        }
+        guard let pool = PoolAssignment(config: config, snapshot: snapshot, explained: false).pools.first(where: { $0.qualifiedName == name })
+            ?? servers[name]?.pool else { return nil }
+        return (pool, snapshot)
     }
 
     mutating func shutdown() {
         for name in servers.keys.sorted() { stopServer(name, removeFiles: true) }
+        for retired in retiring.values { retired.server.stop() }
+        retiring.removeAll()
         FileSystem.remove(configuration.statusFile)
         logger.info("stopped")
     }
@@ -231,10 +175,12 @@ struct DaemonState {
     func writeStatus() {
         let status = DaemonStatus(
             pid: Int(getpid()), updated: wallClockSeconds(),
-            pools: servers.mapValues { server in
-                DaemonStatus.Pool(registered: server.isRegistered, streaming: server.watcherCount > 0,
-                                  socket: server.socketPath, devices: server.pool.devices.count)
-            },
+            pools: Dictionary(uniqueKeysWithValues: servers.map { name, server in
+                let waiting = waiting(name)
+                return (name, DaemonStatus.Pool(registered: server.isRegistered, streaming: server.watcherCount > 0,
+                                                 socket: server.socketPath, devices: server.pool.devices.count,
+                                                 waitingFor: waiting?.what, waitingSince: waiting?.since))
+            }),
             configuredPools: config.pools.map(\.qualifiedName))
         let path = configuration.statusFile
         try? FileSystem.createDirectory(path.deletingLastPathComponent)

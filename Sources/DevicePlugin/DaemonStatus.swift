@@ -11,6 +11,11 @@ public struct DaemonStatus: Equatable, Sendable {
         public var streaming: Bool
         public var socket: String
         public var devices: Int
+        /// What the pool waits for from kubelet ("kubelet.sock to accept connections",
+        /// "kubelet to open ListAndWatch" ...), nil when registered and watched.
+        public var waitingFor: String? = nil
+        /// Since when (wall-clock seconds) it waits.
+        public var waitingSince: Double? = nil
     }
 
     public var pid: Int
@@ -26,8 +31,11 @@ public struct DaemonStatus: Equatable, Sendable {
 
     public var json: JSON {
         let pools = pools.mapValues { pool in
-            JSON(sortingKeysOf: ["registered": .bool(pool.registered), "streaming": .bool(pool.streaming),
-                                 "socket": .string(pool.socket), "devices": JSON(pool.devices)])
+            var members: [String: JSON] = ["registered": .bool(pool.registered), "streaming": .bool(pool.streaming),
+                                           "socket": .string(pool.socket), "devices": JSON(pool.devices)]
+            if let waitingFor = pool.waitingFor { members["waitingFor"] = .string(waitingFor) }
+            if let since = pool.waitingSince { members["waitingSince"] = .number(String(since)) }
+            return JSON(sortingKeysOf: members)
         }
         return JSON(sortingKeysOf: [
             "pid": JSON(pid), "updated": .number(String(updated)), "pools": JSON(sortingKeysOf: pools),
@@ -44,8 +52,12 @@ public struct DaemonStatus: Equatable, Sendable {
         if now - updated > maxAge { problems.append("status is \(Int(now - updated)) s old") }
         for name in configuredPools where pools[name] == nil { problems.append("\(name): not serving") }
         for (name, pool) in pools.sorted(by: { $0.key < $1.key }) {
-            if !pool.registered { problems.append("\(name): not registered with kubelet") }
-            if !pool.streaming { problems.append("\(name): kubelet is not watching its devices") }
+            var waiting = ""
+            if let what = pool.waitingFor {
+                waiting = " (waiting for \(what)" + (pool.waitingSince.map { " for \(max(0, Int(now - $0))) s" } ?? "") + ")"
+            }
+            if !pool.registered { problems.append("\(name): not registered with kubelet" + waiting) }
+            if !pool.streaming { problems.append("\(name): kubelet is not watching its devices" + (pool.registered ? waiting : "")) }
         }
         return problems
     }
@@ -60,8 +72,11 @@ extension DaemonStatus {
         if case .number(let text)? = json["updated"], let seconds = Double(text) { updated = seconds } else { updated = 0 }
         pools = [:]
         for (name, pool) in json["pools"]?.objectValue ?? [] {
+            var since: Double?
+            if case .number(let text)? = pool["waitingSince"] { since = Double(text) }
             pools[name] = Pool(registered: pool["registered"]?.boolValue ?? false, streaming: pool["streaming"]?.boolValue ?? false,
-                               socket: pool["socket"]?.stringValue ?? "", devices: pool["devices"]?.intValue ?? 0)
+                               socket: pool["socket"]?.stringValue ?? "", devices: pool["devices"]?.intValue ?? 0,
+                               waitingFor: pool["waitingFor"]?.stringValue, waitingSince: since)
         }
         configuredPools = (json["configuredPools"]?.arrayValue ?? []).compactMap(\.stringValue)
     }

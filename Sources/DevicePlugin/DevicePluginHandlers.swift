@@ -70,6 +70,7 @@ struct DevicePluginHandlers: Sendable {
         defer {
             state.withLock { _ = $0.watchers.removeValue(forKey: id) }
             logger.debug("ListAndWatch stream \(id) ended")
+            state.onStreamEnd()
         }
         let size = first.serializedBytes().count
         if size > GRPCMessageFraming.defaultMaxMessageSize {
@@ -116,7 +117,13 @@ final class PoolServerState: Sendable {
     }
 
     private let mutex: Mutex<Contents>
-    init(_ contents: Contents) { mutex = Mutex(contents) }
+    /// Called after a ListAndWatch stream ended, on the stream's task.
+    let onStreamEnd: @Sendable () -> Void
+
+    init(_ contents: Contents, onStreamEnd: @escaping @Sendable () -> Void = {}) {
+        mutex = Mutex(contents)
+        self.onStreamEnd = onStreamEnd
+    }
     func withLock<T>(_ body: (inout Contents) -> T) -> T { mutex.withLock { body(&$0) } }
 
     /// Replaces the pool's devices and health. When the list kubelet sees changed, every
@@ -133,5 +140,15 @@ final class PoolServerState: Sendable {
         guard changed else { return nil }
         for watcher in watchers { watcher.yield(response) }
         return response
+    }
+
+    /// Ends every ListAndWatch stream (a clean end: the device list stays whole), so
+    /// kubelet tears down its client for this server.
+    func finishStreams() {
+        let watchers = withLock { state -> [AsyncStream<ListAndWatchResponse>.Continuation] in
+            defer { state.watchers.removeAll() }
+            return Array(state.watchers.values)
+        }
+        for watcher in watchers { watcher.finish() }
     }
 }

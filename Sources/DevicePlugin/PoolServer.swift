@@ -18,11 +18,11 @@ final class PoolServer: Sendable {
     let handlers: DevicePluginHandlers
 
     init(pool: ResourcePool, snapshot: HostSnapshot, health: [String: DeviceHealthState], socketPath: String,
-         options: AllocationOptions, logger: Logger) throws {
+         options: AllocationOptions, logger: Logger, onStreamEnd: @escaping @Sendable () -> Void = {}) throws {
         qualifiedName = pool.qualifiedName
         self.socketPath = socketPath
         self.logger = logger
-        let state = PoolServerState(.init(pool: pool, snapshot: snapshot, health: health))
+        let state = PoolServerState(.init(pool: pool, snapshot: snapshot, health: health), onStreamEnd: onStreamEnd)
         self.state = state
         handlers = DevicePluginHandlers(state: state, options: options, logger: logger)
         server = try GRPCServer(socketPath: socketPath, router: handlers.router)
@@ -37,6 +37,8 @@ final class PoolServer: Sendable {
     var watcherCount: Int { state.withLock { $0.watchers.count } }
     /// kubelet watched this server and no longer does: its ListAndWatch ended.
     var streamEnded: Bool { state.withLock { $0.streamsOpened > 0 && $0.watchers.isEmpty } }
+    /// ListAndWatch streams served so far.
+    var streamsOpened: Int { state.withLock { $0.streamsOpened } }
     var connectionCount: Int { server.connectionCount }
     var pool: ResourcePool { state.withLock { $0.pool } }
 
@@ -47,13 +49,13 @@ final class PoolServer: Sendable {
         }
     }
 
+    /// Ends every ListAndWatch stream and keeps serving, so that kubelet can tear its
+    /// client down and close its connection.
+    func finishStreams() { state.finishStreams() }
+
     /// Stops serving and ends every stream; the socket file is removed.
     func stop() {
-        let watchers = state.withLock { state -> [AsyncStream<ListAndWatchResponse>.Continuation] in
-            defer { state.watchers.removeAll() }
-            return Array(state.watchers.values)
-        }
-        for watcher in watchers { watcher.finish() }
+        state.finishStreams()
         server.stop()
     }
 }

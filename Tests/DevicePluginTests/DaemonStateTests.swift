@@ -7,12 +7,12 @@ import Logging
 import ResourcePools
 import Synchronization
 import SysfsFixtures
-import XCTest
 import SystemSupport
+import XCTest
 
 /// The daemon's reactions, driven in process: real pool servers on real sockets in a
 /// scratch kubelet directory, a Registration service standing in for kubelet, and the
-/// loop's events fed back by the test instead of `Daemon.run`.
+/// daemon's events handed to `DaemonState.handle` by the test, as `Daemon.run` does.
 final class DaemonStateTests: XCTestCase {
     private var node: SRIOVNodeFixture!
     private var kubeletDirectory: String!
@@ -39,7 +39,9 @@ final class DaemonStateTests: XCTestCase {
         configuration.stateDirectory = node.tree.path + "/run"
         let (stream, sink) = AsyncStream.makeStream(of: Daemon.Event.self)
         eventReader = Task { [events] in for await event in stream { events.withLock { $0.append(event) } } }
-        state = try DaemonState(configuration: configuration, logger: Logger(label: "test"), sink: sink)
+        var logger = Logger(label: "test")
+        logger.logLevel = .debug
+        state = try DaemonState(configuration: configuration, logger: logger, sink: sink)
     }
 
     override func tearDown() {
@@ -59,17 +61,29 @@ final class DaemonStateTests: XCTestCase {
         kubelet = try GRPCServer(socketPath: kubeletDirectory + "/kubelet.sock", router: router)
     }
 
-    /// Waits for `count` Register results and hands them to the loop, as `Daemon.run` does.
-    private func deliverRegistrations(_ count: Int) async throws {
-        try await waitUntil { events.withLock { $0.count } >= count }
-        let pending = events.withLock { list in defer { list.removeAll() }; return list }
-        XCTAssertEqual(pending.count, count, "more Register calls than expected")
-        for event in pending {
-            switch event {
-            case .registered(let pool, let socket): state.registered(pool: pool, socket: socket)
-            case .registrationFailed(let pool, let socket, let reason): state.registrationFailed(pool: pool, socket: socket, reason: reason)
-            default: XCTFail("unexpected event \(event)")
+    /// Hands the daemon's events to the state, as `Daemon.run` does, until `condition` holds.
+    private func pump(timeout: Duration = .seconds(10), until condition: () -> Bool,
+                      file: StaticString = #filePath, line: UInt = #line) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let pending = events.withLock { list in defer { list.removeAll() }; return list }
+            for event in pending { state.handle(event) }
+            if pending.isEmpty && condition() { return }
+            guard ContinuousClock.now < deadline else {
+                XCTFail("condition not met within \(timeout)", file: file, line: line)
+                throw CancellationError()
             }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Hands the daemon's events to the state for `duration`, whatever happens.
+    private func pump(for duration: Duration) async throws {
+        let end = ContinuousClock.now + duration
+        while ContinuousClock.now < end {
+            let pending = events.withLock { list in defer { list.removeAll() }; return list }
+            for event in pending { state.handle(event) }
+            try await Task.sleep(for: .milliseconds(5))
         }
     }
 
@@ -79,50 +93,87 @@ final class DaemonStateTests: XCTestCase {
         registrations.withLock { $0.map(\.resourceName) }.sorted()
     }
 
+    private var allRegistered: Bool { state.servers.count == 2 && state.servers.values.allSatisfy(\.isRegistered) }
+
     private func startAndRegister() async throws {
         state.rescan()
-        try await deliverRegistrations(2)
+        try await pump { allRegistered }
         XCTAssertEqual(registered(), ["intel.com/a", "intel.com/b"])
-        XCTAssertTrue(state.servers.values.allSatisfy(\.isRegistered))
         registrations.withLock { $0.removeAll() }
     }
 
     func testRescanServesEveryPoolAndRegistersItsSocketOnce() async throws {
         state.rescan()
-        try await deliverRegistrations(2)
+        try await pump { allRegistered }
         let requests = registrations.withLock { $0 }.sorted { $0.resourceName < $1.resourceName }
         XCTAssertEqual(requests.map(\.resourceName), ["intel.com/a", "intel.com/b"])
         XCTAssertEqual(requests.map(\.endpoint), ["intel.com/a", "intel.com/b"].map { sockets[$0]!.lastPathComponent })
         XCTAssertEqual(requests.map(\.version), [devicePluginAPIVersion, devicePluginAPIVersion])
         XCTAssertEqual(state.servers["intel.com/a"]?.pool.devices.count, 4)
-        // A rescan of an unchanged node registers nothing again.
-        state.rescan()
-        state.checkConnections()
+        // Rescans and ticks of an unchanged node register nothing again.
+        state.handle(.tick)
+        state.handle(.kubeletDirectoryChanged)
+        try await pump { true }
         XCTAssertEqual(registrations.withLock { $0.count }, 2)
     }
 
-    func testKubeletRestartServesEveryPoolOnANewSocketAndRegistersAgain() async throws {
+    func testKubeletRestartServesEveryPoolOnANewSocketAndRegistersOnce() async throws {
         try await startAndRegister()
         let before = sockets
-        // kubelet restarted: it wiped its directory and re-created kubelet.sock.
+        // kubelet restarted: it removed every socket in its directory and bound a new kubelet.sock.
         kubelet?.stop()
+        for path in before.values { unlink(path) }
+        state.handle(.kubeletDirectoryChanged)
         try startKubelet()
-        state.kubeletDirectoryChanged(name: "kubelet.sock", created: true)
-        try await deliverRegistrations(2)
+        state.handle(.kubeletDirectoryChanged)
+        try await pump { allRegistered }
+        // A few more triggers of the same restart change nothing.
+        state.handle(.kubeletDirectoryChanged)
+        state.handle(.tick)
+        try await pump { true }
         XCTAssertEqual(registered(), ["intel.com/a", "intel.com/b"])
         for (pool, old) in before {
             XCTAssertNotEqual(sockets[pool], old, pool)
             XCTAssertFalse(FileManager.default.fileExists(atPath: old), "old socket \(old) left behind")
             XCTAssertTrue(FileManager.default.fileExists(atPath: sockets[pool]!))
         }
-        XCTAssertTrue(state.servers.values.allSatisfy(\.isRegistered))
+    }
+
+    func testWhileKubeletSockRefusesConnectionsNothingRegistersAndNothingIsAnError() async throws {
+        try await startAndRegister()
+        // kubelet died: its socket file stays until the next kubelet removes it.
+        let path = kubeletDirectory + "/kubelet.sock"
+        kubelet?.stop()
+        let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: Array(path.utf8) + [0]) }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(stale, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        XCTAssertEqual(bound, 0, String(cString: strerror(errno)))
+        close(stale)  // bound, never listening: connections are refused
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+        let pool = "intel.com/a"
+        unlink(sockets[pool]!)
+        state.handle(.kubeletDirectoryChanged)
+        try await pump { state.registrations[pool]?.unreachable != nil }
+        XCTAssertEqual(state.registrations[pool]?.phase, .waitingForKubelet)
+        XCTAssertEqual(state.waiting(pool)?.what, "kubelet.sock to accept connections")
+        XCTAssertEqual(registrations.withLock { $0.count }, 0)
+        // The new kubelet: the stale file goes, a listening socket comes.
+        unlink(path)
+        try startKubelet()
+        state.handle(.kubeletDirectoryChanged)
+        try await pump { allRegistered }
+        // Once each with the new kubelet: a for its new socket, b because kubelet changed.
+        XCTAssertEqual(registered(), ["intel.com/a", "intel.com/b"])
     }
 
     func testOurSocketRemovedRestartsOnlyThatPool() async throws {
         try await startAndRegister()
         let before = sockets
-        state.kubeletDirectoryChanged(name: before["intel.com/b"]!.lastPathComponent, created: false)
-        try await deliverRegistrations(1)
+        unlink(before["intel.com/b"]!)
+        state.handle(.kubeletDirectoryChanged)
+        try await pump { state.servers["intel.com/b"]!.isRegistered && registrations.withLock { $0.count } == 1 }
         XCTAssertEqual(registered(), ["intel.com/b"])
         XCTAssertEqual(sockets["intel.com/a"], before["intel.com/a"])
         XCTAssertNotEqual(sockets["intel.com/b"], before["intel.com/b"])
@@ -134,11 +185,54 @@ final class DaemonStateTests: XCTestCase {
         struct StreamGone: Error {}
         // kubelet watched pool a, then its stream ended.
         try? await state.servers["intel.com/a"]!.handlers.listAndWatch { _ in throw StreamGone() }
-        state.checkConnections()
-        try await deliverRegistrations(1)
+        try await pump { registrations.withLock { $0.count } == 1 && state.servers["intel.com/a"]!.isRegistered }
         XCTAssertEqual(registered(), ["intel.com/a"])
         XCTAssertNotEqual(sockets["intel.com/a"], before["intel.com/a"])
         XCTAssertEqual(sockets["intel.com/b"], before["intel.com/b"])
+    }
+
+    /// kubelet registered a pool but never opened ListAndWatch: the pool registers again
+    /// on a new socket once the wait has passed, and the wait doubles.
+    func testAPoolKubeletDoesNotWatchRegistersAgainAfterAWait() async throws {
+        try await startAndRegister()
+        let pool = "intel.com/a"
+        XCTAssertEqual(state.waiting(pool)?.what, "kubelet to open ListAndWatch")
+        XCTAssertEqual(DaemonState.watchTimeout(retries: 0), .seconds(5))
+        XCTAssertEqual(DaemonState.watchTimeout(retries: 1), .seconds(10))
+        XCTAssertEqual(DaemonState.watchTimeout(retries: 9), .seconds(60))
+        // Not yet due: nothing happens.
+        state.handle(.tick)
+        try await pump { true }
+        XCTAssertEqual(registrations.withLock { $0.count }, 0)
+        // Pretend the Register was answered long ago.
+        guard case .registered(let instance, _) = state.registrations[pool]!.phase else { return XCTFail("not registered") }
+        state.registrations[pool]!.enter(.registered(instance, at: .now - .seconds(6)))
+        let old = sockets[pool]!
+        state.handle(.tick)
+        try await pump { registrations.withLock { $0.count } == 1 && state.servers[pool]!.isRegistered }
+        XCTAssertNotEqual(sockets[pool], old)
+        XCTAssertEqual(state.registrations[pool]?.unwatchedRetries, 1)
+    }
+
+    /// A replaced server that kubelet still holds a connection to keeps serving, with its
+    /// streams ended, until kubelet lets go; only then does its successor register.
+    func testSuccessorRegistersOnlyAfterKubeletLetsGoOfTheOldServer() async throws {
+        try await startAndRegister()
+        let pool = "intel.com/a"
+        let old = state.servers[pool]!
+        // kubelet's connection to the old server, held open.
+        let held = UnixConnection(path: old.socketPath)
+        try await waitUntil { old.connectionCount == 1 }
+        unlink(old.socketPath)
+        state.handle(.kubeletDirectoryChanged)
+        try await pump { state.retiring[pool] != nil }
+        XCTAssertEqual(state.waiting(pool)?.what, "kubelet to let go of the previous socket")
+        try await pump(for: .milliseconds(300))
+        XCTAssertEqual(registrations.withLock { $0.count }, 0, "registered while kubelet still held the old server")
+        held.close()
+        try await pump { state.servers[pool]!.isRegistered }
+        XCTAssertNil(state.retiring[pool])
+        XCTAssertEqual(registered(), [pool])
     }
 
     func testConfigChangeStartsNewPoolsAndStopsRemovedOnes() async throws {
@@ -146,9 +240,8 @@ final class DaemonStateTests: XCTestCase {
         let oldB = sockets["intel.com/b"]!
         try #"{"resourceList": [{"resourceName": "a", "selectors": {"rootDevices": ["0000:10:00.0"]}}, {"resourceName": "c", "selectors": {"rootDevices": ["0000:11:00.0"]}}]}"#
             .write(toFile: configPath, atomically: true, encoding: .utf8)
-        state.reloadConfig()
-        state.rescan()
-        try await deliverRegistrations(1)
+        state.handle(.reloadConfig)
+        try await pump { state.servers["intel.com/c"]?.isRegistered == true }
         XCTAssertEqual(registered(), ["intel.com/c"])
         XCTAssertEqual(state.servers.keys.sorted(), ["intel.com/a", "intel.com/c"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: oldB))
@@ -158,8 +251,8 @@ final class DaemonStateTests: XCTestCase {
         try await startAndRegister()
         let before = sockets
         try #"{"resourceList": [{"resourceName": "a b"}]}"#.write(toFile: configPath, atomically: true, encoding: .utf8)
-        state.reloadConfig()
-        state.rescan()
+        state.handle(.reloadConfig)
+        try await pump { true }
         XCTAssertEqual(sockets, before)
         XCTAssertEqual(registrations.withLock { $0.count }, 0)
     }
@@ -168,14 +261,32 @@ final class DaemonStateTests: XCTestCase {
         kubelet?.stop()
         kubelet = nil
         state.rescan()
+        try await pump { true }
         XCTAssertEqual(state.servers.count, 2)
         XCTAssertFalse(state.servers.values.contains(where: \.isRegistered))
-        XCTAssertEqual(events.withLock { $0.count }, 0)
+        XCTAssertEqual(state.waiting("intel.com/a")?.what, "kubelet.sock to accept connections")
         try startKubelet()
-        state.kubeletDirectoryChanged(name: "kubelet.sock", created: true)
-        try await deliverRegistrations(2)
-        XCTAssertTrue(state.servers.values.allSatisfy(\.isRegistered))
+        state.handle(.kubeletDirectoryChanged)
+        try await pump { allRegistered }
+        XCTAssertEqual(registered(), ["intel.com/a", "intel.com/b"])
     }
+}
+
+/// A client connection held open on a Unix socket, as kubelet holds one to a plugin.
+final class UnixConnection {
+    private var fd: Int32
+    init(path: String) {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: Array(path.utf8) + [0]) }
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+    }
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+    deinit { close() }
 }
 
 /// A value shared with server handlers and tasks.
