@@ -235,3 +235,41 @@ def test_invalid_config_at_start_is_a_clear_error(node):
     assert node.process.wait(timeout=10) == 1
     log = open(os.path.join(node.base, "dp.log")).read()
     assert 'resource "a": selectors.vendors: "zz" is not a 4-digit hex ID' in log
+
+
+@pytest.mark.timeout(600)
+def test_one_hundred_kubelet_restarts_with_random_timing_every_pool_watched_again_within_a_second(node):
+    """kubelet restarted 100 times, with random pauses between its death and its new
+    start and between restarts. After each, every pool must be allocatable again within
+    1 s and stay so: no second registration whose teardown race leaves a pool at 0."""
+    import random
+    rng = random.Random(20261204)
+    two_pools = {"resourceList": [
+        {"resourceName": "low", "resourcePrefix": "example.com", "selectors": {"pfNames": ["enp1s0#0"]}},
+        {"resourceName": "high", "resourcePrefix": "example.com", "selectors": {"pfNames": ["enp1s0#1-2"]}},
+    ]}
+    expected = {"example.com/low": 1, "example.com/high": 2}
+    node.write_config(two_pools)
+    node.start()
+    kubelet = node.kubelet
+    wait_for(lambda: all(kubelet.allocatable(name) == count for name, count in expected.items()), what="both pools allocatable")
+    slow = []
+    for attempt in range(100):
+        registrations = len(kubelet.registrations)
+        kubelet.restart(pause=rng.choice([0.0, 0.0, rng.uniform(0.0, 0.3)]))
+        started = time.monotonic()
+        wait_for(lambda: all(kubelet.allocatable(name) == count for name, count in expected.items()), timeout=1.0,
+                 what=f"both pools allocatable within 1 s of restart {attempt + 1}")
+        back = time.monotonic() - started
+        slow.append(back)
+        # Stay watched: a late teardown of a superseded client would drop a pool to 0 here.
+        stable_until = time.monotonic() + rng.uniform(0.1, 0.4)
+        while time.monotonic() < stable_until:
+            assert all(kubelet.allocatable(name) == count for name, count in expected.items()), \
+                f"a pool lost its devices after restart {attempt + 1}: {kubelet.devices}"
+            time.sleep(0.02)
+        new = [name for _, name, _ in kubelet.registrations[registrations:]]
+        assert sorted(new) == sorted(expected), f"restart {attempt + 1}: registrations {new}"
+    log = open(os.path.join(node.base, "dp.log")).read()
+    assert " error " not in log and "Register failed" not in log, "error-level lines during kubelet restarts"
+    print(f"100 restarts: back after median {sorted(slow)[50] * 1000:.0f} ms, max {max(slow) * 1000:.0f} ms")
