@@ -122,10 +122,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Generated fake sysfs and /dev trees for tests and benchmarks.
         .target(name: "SysfsFixtures", path: "Tests/SysfsFixtures"),
-        .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "PCIDatabase", "RDMAVerbs", "SysfsFixtures"]),
+        .testTarget(name: "HostDevicesTests", dependencies: ["HostDevices", "PCIDatabase", "RDMAVerbs", "SysfsFixtures", "SystemSupport", "TestSupport"]),
         .testTarget(name: "ResourcePoolsTests", dependencies: ["ResourcePools", "HostDevices", "SysfsFixtures"]),
         .testTarget(name: "DevicePluginTests", dependencies: [
-            "DevicePlugin", "DevicePluginAPI", "GRPC", "HostDevices", "JSONValue", "ResourcePools", "SysfsFixtures", "SystemSupport",
+            "DevicePlugin", "DevicePluginAPI", "GRPC", "HostDevices", "JSONValue", "ResourcePools", "SysfsFixtures", "SystemSupport", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire", "TestSupport"]),

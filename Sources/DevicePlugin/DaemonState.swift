@@ -21,6 +21,8 @@ struct DaemonState {
     /// Replaced servers kept until kubelet has let go of them.
     var retiring: [String: RetiringServer] = [:]
     var wakeScheduled = false
+    /// The last rescan's fault, while rescans fail: logged once, cleared by a good one.
+    var scanFault: ScanFault?
     var socketCounter = 0
     var lastCDISpecs: [String: String] = [:]
     /// devlink, read only for `ddpProfiles` selectors and at most every 30 s.
@@ -62,6 +64,17 @@ struct DaemonState {
         // RDMA device through libibverbs costs far more than reading its port's state file. Netdevs only as
         // far as pools and health read them.
         let snapshot = scan()
+        if let fault = snapshot.fault {
+            // Not the node: keep serving the last good lists, and try again at the next tick.
+            if scanFault == nil { logger.warning("rescan failed, keeping the last device lists: \(fault)") }
+            scanFault = fault
+            reconcile()
+            return
+        }
+        if let fault = scanFault {
+            logger.info("rescan works again (it had failed: \(fault))")
+            scanFault = nil
+        }
         let assignment = PoolAssignment(config: config, snapshot: snapshot, explained: false)
         let wanted = Set(assignment.pools.map(\.qualifiedName))
         for name in servers.keys.sorted() where !wanted.contains(name) {
@@ -136,8 +149,10 @@ struct DaemonState {
     }
 
     /// The pool as the node shows it now, for a server that replaces another.
+    /// A scan that fails gives the server's own last pool and snapshot.
     mutating func currentPool(_ name: String) -> (ResourcePool, HostSnapshot)? {
         let snapshot = scan()
+        guard snapshot.fault == nil else { return servers[name].map { ($0.pool, $0.snapshot) } }
         guard let pool = PoolAssignment(config: config, snapshot: snapshot, explained: false).pools.first(where: { $0.qualifiedName == name })
             ?? servers[name]?.pool else { return nil }
         return (pool, snapshot)

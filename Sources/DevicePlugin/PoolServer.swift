@@ -41,6 +41,7 @@ final class PoolServer: Sendable {
     var streamsOpened: Int { state.withLock { $0.streamsOpened } }
     var connectionCount: Int { server.connectionCount }
     var pool: ResourcePool { state.withLock { $0.pool } }
+    var snapshot: HostSnapshot { state.withLock { $0.snapshot } }
 
     /// Replaces the pool's devices and health; streams get the new list if it changed.
     func update(pool: ResourcePool, snapshot: HostSnapshot, health: [String: DeviceHealthState]) {

@@ -15,7 +15,10 @@ extension HostSnapshot {
     public static func scan(roots: HostRoots = HostRoots(), names: (any PCINameLookup)? = nil, readGIDs: Bool = false,
                             portQuery: (any RDMAPortQuery)? = nil, firmware: (any FirmwareQuery)? = nil,
                             detail: ScanDetail = .all) -> HostSnapshot {
-        HostScanner(roots: roots, detail: detail).scanNode(names: names, readGIDs: readGIDs, portQuery: portQuery, firmware: firmware)
+        let mark = ScanFaults.mark
+        var snapshot = HostScanner(roots: roots, detail: detail).scanNode(names: names, readGIDs: readGIDs, portQuery: portQuery, firmware: firmware)
+        snapshot.fault = ScanFaults.since(mark)
+        return snapshot
     }
 
     /// Reads only `functions` and their PFs, with their netdevs and RDMA devices (a
@@ -23,6 +26,9 @@ extension HostSnapshot {
     /// CNI call needs to know of one VF, without reading every function of a node
     /// of thousands. Look-ups about anything else find nothing.
     public static func scan(roots: HostRoots = HostRoots(), functions: Set<PCIAddress>) -> HostSnapshot {
-        HostScanner(roots: roots, detail: .all).scan(functions: functions)
+        let mark = ScanFaults.mark
+        var snapshot = HostScanner(roots: roots, detail: .all).scan(functions: functions)
+        snapshot.fault = ScanFaults.since(mark)
+        return snapshot
     }
 }

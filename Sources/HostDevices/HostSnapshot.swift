@@ -15,6 +15,9 @@ public struct HostSnapshot: Sendable {
     public let vdpaDevices: [VDPADevice]
     /// Auxiliary devices below PCI functions (scalable functions), by parent and name.
     public let auxiliaryDevices: [AuxiliaryDevice]
+    /// Reads that failed for want of a resource (EMFILE, ENOMEM, EIO ...): a snapshot
+    /// with a fault is not the node, and must not replace a good one.
+    public internal(set) var fault: ScanFault?
 
     // Look-ups by PCI address, built once: pools ask for every device's netdevs
     // and RDMA devices, which would otherwise be quadratic in the number of VFs.

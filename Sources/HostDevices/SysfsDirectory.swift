@@ -16,7 +16,10 @@ final class SysfsDirectory {
     /// Opens `path`, following a final symlink (`bus/pci/devices/<address>`).
     init?(_ path: String) {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
+        guard descriptor >= 0 else {
+            ScanFaults.note()
+            return nil
+        }
         self.descriptor = descriptor
     }
 
@@ -27,7 +30,11 @@ final class SysfsDirectory {
     /// A directory below this one.
     func subdirectory(_ name: String) -> SysfsDirectory? {
         let child = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        return child >= 0 ? SysfsDirectory(descriptor: child) : nil
+        guard child >= 0 else {
+            ScanFaults.note()
+            return nil
+        }
+        return SysfsDirectory(descriptor: child)
     }
 
     /// The attribute's bytes without trailing newlines, read with one read(2) into a
@@ -36,11 +43,17 @@ final class SysfsDirectory {
     /// down link (EINVAL).
     func withAttribute<Result>(_ name: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result?) -> Result? {
         let file = openat(descriptor, name, O_RDONLY | O_CLOEXEC)
-        guard file >= 0 else { return nil }
+        guard file >= 0 else {
+            ScanFaults.note()
+            return nil
+        }
         defer { close(file) }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buffer -> Result? in
             var count = retryingOnInterrupt { read(file, buffer.baseAddress, buffer.count) }
-            guard count >= 0 else { return nil }
+            guard count >= 0 else {
+                ScanFaults.note()
+                return nil
+            }
             while count > 0, buffer[count - 1] == UInt8(ascii: "\n") || buffer[count - 1] == 0 { count -= 1 }
             return body(UnsafeBufferPointer(rebasing: buffer[0..<count]))
         }
@@ -59,7 +72,10 @@ final class SysfsDirectory {
     func link(_ name: String) -> String? {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PATH_MAX)) { buffer -> String? in
             let count = readlinkat(descriptor, name, buffer.baseAddress!, buffer.count)
-            guard count > 0 else { return nil }
+            guard count > 0 else {
+                ScanFaults.note()
+                return nil
+            }
             return String(decoding: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<count]), as: UTF8.self)
         }
     }
@@ -73,8 +89,15 @@ final class SysfsDirectory {
     func entries(_ name: String = ".") -> [String] {
         // fdopendir takes the descriptor over, so it gets one of its own.
         let listed = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard listed >= 0 else { return [] }
-        guard let dir = fdopendir(listed) else { close(listed); return [] }
+        guard listed >= 0 else {
+            ScanFaults.note()
+            return []
+        }
+        guard let dir = fdopendir(listed) else {
+            ScanFaults.note()
+            close(listed)
+            return []
+        }
         defer { closedir(dir) }
         return sortedEntryNames(dir)
     }

@@ -16,13 +16,19 @@ struct SysfsReader: Sendable {
     /// The attribute's contents without the trailing newline.
     func string(_ relative: String) -> String? {
         let fd = open(path(relative), O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else {
+            ScanFaults.note()
+            return nil
+        }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(fd, raw.baseAddress, raw.count) } }
-            guard count >= 0 else { return nil }  // e.g. `carrier` of a down link answers EINVAL
+            guard count >= 0 else {
+                ScanFaults.note()
+                return nil  // e.g. `carrier` of a down link answers EINVAL
+            }
             bytes.append(contentsOf: buffer[0..<count])
             // A sysfs attribute arrives in one read; a short read means the end,
             // which saves the extra read(2) per attribute on large nodes.
@@ -47,7 +53,10 @@ struct SysfsReader: Sendable {
     func link(_ relative: String) -> String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink(path(relative), &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
+        guard count > 0 else {
+            ScanFaults.note()
+            return nil
+        }
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
@@ -58,14 +67,20 @@ struct SysfsReader: Sendable {
 
     /// The fully resolved path of an entry, symlinks followed.
     func resolved(_ relative: String) -> String? {
-        guard let raw = realpath(path(relative), nil) else { return nil }
+        guard let raw = realpath(path(relative), nil) else {
+            ScanFaults.note()
+            return nil
+        }
         defer { free(raw) }
         return String(cString: raw)
     }
 
     /// Entry names of a directory, sorted, without `.` and `..`; empty if absent.
     func entries(_ relative: String) -> [String] {
-        guard let dir = opendir(path(relative)) else { return [] }
+        guard let dir = opendir(path(relative)) else {
+            ScanFaults.note()
+            return []
+        }
         defer { closedir(dir) }
         return sortedEntryNames(dir)
     }

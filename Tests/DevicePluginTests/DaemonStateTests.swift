@@ -8,6 +8,7 @@ import ResourcePools
 import Synchronization
 import SysfsFixtures
 import SystemSupport
+import TestSupport
 import XCTest
 
 /// The daemon's reactions, driven in process: real pool servers on real sockets in a
@@ -233,6 +234,22 @@ final class DaemonStateTests: XCTestCase {
         try await pump { state.servers[pool]!.isRegistered }
         XCTAssertNil(state.retiring[pool])
         XCTAssertEqual(registered(), [pool])
+    }
+
+    /// A rescan that runs out of descriptors is no evidence that devices went: the
+    /// pools keep their lists, and the next good rescan carries on.
+    func testRescanThatFailsForWantOfDescriptorsKeepsTheDeviceLists() async throws {
+        try await startAndRegister()
+        let before = state.servers.mapValues { $0.pool.devices.map(\.id) }
+        XCTAssertEqual(before["intel.com/a"]?.count, 4)
+        withDescriptorsExhausted { state.handle(.tick) }
+        XCTAssertNotNil(state.scanFault)
+        XCTAssertEqual(state.servers.mapValues { $0.pool.devices.map(\.id) }, before)
+        XCTAssertEqual(state.servers["intel.com/a"]?.handlers.state.withLock { $0.listAndWatchResponse.devices.count }, 4)
+        state.handle(.tick)
+        XCTAssertNil(state.scanFault)
+        XCTAssertEqual(state.servers.mapValues { $0.pool.devices.map(\.id) }, before)
+        XCTAssertEqual(registrations.withLock { $0.count }, 0)
     }
 
     func testConfigChangeStartsNewPoolsAndStopsRemovedOnes() async throws {
