@@ -23,6 +23,8 @@ public final class Daemon: Sendable {
         case registered(pool: String, socket: String, kubelet: KubeletInstance)
         case kubeletUnreachable(pool: String, socket: String, kubelet: KubeletInstance, reason: String)
         case registrationFailed(pool: String, socket: String, reason: String)
+        /// kubelet's plugin watcher told a pool's socket whether it registered the plugin.
+        case watcherVerdict(pool: String, socket: String, registered: Bool, error: String)
     }
 
     private let configuration: DaemonConfiguration
@@ -123,6 +125,9 @@ extension DaemonState {
             reconcile()
         case .registrationFailed(let pool, let socket, let reason):
             registrationFailed(pool: pool, socket: socket, reason: reason)
+            reconcile()
+        case .watcherVerdict(let pool, let socket, let registered, let error):
+            watcherVerdict(pool: pool, socket: socket, registered: registered, error: error)
             reconcile()
         }
         writeStatus()

@@ -12,6 +12,11 @@ public struct DaemonConfiguration: Sendable {
     /// files, `<stateDir>/cdi` for CDI specs, `<stateDir>/sriov-rdma-dp` for status.
     public var stateDirectory = "/var/run"
     public var useCDI = false
+    /// kubelet's plugin watcher directory (`/var/lib/kubelet/plugins_registry`). When it
+    /// exists at start, pools register through it, as SRIOV-DP does: their sockets go
+    /// there and kubelet finds them itself, after its restarts too. Otherwise pools
+    /// register through kubelet.sock.
+    public var pluginsRegistryDirectory: String?
     /// How often the node is re-read for health and rescans between kernel events.
     public var pollInterval: Duration = .seconds(1)
     public var logLevel: Logger.Level = .info

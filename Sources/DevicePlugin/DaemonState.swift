@@ -27,13 +27,19 @@ struct DaemonState {
     var lastCDISpecs: [String: String] = [:]
     /// devlink, read only for `ddpProfiles` selectors and at most every 30 s.
     let firmware: CachedFirmwareQuery?
+    /// plugins_registry, when pools register through kubelet's plugin watcher.
+    let pluginWatcherDirectory: String?
 
     init(configuration: DaemonConfiguration, logger: Logger, sink: AsyncStream<Daemon.Event>.Continuation) throws {
         self.configuration = configuration
         self.logger = logger
         self.sink = sink
         firmware = configuration.firmwareQuery.map { CachedFirmwareQuery(source: $0, logger: logger) }
+        pluginWatcherDirectory = configuration.pluginsRegistryDirectory.flatMap { FileSystem.isDirectory($0) ? $0 : nil }
         config = try Self.loadConfig(configuration)
+        if let directory = pluginWatcherDirectory {
+            logger.info("registering through kubelet's plugin watcher: pool sockets go to \(directory)")
+        }
     }
 
     static func loadConfig(_ configuration: DaemonConfiguration) throws -> PoolsConfig {
@@ -121,12 +127,18 @@ struct DaemonState {
     mutating func startServer(_ pool: ResourcePool, snapshot: HostSnapshot, health: [String: DeviceHealthState]) -> PoolServer? {
         socketCounter += 1
         let base = "sriov-rdma-\(pool.config.resourcePrefix)_\(pool.config.resourceName)-\(Int(wallClockSeconds()))\(socketCounter).sock"
-        let path = configuration.kubeletDirectory + "/" + base
+        let path = (pluginWatcherDirectory ?? configuration.kubeletDirectory) + "/" + base
         let sink = self.sink
+        let name = pool.qualifiedName
+        let watcher = pluginWatcherDirectory.map { _ in
+            PluginWatcherRegistration(resourceName: name) { status in
+                sink.yield(.watcherVerdict(pool: name, socket: path, registered: status.pluginRegistered, error: status.error))
+            }
+        }
         do {
             let server = try PoolServer(pool: pool, snapshot: snapshot, health: health, socketPath: path,
                                         options: AllocationOptions(useCDI: configuration.useCDI, deviceInfoDirectory: configuration.deviceInfoDirectory),
-                                        logger: logger, onStreamEnd: { sink.yield(.streamEnded) })
+                                        logger: logger, watcher: watcher, onStreamEnd: { sink.yield(.streamEnded) })
             servers[pool.qualifiedName] = server
             registrations[pool.qualifiedName] = PoolRegistration(socket: path)
             logger.info("\(pool.qualifiedName): serving \(pool.devices.count) devices on \(path)")

@@ -68,7 +68,10 @@ struct DevicePluginHandlers: Sendable {
         }
         logger.debug("ListAndWatch stream \(id) opened")
         defer {
-            state.withLock { _ = $0.watchers.removeValue(forKey: id) }
+            state.withLock {
+                _ = $0.watchers.removeValue(forKey: id)
+                $0.lastStreamEnd = .now
+            }
             logger.debug("ListAndWatch stream \(id) ended")
             state.onStreamEnd()
         }
@@ -80,9 +83,18 @@ struct DevicePluginHandlers: Sendable {
         for await update in updates { try await send(update) }
     }
 
-    /// Every method of the DevicePlugin service, on a router for `GRPCServer`.
-    var router: GRPCRouter {
+    /// Every method of the DevicePlugin service, on a router for `GRPCServer`; with
+    /// `watcher`, also the plugin watcher's Registration service, for a socket in
+    /// plugins_registry.
+    func router(watcher: PluginWatcherRegistration? = nil) -> GRPCRouter {
         var router = GRPCRouter()
+        if let watcher {
+            router.register(PluginRegistrationService.getInfo) { _, _ in watcher.info }
+            router.register(PluginRegistrationService.notifyRegistrationStatus) { status, _ in
+                watcher.verdict(status)
+                return RegistrationStatusResponse()
+            }
+        }
         router.register(DevicePluginService.getDevicePluginOptions) { _, _ in Self.pluginOptions }
         router.registerStreaming(DevicePluginService.listAndWatch) { _, stream, _ in
             try await listAndWatch { try await stream.send($0) }
@@ -91,6 +103,18 @@ struct DevicePluginHandlers: Sendable {
         router.register(DevicePluginService.allocate) { request, _ in try allocate(request) }
         router.register(DevicePluginService.preStartContainer) { _, _ in PreStartContainerResponse() }
         return router
+    }
+}
+
+/// What a pool's socket in plugins_registry tells kubelet's plugin watcher, and where
+/// kubelet's verdict goes.
+struct PluginWatcherRegistration: Sendable {
+    let info: PluginInfo
+    let verdict: @Sendable (RegistrationStatus) -> Void
+
+    init(resourceName: String, verdict: @escaping @Sendable (RegistrationStatus) -> Void) {
+        info = PluginInfo(type: "DevicePlugin", name: resourceName, supportedVersions: [devicePluginAPIVersion])
+        self.verdict = verdict
     }
 }
 
@@ -105,6 +129,8 @@ final class PoolServerState: Sendable {
         var registered = false
         /// ListAndWatch streams served so far (to tell "ended" from "not yet").
         var streamsOpened = 0
+        /// When the last ListAndWatch stream ended.
+        var lastStreamEnd: ContinuousClock.Instant?
 
         /// The device list kubelet sees: health and NUMA node per device.
         var listAndWatchResponse: ListAndWatchResponse {

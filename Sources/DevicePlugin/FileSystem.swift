@@ -31,6 +31,11 @@ public enum FileSystem {
     static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
+    }
 }
 
 /// Seconds since the epoch on the wall clock, for timestamps people and files read.

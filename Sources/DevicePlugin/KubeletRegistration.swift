@@ -31,8 +31,9 @@ struct PoolRegistration {
         case waitingForKubelet
         /// Register was sent to this kubelet; its answer is pending.
         case registering(KubeletInstance)
-        /// This kubelet accepted Register at `at`.
-        case registered(KubeletInstance, at: ContinuousClock.Instant)
+        /// This kubelet accepted Register (or, through the plugin watcher, registered the
+        /// plugin) at `at`.
+        case registered(KubeletInstance?, at: ContinuousClock.Instant)
         /// kubelet answered Register with an error at `at`.
         case refused(at: ContinuousClock.Instant)
     }
@@ -65,6 +66,10 @@ struct RetiringServer {
     let deadline: ContinuousClock.Instant
     /// Its Register was still on its way when it was replaced.
     var registerInFlight: Bool
+    /// Through the plugin watcher a new socket registers as soon as it appears, so the
+    /// successor is started only once this one is gone.
+    var successorWaits: Bool
+    let reason: String
 }
 
 /// Registration with kubelet: exactly one Register per pool and kubelet instance.
@@ -85,6 +90,10 @@ extension DaemonState {
     static let unreachableRetry: Duration = .seconds(1)
     /// How soon Register is tried again after kubelet answered it with an error.
     static let refusedRetry: Duration = .seconds(5)
+    /// Through the plugin watcher: how long a server whose ListAndWatch ended waits for
+    /// kubelet to come back to it (a restarted kubelet finds the same socket again)
+    /// before it offers a new socket.
+    static let watcherReturnTimeout: Duration = .seconds(10)
 
     /// How long kubelet may take to open ListAndWatch after Register before the pool
     /// registers again on a new socket: 5 s, doubling with each retry, at most 60 s.
@@ -108,43 +117,68 @@ extension DaemonState {
 
     /// Why `name`'s server must give way to a new one, or nil.
     private func replacementReason(_ name: String, kubelet: KubeletInstance?, now: ContinuousClock.Instant) -> String? {
-        guard let server = servers[name], let registration = registrations[name] else { return nil }
+        guard retiring[name] == nil, let server = servers[name], let registration = registrations[name] else { return nil }
         if !FileSystem.exists(server.socketPath) { return "its socket \(server.socketPath.lastPathComponent) was removed" }
+        if pluginWatcherDirectory != nil, case .refused(let at) = registration.phase, now - at > Self.refusedRetry {
+            return "kubelet's plugin watcher refused it"
+        }
         guard case .registered(let registeredWith, let at) = registration.phase else { return nil }
-        if let kubelet, kubelet != registeredWith { return "kubelet restarted (kubelet.sock is new)" }
-        if server.streamEnded { return "kubelet's ListAndWatch stream ended" }
+        if pluginWatcherDirectory != nil {
+            // A restarted kubelet finds the same socket again; only a kubelet that stays away needs a new one.
+            if server.streamEnded, let ended = server.lastStreamEnd, now - ended > Self.watcherReturnTimeout {
+                return "kubelet's ListAndWatch stream ended \(Int((now - ended).inSeconds)) s ago and kubelet has not come back"
+            }
+        } else {
+            if let kubelet, kubelet != registeredWith { return "kubelet restarted (kubelet.sock is new)" }
+            if server.streamEnded { return "kubelet's ListAndWatch stream ended" }
+        }
         let wait = Self.watchTimeout(retries: registration.unwatchedRetries)
         if server.streamsOpened == 0, now - at > wait { return "kubelet has not opened ListAndWatch \(Int(wait.inSeconds)) s after Register" }
         return nil
     }
 
     private mutating func replace(_ name: String, reason: String, kubelet: KubeletInstance?, now: ContinuousClock.Instant) {
-        guard let old = servers[name], let registration = registrations[name],
-              let (pool, snapshot) = currentPool(name) else { return }
-        retiring.removeValue(forKey: name)?.server.stop()
-        let unwatched = reason.hasPrefix("kubelet has not opened")
+        guard let old = servers[name], let registration = registrations[name] else { return }
         logger.info("\(name): \(reason); serving on a new socket")
-        guard startServer(pool, snapshot: snapshot, health: pool.health(in: snapshot)) != nil else {
-            // No new server: the old one keeps serving what it can.
-            servers[name] = old
-            registrations[name] = registration
-            return
-        }
-        if unwatched { registrations[name]?.unwatchedRetries = registration.unwatchedRetries + 1 }
         // Does a live kubelet perhaps hold a client for the old server?
-        var heldBy: KubeletInstance?
+        let held: Bool
         var inFlight = false
         switch registration.phase {
-        case .registering(let instance): heldBy = instance; inFlight = true
-        case .registered(let instance, _): heldBy = instance
-        case .waitingForKubelet, .refused: break
+        case .registering(let instance):
+            inFlight = true
+            held = instance == kubelet
+        case .registered(let instance, _):
+            held = pluginWatcherDirectory != nil || instance == kubelet
+        case .waitingForKubelet, .refused:
+            held = pluginWatcherDirectory != nil
         }
-        if let heldBy, heldBy == kubelet, inFlight || old.connectionCount > 0 {
-            old.finishStreams()
-            retiring[name] = RetiringServer(server: old, deadline: now + Self.retireTimeout, registerInFlight: inFlight)
-        } else {
-            old.stop()
+        guard held && (inFlight || old.connectionCount > 0) else {
+            if startSuccessor(name, reason: reason, unwatched: registration.unwatchedRetries) { old.stop() }
+            return
         }
+        old.finishStreams()
+        let watcher = pluginWatcherDirectory != nil
+        // Through the plugin watcher, a socket that goes is the watcher's cue to deregister it.
+        if watcher { FileSystem.remove(old.socketPath) }
+        retiring[name] = RetiringServer(server: old, deadline: now + Self.retireTimeout, registerInFlight: inFlight,
+                                        successorWaits: watcher, reason: reason)
+        if !watcher { startSuccessor(name, reason: reason, unwatched: registration.unwatchedRetries) }
+    }
+
+    /// A new server for `name` in place of the current one; false (the old one kept)
+    /// when none could be made.
+    @discardableResult
+    private mutating func startSuccessor(_ name: String, reason: String, unwatched: Int) -> Bool {
+        guard let (pool, snapshot) = currentPool(name) else { return false }
+        let old = servers[name]
+        let oldRegistration = registrations[name]
+        guard startServer(pool, snapshot: snapshot, health: pool.health(in: snapshot)) != nil else {
+            servers[name] = old
+            registrations[name] = oldRegistration
+            return false
+        }
+        if reason.hasPrefix("kubelet has not opened") { registrations[name]?.unwatchedRetries = unwatched + 1 }
+        return true
     }
 
     /// Retired servers go once kubelet has closed its connections to them (and their
@@ -154,12 +188,17 @@ extension DaemonState {
             let released = retired.server.connectionCount == 0 && !retired.registerInFlight
             guard released || now >= retired.deadline else { continue }
             if !released { logger.debug("\(name): kubelet still holds \(retired.server.socketPath.lastPathComponent); closing it") }
-            retired.server.stop()
             retiring[name] = nil
+            if retired.successorWaits {
+                startSuccessor(name, reason: retired.reason, unwatched: registrations[name]?.unwatchedRetries ?? 0)
+            }
+            retired.server.stop()
         }
     }
 
     private mutating func registerIfDue(_ name: String, kubelet: KubeletInstance?, now: ContinuousClock.Instant) {
+        // Through the plugin watcher, kubelet comes to the socket itself.
+        guard pluginWatcherDirectory == nil else { return }
         guard retiring[name] == nil, let server = servers[name], let registration = registrations[name] else { return }
         switch registration.phase {
         case .registering, .registered: return
@@ -218,6 +257,21 @@ extension DaemonState {
         logger.debug("\(name): kubelet.sock does not accept connections yet (\(reason)); registering when it does")
     }
 
+    /// kubelet's plugin watcher registered the socket's plugin, or refused it.
+    mutating func watcherVerdict(pool name: String, socket: String, registered: Bool, error: String) {
+        guard registrations[name]?.socket == socket, let server = servers[name] else { return }
+        if registered {
+            let kubelet = KubeletInstance(socketPath: configuration.kubeletSocket)
+            registrations[name]?.enter(.registered(kubelet, at: .now))
+            server.isRegistered = true
+            logger.info("\(name): registered with kubelet (plugin watcher)")
+        } else {
+            registrations[name]?.enter(.refused(at: .now))
+            server.isRegistered = false
+            logger.error("\(name): kubelet's plugin watcher refused it: \(error)")
+        }
+    }
+
     mutating func registrationFailed(pool name: String, socket: String, reason: String) {
         guard registerReturned(pool: name, socket: socket) else { return }
         registrations[name]?.enter(.refused(at: .now))
@@ -246,7 +300,9 @@ extension DaemonState {
         guard let registration = registrations[name], let server = servers[name] else { return nil }
         if retiring[name] != nil { return ("kubelet to let go of the previous socket", registration.sinceWall) }
         switch registration.phase {
-        case .waitingForKubelet: return ("kubelet.sock to accept connections", registration.sinceWall)
+        case .waitingForKubelet:
+            let what = pluginWatcherDirectory == nil ? "kubelet.sock to accept connections" : "kubelet's plugin watcher to find the socket"
+            return (what, registration.sinceWall)
         case .registering: return ("kubelet to answer Register", registration.sinceWall)
         case .refused: return ("a Register retry after kubelet refused it", registration.sinceWall)
         case .registered: return server.watcherCount > 0 ? nil : ("kubelet to open ListAndWatch", registration.sinceWall)

@@ -18,14 +18,15 @@ final class PoolServer: Sendable {
     let handlers: DevicePluginHandlers
 
     init(pool: ResourcePool, snapshot: HostSnapshot, health: [String: DeviceHealthState], socketPath: String,
-         options: AllocationOptions, logger: Logger, onStreamEnd: @escaping @Sendable () -> Void = {}) throws {
+         options: AllocationOptions, logger: Logger, watcher: PluginWatcherRegistration? = nil,
+         onStreamEnd: @escaping @Sendable () -> Void = {}) throws {
         qualifiedName = pool.qualifiedName
         self.socketPath = socketPath
         self.logger = logger
         let state = PoolServerState(.init(pool: pool, snapshot: snapshot, health: health), onStreamEnd: onStreamEnd)
         self.state = state
         handlers = DevicePluginHandlers(state: state, options: options, logger: logger)
-        server = try GRPCServer(socketPath: socketPath, router: handlers.router)
+        server = try GRPCServer(socketPath: socketPath, router: handlers.router(watcher: watcher))
     }
 
     var isRegistered: Bool {
@@ -39,6 +40,8 @@ final class PoolServer: Sendable {
     var streamEnded: Bool { state.withLock { $0.streamsOpened > 0 && $0.watchers.isEmpty } }
     /// ListAndWatch streams served so far.
     var streamsOpened: Int { state.withLock { $0.streamsOpened } }
+    /// When the last ListAndWatch stream ended.
+    var lastStreamEnd: ContinuousClock.Instant? { state.withLock { $0.lastStreamEnd } }
     var connectionCount: Int { server.connectionCount }
     var pool: ResourcePool { state.withLock { $0.pool } }
     var snapshot: HostSnapshot { state.withLock { $0.snapshot } }

@@ -6,6 +6,7 @@ import Netlink
 import JSONValue
 import Logging
 import ResourcePools
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,6 +30,11 @@ struct Run: AsyncParsableCommand {
 
     @Option(help: "kubelet's device-plugin directory.")
     var kubeletDir = "/var/lib/kubelet/device-plugins"
+
+    @Option(help: ArgumentHelp(
+        "kubelet's plugin watcher directory (default: plugins_registry beside --kubelet-dir).",
+        discussion: "When it exists, pools register through it as sriov-network-device-plugin does; otherwise through kubelet.sock."))
+    var pluginsRegistryDir: String?
 
     @OptionGroup var host: HostRootOptions
 
@@ -61,6 +67,7 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "sriov-rdma-dp")
         var configuration = DaemonConfiguration(configPath: config, resourcePrefix: resourcePrefix)
         configuration.kubeletDirectory = kubeletDir
+        configuration.pluginsRegistryDirectory = pluginsRegistryDir ?? kubeletDir.deletingLastPathComponent + "/plugins_registry"
         configuration.roots = host.roots
         configuration.firmwareQuery = host.isThisHost ? DevlinkFirmwareQuery() : nil
         configuration.stateDirectory = stateDir

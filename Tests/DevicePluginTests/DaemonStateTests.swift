@@ -34,11 +34,18 @@ final class DaemonStateTests: XCTestCase {
         configPath = node.tree.path + "/config.json"
         try Self.twoPools.write(toFile: configPath, atomically: true, encoding: .utf8)
         try startKubelet()
+        try makeState()
+    }
+
+    /// The daemon's state, with `pluginsRegistry` as kubelet's plugin watcher directory.
+    private func makeState(pluginsRegistry: String? = nil) throws {
         var configuration = DaemonConfiguration(configPath: configPath, resourcePrefix: "intel.com")
         configuration.kubeletDirectory = kubeletDirectory
+        configuration.pluginsRegistryDirectory = pluginsRegistry ?? kubeletDirectory + "/no-plugins-registry"
         configuration.roots = HostRoots(sysRoot: node.tree.path, devRoot: node.tree.devPath)
         configuration.stateDirectory = node.tree.path + "/run"
         let (stream, sink) = AsyncStream.makeStream(of: Daemon.Event.self)
+        eventReader?.cancel()
         eventReader = Task { [events] in for await event in stream { events.withLock { $0.append(event) } } }
         var logger = Logger(label: "test")
         logger.logLevel = .debug
@@ -249,6 +256,41 @@ final class DaemonStateTests: XCTestCase {
         state.handle(.tick)
         XCTAssertNil(state.scanFault)
         XCTAssertEqual(state.servers.mapValues { $0.pool.devices.map(\.id) }, before)
+        XCTAssertEqual(registrations.withLock { $0.count }, 0)
+    }
+
+    /// With kubelet's plugin watcher directory, sockets go there, kubelet comes to them
+    /// (GetInfo, then its verdict), and nothing is sent to kubelet.sock; a restarted
+    /// kubelet comes back to the same socket.
+    func testThroughThePluginWatcherKubeletFindsTheSocketsItself() async throws {
+        let registry = kubeletDirectory + "/plugins_registry"
+        try FileManager.default.createDirectory(atPath: registry, withIntermediateDirectories: true)
+        try makeState(pluginsRegistry: registry)
+        state.rescan()
+        try await pump { true }
+        XCTAssertEqual(Set(sockets.values.map(\.deletingLastPathComponent)), [registry])
+        XCTAssertEqual(state.waiting("intel.com/a")?.what, "kubelet's plugin watcher to find the socket")
+        for (name, socket) in sockets {
+            // What kubelet's plugin watcher does with a new socket.
+            let info = try await GRPCClient.unary(socketPath: socket, method: PluginRegistrationService.getInfo, request: InfoRequest())
+            XCTAssertEqual(info, PluginInfo(type: "DevicePlugin", name: name, supportedVersions: ["v1beta1"]))
+            _ = try await GRPCClient.unary(socketPath: socket, method: PluginRegistrationService.notifyRegistrationStatus,
+                                           request: RegistrationStatus(pluginRegistered: true))
+        }
+        try await pump { allRegistered }
+        XCTAssertEqual(registrations.withLock { $0.count }, 0, "nothing goes to kubelet.sock")
+        // kubelet restarts: its stream on pool a ends; the new kubelet finds the same socket.
+        let before = sockets
+        struct KubeletGone: Error {}
+        try? await state.servers["intel.com/a"]!.handlers.listAndWatch { _ in throw KubeletGone() }
+        state.handle(.tick)
+        try await pump { true }
+        XCTAssertEqual(sockets, before)
+        // A kubelet that stays away past the wait gets a new socket to find.
+        state.registrations["intel.com/b"]!.enter(.refused(at: .now - .seconds(6)))
+        state.handle(.tick)
+        try await pump { sockets["intel.com/b"] != before["intel.com/b"] }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: before["intel.com/b"]!))
         XCTAssertEqual(registrations.withLock { $0.count }, 0)
     }
 
