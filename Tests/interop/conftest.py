@@ -39,6 +39,19 @@ def api():
     return pb2, grpc_mod
 
 
+@pytest.fixture(scope="session")
+def watcher_api():
+    """The plugin watcher's pluginregistration messages and stubs."""
+    from grpc_tools import protoc
+
+    out = tempfile.mkdtemp(prefix="watcher-proto-")
+    shutil.copy(REPO / "Tests" / "interop" / "pluginregistration.proto", os.path.join(out, "pluginregistration.proto"))
+    status = protoc.main(["protoc", f"-I{out}", f"--python_out={out}", f"--grpc_python_out={out}", os.path.join(out, "pluginregistration.proto")])
+    assert status == 0, "protoc failed"
+    sys.path.insert(0, out)
+    return importlib.import_module("pluginregistration_pb2"), importlib.import_module("pluginregistration_pb2_grpc")
+
+
 class Server:
     def __init__(self, socket_path, process):
         self.socket = socket_path

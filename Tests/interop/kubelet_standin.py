@@ -8,7 +8,10 @@ What a plugin must survive is modelled too:
 - when a client's ListAndWatch ends, kubelet tears down whatever client holds that
   name by then (the old client's teardown disconnects a newer one: kubernetes#121994)
   and marks every device of the resource unhealthy; nothing is retried;
-- at start kubelet removes every socket in its directory, then binds kubelet.sock."""
+- at start kubelet removes every socket in its directory, then binds kubelet.sock;
+- with a plugins_registry directory, kubelet's plugin watcher finds plugin sockets
+  there itself (GetInfo, connect, NotifyRegistrationStatus), at every start too, and
+  deregisters a plugin by name when its socket goes."""
 import concurrent.futures
 import os
 import stat
@@ -44,8 +47,11 @@ class Resource:
 
 
 class Kubelet:
-    def __init__(self, api, directory):
+    def __init__(self, api, directory, watcher_api=None, registry=None):
         self.pb2, self.pb2_grpc = api
+        self.watcher_pb2, self.watcher_grpc = watcher_api or (None, None)
+        self.registry = registry     # plugins_registry, watched when set
+        self.watched = {}            # socket path -> resource name, for the plugin watcher
         self.directory = directory
         self.resources = {}      # resource name -> the latest client registered for it
         self.clients = {}        # resource name -> the client kubelet holds now (the device manager's map)
@@ -76,31 +82,87 @@ class Kubelet:
         self.pb2_grpc.add_RegistrationServicer_to_server(Registration(), self.server)
         self.server.add_insecure_port(f"unix://{os.path.join(self.directory, 'kubelet.sock')}")
         self.server.start()
+        if self.registry:
+            self.watched = {}
+            threading.Thread(target=self._watch_registry, args=(self.generation,), daemon=True).start()
+
+    def _watch_registry(self, generation):
+        """kubelet's plugin watcher: every socket in plugins_registry is asked GetInfo and
+        registered; a socket that goes is deregistered by name (as kubelet 1.32 does)."""
+        while generation == self.generation:
+            try:
+                present = {os.path.join(self.registry, entry) for entry in os.listdir(self.registry)
+                           if not entry.startswith(".") and stat.S_ISSOCK(os.lstat(os.path.join(self.registry, entry)).st_mode)}
+            except FileNotFoundError:
+                present = set()
+            for path in [path for path in self.watched if path not in present]:
+                name = self.watched.pop(path)
+                with self.lock:
+                    client = self.clients.pop(name, None) if generation == self.generation else None
+                    if client is not None and name in self.devices:
+                        self.devices[name] = {device: "Unhealthy" for device in self.devices[name]}
+                if client is not None:
+                    client.disconnect()
+            for path in sorted(present - set(self.watched)):
+                self.watched[path] = None
+                self._register_found(path, generation)
+            time.sleep(0.1)
+
+    def _register_found(self, path, generation):
+        channel = grpc.insecure_channel(f"unix://{path}", options=[("grpc.default_authority", "localhost")])
+        stub = self.watcher_grpc.RegistrationStub(channel)
+        try:
+            info = stub.GetInfo(self.watcher_pb2.InfoRequest(), timeout=1)
+        except grpc.RpcError:
+            channel.close()
+            return
+        self.watched[path] = info.name
+        error = ""
+        if info.type != "DevicePlugin" or "v1beta1" not in info.supported_versions:
+            error = f"unsupported plugin {info.type} {list(info.supported_versions)}"
+        else:
+            try:
+                self._connect_client(info.name, os.path.basename(path), directory=self.registry, generation=generation)
+            except grpc.RpcError as failure:
+                error = f"failed to get device plugin options: {failure}"
+        try:
+            stub.NotifyRegistrationStatus(self.watcher_pb2.RegistrationStatus(plugin_registered=not error, error=error), timeout=1)
+        except grpc.RpcError:
+            pass
+        channel.close()
 
     def _register(self, request, context):
         if request.version != "v1beta1":
             context.abort(grpc.StatusCode.UNKNOWN, f'requested API version "{request.version}" is not supported by kubelet')
-        resource = Resource(request.resource_name, request.endpoint)
-        resource.generation = self.generation
+        try:
+            self._connect_client(request.resource_name, request.endpoint, directory=self.directory, generation=self.generation)
+        except grpc.RpcError as error:
+            context.abort(grpc.StatusCode.UNKNOWN, f"failed to get device plugin options: {error}")
+        return self.pb2.Empty()
+
+    def _connect_client(self, name, endpoint, directory, generation):
+        """connectClient: the client takes the name, dials back, asks the options, then
+        watches in a thread of its own. Raises grpc.RpcError when the options fail."""
+        resource = Resource(name, endpoint)
+        resource.generation = generation
         with self.lock:
-            self.clients[request.resource_name] = resource   # registerClient: the newest wins
+            self.clients[name] = resource   # registerClient: the newest wins
             self.connections.append(resource)
-        path = os.path.join(self.directory, request.endpoint)
+        path = os.path.join(directory, endpoint)
         resource.channel = grpc.insecure_channel(f"unix://{path}", options=[("grpc.default_authority", "localhost")])
         resource.stub = self.pb2_grpc.DevicePluginStub(resource.channel)
         try:
             resource.options = resource.stub.GetDevicePluginOptions(self.pb2.Empty(), timeout=10)
-        except grpc.RpcError as error:
+        except grpc.RpcError:
             with self.lock:
-                if self.clients.get(request.resource_name) is resource:
-                    del self.clients[request.resource_name]
+                if self.clients.get(name) is resource:
+                    del self.clients[name]
             resource.disconnect()
-            context.abort(grpc.StatusCode.UNKNOWN, f"failed to get device plugin options: {error}")
+            raise
         with self.lock:
-            self.resources[request.resource_name] = resource
-            self.registrations.append((time.monotonic(), request.resource_name, request.endpoint))
+            self.resources[name] = resource
+            self.registrations.append((time.monotonic(), name, endpoint))
         threading.Thread(target=self._run_client, args=(resource,), daemon=True).start()
-        return self.pb2.Empty()
 
     def _run_client(self, resource):
         try:

@@ -31,7 +31,7 @@ def dp_binary():
 
 
 class Node:
-    def __init__(self, base, api):
+    def __init__(self, base, api, watcher_api=None, registry=None):
         self.base = base
         self.kubelet_dir = os.path.join(base, "kdp")
         self.state_dir = os.path.join(base, "state")
@@ -42,7 +42,7 @@ class Node:
         self.write_config(CONFIG)
         self.sysfs = SysfsTree(os.path.join(base, "sys"))
         os.makedirs(os.path.join(base, "dev"))
-        self.kubelet = Kubelet(api, self.kubelet_dir)
+        self.kubelet = Kubelet(api, self.kubelet_dir, watcher_api=watcher_api, registry=registry)
         self.kubelet.start()
         self.process = None
 
@@ -273,3 +273,59 @@ def test_one_hundred_kubelet_restarts_with_random_timing_every_pool_watched_agai
     log = open(os.path.join(node.base, "dp.log")).read()
     assert " error " not in log and "Register failed" not in log, "error-level lines during kubelet restarts"
     print(f"100 restarts: back after median {sorted(slow)[50] * 1000:.0f} ms, max {max(slow) * 1000:.0f} ms")
+
+
+TWO_POOLS = {"resourceList": [
+    {"resourceName": "low", "resourcePrefix": "example.com", "selectors": {"pfNames": ["enp1s0#0"]}},
+    {"resourceName": "high", "resourcePrefix": "example.com", "selectors": {"pfNames": ["enp1s0#1-2"]}},
+]}
+
+
+@pytest.fixture
+def watcher_node(api, watcher_api):
+    base = tempfile.mkdtemp(prefix="dpw-", dir="/tmp")
+    registry = os.path.join(base, "plugins_registry")  # beside --kubelet-dir, where the daemon looks by default
+    os.makedirs(registry)
+    node = Node(base, api, watcher_api=watcher_api, registry=registry)
+    node.registry = registry
+    yield node
+    node.stop()
+    if os.environ.get("KEEP_DP_LOGS"):
+        print(open(os.path.join(base, "dp.log")).read())
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.timeout(300)
+def test_through_the_plugin_watcher_kubelet_finds_the_pools_after_each_restart(watcher_node):
+    """With plugins_registry present (both operators mount it), the pools' sockets go
+    there and kubelet's plugin watcher registers them, after its restarts too: the same
+    socket is found again, once per restart, and nothing is sent to kubelet.sock."""
+    import random
+    rng = random.Random(4)
+    node = watcher_node
+    expected = {"example.com/low": 1, "example.com/high": 2}
+    node.write_config(TWO_POOLS)
+    node.start()
+    kubelet = node.kubelet
+    wait_for(lambda: all(kubelet.allocatable(name) == count for name, count in expected.items()), what="both pools allocatable")
+    endpoints = {name: kubelet.resources[name].endpoint for name in expected}
+    assert all(os.path.exists(os.path.join(node.registry, endpoint)) for endpoint in endpoints.values())
+    assert [entry for entry in os.listdir(node.kubelet_dir) if entry != "kubelet.sock"] == []
+    for attempt in range(30):
+        registrations = len(kubelet.registrations)
+        kubelet.restart(pause=rng.uniform(0.0, 0.3))
+        wait_for(lambda: all(kubelet.allocatable(name) == count for name, count in expected.items()), timeout=1.5,
+                 what=f"both pools allocatable after restart {attempt + 1}")
+        time.sleep(rng.uniform(0.1, 0.3))
+        assert all(kubelet.allocatable(name) == count for name, count in expected.items())
+        new = kubelet.registrations[registrations:]
+        assert sorted(name for _, name, _ in new) == sorted(expected), f"restart {attempt + 1}: {new}"
+        assert {name: endpoint for _, name, endpoint in new} == endpoints, "the same sockets are found again"
+    log = open(os.path.join(node.base, "dp.log")).read()
+    assert "registering through kubelet's plugin watcher" in log
+    assert " error " not in log
+    # SIGTERM: the sockets go, and the watcher deregisters the pools.
+    node.process.terminate()
+    node.process.wait(timeout=10)
+    wait_for(lambda: all(kubelet.allocatable(name) == 0 for name in expected), timeout=2, what="pools gone after SIGTERM")
+    assert os.listdir(node.registry) == []
