@@ -12,6 +12,8 @@ public struct DaemonConfiguration: Sendable {
     /// files, `<stateDir>/cdi` for CDI specs, `<stateDir>/sriov-rdma-dp` for status.
     public var stateDirectory = "/var/run"
     public var useCDI = false
+    /// Refuse a config with an unknown or misspelled key instead of ignoring it with a warning.
+    public var strictConfig = false
     /// kubelet's plugin watcher directory (`/var/lib/kubelet/plugins_registry`). When it
     /// exists at start, pools register through it, as SRIOV-DP does: their sockets go
     /// there and kubelet finds them itself, after its restarts too. Otherwise pools

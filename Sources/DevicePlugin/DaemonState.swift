@@ -37,6 +37,7 @@ struct DaemonState {
         firmware = configuration.firmwareQuery.map { CachedFirmwareQuery(source: $0, logger: logger) }
         pluginWatcherDirectory = configuration.pluginsRegistryDirectory.flatMap { FileSystem.isDirectory($0) ? $0 : nil }
         config = try Self.loadConfig(configuration)
+        for warning in config.warnings { logger.warning("\(configuration.configPath): \(warning)") }
         if let directory = pluginWatcherDirectory {
             logger.info("registering through kubelet's plugin watcher: pool sockets go to \(directory)")
         }
@@ -47,7 +48,7 @@ struct DaemonState {
             throw DaemonError("cannot read the config file \(configuration.configPath)")
         }
         do {
-            let config = try PoolsConfig.parse(data, defaultPrefix: configuration.resourcePrefix)
+            let config = try PoolsConfig.parse(data, defaultPrefix: configuration.resourcePrefix, strict: configuration.strictConfig)
             for pool in config.pools {
                 if let problem = pool.resource.kubeletProblem {
                     throw DaemonError("\(configuration.configPath): resource \(pool.qualifiedName): kubelet would refuse it: \(problem)")
@@ -112,6 +113,7 @@ struct DaemonState {
     mutating func reloadConfig() {
         do {
             config = try Self.loadConfig(configuration)
+            for warning in config.warnings { logger.warning("\(configuration.configPath): \(warning)") }
             firmware?.refresh()
             logger.info("config reloaded: \(config.pools.map(\.qualifiedName).joined(separator: ", "))")
         } catch {

@@ -9,21 +9,24 @@ extension PoolsConfig {
 
     /// Parses a config file: SRIOV-DP's `{"resourceList": [...]}` unchanged, shared
     /// RDMA pools (`deviceType: rdmaShared` or an entry with `rdmaHcaMax`), and
-    /// k8s-rdma-shared-dev-plugin's `{"configList": [...]}`. Anything unknown or
-    /// invalid is an error that names the resource, the key and the value.
-    public static func parse(_ data: some Collection<UInt8>, defaultPrefix: String = defaultResourcePrefix) throws(ConfigError) -> PoolsConfig {
+    /// k8s-rdma-shared-dev-plugin's `{"configList": [...]}`. Keys are read as those
+    /// plugins' Go decoder reads them: a known key in any case, an unknown one ignored
+    /// (with a warning in `warnings`); `strict` makes an unknown or misspelled key an
+    /// error. An invalid value is always an error that names the resource, the key and
+    /// the value.
+    public static func parse(_ data: some Collection<UInt8>, defaultPrefix: String = defaultResourcePrefix,
+                             strict: Bool = false) throws(ConfigError) -> PoolsConfig {
+        var keys = KeyMatcher(strict: strict)
         let root: JSON
         do throws(JSONSyntaxError) {
             root = try JSON.parse(data)
         } catch {
             throw ConfigError(resource: nil, key: nil, .invalidValue("not valid JSON: \(error.reason) at byte \(error.offset)"))
         }
-        guard let object = root.members else {
+        guard let pairs = root.objectValue else {
             throw ConfigError(resource: nil, key: nil, .invalidValue("the top level must be an object with \"resourceList\""))
         }
-        for key in object.keys.sorted() where !["resourceList", "configList", "periodicUpdateInterval"].contains(key) {
-            throw ConfigError(resource: nil, key: nil, .unknownKey(key))
-        }
+        let object = try keys.members(pairs, known: ["resourceList", "configList", "periodicUpdateInterval"], resource: nil, path: nil)
         // k8s-rdma-shared-dev-plugin's rescan period (seconds, 0 = never). Accepted so its
         // files load unchanged; rescans here follow kernel events and --poll-interval.
         if let interval = object["periodicUpdateInterval"], (interval.intValue ?? -1) < 0 {
@@ -37,10 +40,10 @@ extension PoolsConfig {
                 throw ConfigError(resource: nil, key: listKey, .invalidValue("must be a list of resources"))
             }
             for (index, entry) in list.enumerated() {
-                guard let entry = entry.members else {
+                guard let entry = entry.objectValue else {
                     throw ConfigError(resource: nil, key: "\(listKey)[\(index)]", .invalidValue("must be an object"))
                 }
-                pools.append(try parsePool(entry, sharedList: shared, defaultPrefix: defaultPrefix))
+                pools.append(try parsePool(entry, sharedList: shared, defaultPrefix: defaultPrefix, keys: &keys))
             }
         }
         if object["resourceList"] == nil && object["configList"] == nil {
@@ -50,25 +53,31 @@ extension PoolsConfig {
         for pool in pools where !seen.insert(pool.qualifiedName).inserted {
             throw ConfigError(resource: pool.resourceName, key: nil, .invalidValue("\"\(pool.qualifiedName)\" is defined twice"))
         }
-        return PoolsConfig(pools: pools)
+        var config = PoolsConfig(pools: pools)
+        config.warnings = keys.warnings
+        return config
     }
 
     private static let poolKeys: Set<String> = [
         "resourceName", "resourcePrefix", "deviceType", "excludeTopology", "selectors", "additionalInfo",
-        "rdmaHcaMax", "allocationPolicy",
+        "rdmaHcaMax", "allocationPolicy", "devices",
     ]
+    /// SRIOV-DP's ResourceConfig field for its decoded selectors, which
+    /// sriov-network-operator writes out as `"SelectorObj": null`: nothing to read.
+    private static let ignoredPoolKeys: Set<String> = ["SelectorObj", "SelectorObjs"]
 
-    private static func parsePool(_ entry: [String: JSON], sharedList: Bool, defaultPrefix: String) throws(ConfigError) -> PoolConfig {
-        guard let nameValue = entry["resourceName"] else { throw ConfigError(resource: nil, key: nil, .missingKey("resourceName")) }
+    private static func parsePool(_ pairs: [(String, JSON)], sharedList: Bool, defaultPrefix: String,
+                                  keys: inout KeyMatcher) throws(ConfigError) -> PoolConfig {
+        let nameValue = pairs.last { $0.0 == "resourceName" }?.1
+            ?? (keys.strict ? nil : pairs.last { $0.0.lowercased() == "resourcename" }?.1)
+        guard let nameValue else { throw ConfigError(resource: nil, key: nil, .missingKey("resourceName")) }
         guard let name = nameValue.stringValue else {
             throw ConfigError(resource: nil, key: "resourceName", .invalidValue("must be a string, not \(describe(nameValue))"))
         }
         func fail(_ key: String?, _ reason: ConfigError.Reason) -> ConfigError { ConfigError(resource: name, key: key, reason) }
 
         if let problem = ResourceName.problem(withName: name) { throw fail("resourceName", .invalidValue(problem)) }
-        for key in entry.keys.sorted() where !poolKeys.contains(key) {
-            throw fail(nil, .unknownKey(key))
-        }
+        let entry = try keys.members(pairs, known: poolKeys, ignored: ignoredPoolKeys, resource: name, path: nil)
 
         var deviceType: DeviceType = sharedList || entry["rdmaHcaMax"] != nil ? .rdmaShared : .netDevice
         if let raw = entry["deviceType"] {
@@ -102,8 +111,9 @@ extension PoolsConfig {
         }
         if let raw = entry["rdmaHcaMax"] {
             guard deviceType == .rdmaShared else { throw fail("rdmaHcaMax", .invalidValue("only applies to deviceType rdmaShared")) }
-            guard let count = raw.intValue, (1...10_000).contains(count) else {
-                throw fail("rdmaHcaMax", .invalidValue("\(describe(raw)) is not a whole number from 1 to 10000"))
+            // 0 is a resource with no devices, as in k8s-rdma-shared-dev-plugin.
+            guard let count = raw.intValue, (0...10_000).contains(count) else {
+                throw fail("rdmaHcaMax", .invalidValue("\(describe(raw)) is not a whole number from 0 to 10000"))
             }
             pool.rdmaHcaMax = count
         } else if deviceType == .rdmaShared {
@@ -128,19 +138,31 @@ extension PoolsConfig {
                 pool.additionalInfo[device] = strings
             }
         }
+        func selector(_ pairs: [(String, JSON)], path: String) throws(ConfigError) -> Selector {
+            let object = try keys.members(pairs, known: SelectorParser.keys[deviceType] ?? [], resource: name, path: path)
+            return try SelectorParser.parse(object, deviceType: deviceType, resource: name, path: path)
+        }
         switch entry["selectors"] {
-        case nil:
+        case nil, .null?:
             pool.selectors = [Selector()]
         case .array(let list)?:
             for (index, item) in list.enumerated() {
-                guard let object = item.members else { throw fail("selectors[\(index)]", .invalidValue("must be an object")) }
-                pool.selectors.append(try SelectorParser.parse(object, deviceType: deviceType, resource: name, path: "selectors[\(index)]"))
+                guard let pairs = item.objectValue else { throw fail("selectors[\(index)]", .invalidValue("must be an object")) }
+                pool.selectors.append(try selector(pairs, path: "selectors[\(index)]"))
             }
             if pool.selectors.isEmpty { pool.selectors = [Selector()] }
         case .object(let pairs)?:
-            pool.selectors = [try SelectorParser.parse(Dictionary(pairs, uniquingKeysWith: { _, last in last }), deviceType: deviceType, resource: name, path: "selectors")]
+            pool.selectors = [try selector(pairs, path: "selectors")]
         case let other?:
             throw fail("selectors", .invalidValue("must be an object or a list of objects, not \(describe(other))"))
+        }
+        if let raw = entry["devices"] {
+            // k8s-rdma-shared-dev-plugin's older form: netdev names beside the selectors.
+            guard deviceType == .rdmaShared else { throw fail(nil, .unknownKey("devices")) }
+            guard let names = raw.arrayValue?.compactMap(\.stringValue), names.count == raw.arrayValue?.count else {
+                throw fail("devices", .invalidValue("must be a list of netdev names, not \(describe(raw))"))
+            }
+            for index in pool.selectors.indices { pool.selectors[index].ifNames = (pool.selectors[index].ifNames ?? []) + names }
         }
         if pool.selectors.contains(where: { $0.isRdma == true && $0.vdpaType != nil }) {
             throw fail("selectors", .invalidValue("isRdma and vdpaType cannot be combined"))

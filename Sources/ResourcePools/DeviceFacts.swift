@@ -159,8 +159,10 @@ extension Selector {
             }
         }
         if let rootDevices {
-            guard let pf = facts.pfAddress, rootDevices.contains(pf) else {
-                return no("PF \(facts.pfAddress?.description ?? "none") not in rootDevices")
+            guard rootDevices.contains(where: { $0.matches(pfAddress: facts.pfAddress, vfIndex: facts.vfIndex) }) else {
+                let ranged = rootDevices.contains { $0.vfIndexes != nil }
+                let index = ranged ? facts.vfIndex.map { "#\($0)" } ?? "" : ""
+                return no("PF \(facts.pfAddress?.description ?? "none")\(index) not in rootDevices")
             }
         }
         if let linkTypes {

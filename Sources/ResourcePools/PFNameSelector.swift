@@ -42,3 +42,24 @@ public struct PFNameSelector: Equatable, Sendable {
         return ranges.contains { $0.contains(vfIndex) }
     }
 }
+
+/// One `rootDevices` entry: a PF's PCI address, optionally with the VF index ranges
+/// `pfNames` takes (`0000:3b:00.0#0-3,7`), as SRIOV-DP documents them.
+public struct RootDeviceSelector: Equatable, Sendable {
+    public var pf: PCIAddress
+    /// nil: every VF of the PF.
+    public var vfIndexes: [ClosedRange<Int>]?
+
+    public init(pf: PCIAddress, vfIndexes: [ClosedRange<Int>]? = nil) {
+        self.pf = pf
+        self.vfIndexes = vfIndexes
+    }
+
+    /// Whether a device whose PF is at `pfAddress`, with VF index `vfIndex`, is selected.
+    func matches(pfAddress: PCIAddress?, vfIndex: Int?) -> Bool {
+        guard pfAddress == pf else { return false }
+        guard let ranges = vfIndexes else { return true }
+        guard let vfIndex else { return false }
+        return ranges.contains { $0.contains(vfIndex) }
+    }
+}

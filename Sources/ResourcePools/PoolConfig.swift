@@ -50,6 +50,8 @@ public struct PoolConfig: Equatable, Sendable {
 /// The whole configuration file.
 public struct PoolsConfig: Equatable, Sendable {
     public var pools: [PoolConfig]
+    /// Keys the parse met and ignored, one warning each (empty for a strict parse).
+    public var warnings: [ConfigWarning] = []
     public init(pools: [PoolConfig]) { self.pools = pools }
 
     /// Some selector compares DDP profiles, so scans must read devlink.
@@ -66,7 +68,7 @@ public struct Selector: Equatable, Sendable {
     public var acpiIndexes: [Int]?
     public var pfNames: [PFNameSelector]?
     /// The PF's PCI address of a VF.
-    public var rootDevices: [PCIAddress]?
+    public var rootDevices: [RootDeviceSelector]?
     public var linkTypes: [String]?
     public var ddpProfiles: [String]?
     /// Compared as 16-bit values with the membership bit, so `0x1` matches the

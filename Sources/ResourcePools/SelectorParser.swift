@@ -1,8 +1,9 @@
 import HostDevices
 import JSONValue
 
-/// Turns one selector object into a `Selector`, accepting exactly the keys its
-/// device type has in SRIOV-DP (and k8s-rdma-shared-dev-plugin for shared pools).
+/// Turns one selector object (its keys already matched by `KeyMatcher` against `keys`,
+/// the ones its device type has in SRIOV-DP and k8s-rdma-shared-dev-plugin) into a
+/// `Selector`.
 enum SelectorParser {
     static let keys: [DeviceType: Set<String>] = [
         .netDevice: ["vendors", "devices", "drivers", "pciAddresses", "acpiIndexes", "pfNames", "rootDevices",
@@ -17,10 +18,6 @@ enum SelectorParser {
     static func parse(_ object: [String: JSON], deviceType: DeviceType, resource: String, path: String) throws(ConfigError) -> Selector {
         func fail(_ key: String, _ message: String) -> ConfigError {
             ConfigError(resource: resource, key: "\(path).\(key)", .invalidValue(message))
-        }
-        let allowed = keys[deviceType] ?? []
-        for key in object.keys.sorted() where !allowed.contains(key) {
-            throw ConfigError(resource: resource, key: path, .unknownKey(key))
         }
         func strings(_ key: String) throws(ConfigError) -> [String]? {
             guard let raw = object[key] else { return nil }
@@ -75,6 +72,24 @@ enum SelectorParser {
             }
             return result
         }
+        func rootDevices() throws(ConfigError) -> [RootDeviceSelector]? {
+            guard let list = try strings("rootDevices") else { return nil }
+            var result: [RootDeviceSelector] = []
+            for text in list {
+                // `<PF address>` or, as with pfNames, `<PF address>#<first>-<last>,<n>`.
+                let parsed: PFNameSelector
+                do throws(ConfigError.Reason) {
+                    parsed = try PFNameSelector.parse(text)
+                } catch {
+                    throw ConfigError(resource: resource, key: "\(path).rootDevices", error)
+                }
+                guard let address = PCIAddress(parsed.pf) else {
+                    throw fail("rootDevices", "\"\(text)\" is not a PF's PCI address such as \"0000:3b:00.0\", optionally with #<VF ranges>")
+                }
+                result.append(RootDeviceSelector(pf: address, vfIndexes: parsed.vfIndexes))
+            }
+            return result
+        }
         func pKeys() throws(ConfigError) -> [PartitionKey]? {
             guard let list = try strings("pKeys") else { return nil }
             var result: [PartitionKey] = []
@@ -97,7 +112,7 @@ enum SelectorParser {
         if selector.devices == nil { selector.devices = try hexIDs("deviceIDs") }
         selector.drivers = try strings("drivers")
         selector.pciAddresses = try addresses("pciAddresses")
-        selector.rootDevices = try addresses("rootDevices")
+        selector.rootDevices = try rootDevices()
         selector.acpiIndexes = try acpiIndexes()
         selector.pfNames = try pfNames()
         selector.linkTypes = try strings("linkTypes")?.map { $0.lowercased() }

@@ -22,22 +22,29 @@ struct Discover: ParsableCommand {
     @Flag(help: "Print JSON for scripts instead of text.")
     var json = false
 
+    @Flag(help: "Refuse a config with an unknown or misspelled key (by default it is ignored with a warning).")
+    var strictConfig = false
+
     func run() throws {
         let portQuery = host.isThisHost ? VerbsPortQuery() : nil
         let snapshot = HostSnapshot.scan(roots: host.roots, names: PCINames(), readGIDs: true,
                                          portQuery: portQuery, firmware: host.isThisHost ? DevlinkFirmwareQuery() : nil)
         var assignment: PoolAssignment?
+        var warnings: [ConfigWarning] = []
         if let config {
             guard let data = FileSystem.contents(of: config) else {
                 throw ValidationError("cannot read the config file \(config)")
             }
             do {
-                assignment = PoolAssignment(config: try PoolsConfig.parse(data, defaultPrefix: resourcePrefix), snapshot: snapshot)
+                let parsed = try PoolsConfig.parse(data, defaultPrefix: resourcePrefix, strict: strictConfig)
+                warnings = parsed.warnings
+                assignment = PoolAssignment(config: parsed, snapshot: snapshot)
             } catch {
                 throw ValidationError("\(config): \(error)")
             }
         }
-        let report = DiscoveryReport(snapshot: snapshot, sysRoot: host.sysRoot, assignment: assignment, askedVerbs: portQuery != nil)
+        let report = DiscoveryReport(snapshot: snapshot, sysRoot: host.sysRoot, assignment: assignment, configWarnings: warnings,
+                                     askedVerbs: portQuery != nil)
         print(json ? report.json : report.text, terminator: json ? "\n" : "")
     }
 }

@@ -10,6 +10,8 @@ struct DiscoveryReport {
     let snapshot: HostSnapshot
     let sysRoot: String
     var assignment: PoolAssignment? = nil
+    /// Keys the config parse ignored.
+    var configWarnings: [ConfigWarning] = []
     /// Whether the scan asked libibverbs about the ports (not with a fixture --sys-root).
     var askedVerbs = false
 
@@ -97,6 +99,10 @@ struct DiscoveryReport {
                 out += "\n"
                 for version in device.versions { out += "     \(version.kind.rawValue) \(version.name) \(version.value)\n" }
             }
+        }
+        if !configWarnings.isEmpty {
+            out += "\nConfig keys ignored (as the Go plugins ignore them; --strict-config refuses them):\n"
+            for warning in configWarnings { out += "  \(warning)\n" }
         }
         if let assignment {
             out += "\nPools:\n"
@@ -188,6 +194,9 @@ struct DiscoveryReport {
                                                              "driver": nullable(device.driver), "type": nullable(device.type?.rawValue),
                                                              "vhostDevice": nullable(device.vhostDevice)])
                                     })]
+        if assignment != nil || !configWarnings.isEmpty {
+            root["configWarnings"] = strings(configWarnings.map(\.description))
+        }
         if let assignment {
             root["pools"] = .array(assignment.pools.map { pool in
                 let devices = pool.devices.map { device in

@@ -44,6 +44,9 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Hand devices out as CDI devices (the runtime must have CDI enabled).")
     var useCDI = false
 
+    @Flag(help: "Refuse a config with an unknown or misspelled key (by default it is ignored with a warning, as the Go plugins do).")
+    var strictConfig = false
+
     @Option(help: "Seconds between rescans when the kernel sends no events.")
     var pollInterval: Double = 1
 
@@ -72,6 +75,7 @@ struct Run: AsyncParsableCommand {
         configuration.firmwareQuery = host.isThisHost ? DevlinkFirmwareQuery() : nil
         configuration.stateDirectory = stateDir
         configuration.useCDI = useCDI
+        configuration.strictConfig = strictConfig
         configuration.pollInterval = .milliseconds(Int(pollInterval * 1000))
         configuration.logLevel = level
 

@@ -8,9 +8,10 @@ final class ConfigParserTests: XCTestCase {
         try PoolsConfig.parse(Data(json.utf8))
     }
 
+    /// The error of a strict parse (an unknown key refused, as `--strict-config` does).
     private func error(_ json: String) -> String {
         do {
-            _ = try parse(json)
+            _ = try PoolsConfig.parse(Data(json.utf8), strict: true)
             return "no error"
         } catch {
             return "\(error)"
@@ -99,8 +100,12 @@ final class ConfigParserTests: XCTestCase {
              "config: resource \"a\": selectors: unknown key \"pfNames\""),
             (#"{"resourceList": [{"resourceName": "a", "deviceType": "rdmaShared"}]}"#,
              "config: resource \"a\": missing required key \"rdmaHcaMax\""),
-            (#"{"resourceList": [{"resourceName": "a", "rdmaHcaMax": 0}]}"#,
-             "config: resource \"a\": rdmaHcaMax: 0 is not a whole number from 1 to 10000"),
+            (#"{"resourceList": [{"resourceName": "a", "rdmaHcaMax": -1}]}"#,
+             "config: resource \"a\": rdmaHcaMax: -1 is not a whole number from 0 to 10000"),
+            (#"{"resourceList": [{"resourceName": "a", "selectors": {"rootDevices": ["ens1f0#0-3"]}}]}"#,
+             "config: resource \"a\": selectors.rootDevices: \"ens1f0#0-3\" is not a PF's PCI address"),
+            (#"{"resourceList": [{"resourceName": "a", "devices": ["ib0"]}]}"#,
+             "config: resource \"a\": unknown key \"devices\""),
             (#"{"resourceList": [{"resourceName": "a", "resourcePrefix": "Intel.com"}]}"#,
              "config: resource \"a\": resourcePrefix: \"Intel.com\" is not a DNS subdomain"),
             (#"{"resourceList": [{"resourceName": "a"}, {"resourceName": "a"}]}"#,
@@ -116,6 +121,66 @@ final class ConfigParserTests: XCTestCase {
             let message = error(json)
             XCTAssertTrue(message.hasPrefix(expected), "\(json)\n got: \(message)\nwant: \(expected)")
         }
+    }
+
+    // MARK: Keys as the Go plugins read them
+
+    /// sriov-network-operator's rendering: Go types without JSON tags.
+    func testOperatorRenderedConfigLoadsWithItsGoFieldNames() throws {
+        let config = try PoolsConfig.parse(Data(#"""
+            {"resourceList":[{"resourceName":"x","selectors":{"vendors":["15b3"],"devices":["101e"],
+             "pfNames":["ens1f0#0-7"],"rootDevices":["0000:3b:00.0"],"linkTypes":["ether"],
+             "IsRdma":true,"NeedVhostNet":false},"excludeTopology":false,"SelectorObj":null}]}
+            """#.utf8))
+        XCTAssertEqual(config.warnings, [])
+        let selector = try XCTUnwrap(config.pools.first?.selectors.first)
+        XCTAssertEqual(selector.isRdma, true)
+        XCTAssertEqual(selector.needVhostNet, false)
+        XCTAssertEqual(selector.rootDevices, [RootDeviceSelector(pf: PCIAddress("0000:3b:00.0")!)])
+        // Strict, the same file is refused at its first Go-cased key.
+        XCTAssertThrowsError(try PoolsConfig.parse(Data(#"{"resourceList":[{"resourceName":"x","SelectorObj":null}]}"#.utf8), strict: true)) {
+            XCTAssertEqual("\($0)", #"config: resource "x": unknown key "SelectorObj""#)
+        }
+    }
+
+    func testKnownKeysMatchInAnyCaseAndUnknownOnesAreIgnoredWithAWarningNamingWhereTheySit() throws {
+        let config = try PoolsConfig.parse(Data(#"""
+            {"ResourceList": [{"RESOURCENAME": "a", "resourceprefix": "example.com", "Colour": "red",
+                               "selectors": [{"Vendors": ["8086"], "vendor": ["15b3"]}]}],
+             "comment": "x"}
+            """#.utf8))
+        XCTAssertEqual(config.pools.map(\.qualifiedName), ["example.com/a"])
+        XCTAssertEqual(config.pools[0].selectors[0].vendors, ["8086"])
+        XCTAssertEqual(config.warnings.map(\.description), [
+            #"config: unknown key "comment" ignored"#,
+            #"config: resource "a": unknown key "Colour" ignored"#,
+            #"config: resource "a": selectors[0]: unknown key "vendor" ignored"#,
+        ])
+        // A key given twice in two cases takes the last value, as Go's decoder does.
+        let twice = try PoolsConfig.parse(Data(#"{"resourceList": [{"resourceName": "a", "selectors": {"isRdma": true, "IsRdma": false}}]}"#.utf8))
+        XCTAssertEqual(twice.pools[0].selectors[0].isRdma, false)
+    }
+
+    func testRootDevicesTakeVFRangesAsPFNamesDo() throws {
+        let config = try parse(#"{"resourceList": [{"resourceName": "a", "selectors": {"rootDevices": ["0000:3b:00.0#0-3,7", "0000:5e:00.0"]}}]}"#)
+        XCTAssertEqual(config.pools[0].selectors[0].rootDevices, [
+            RootDeviceSelector(pf: PCIAddress("0000:3b:00.0")!, vfIndexes: [0...3, 7...7]),
+            RootDeviceSelector(pf: PCIAddress("0000:5e:00.0")!),
+        ])
+    }
+
+    /// k8s-rdma-shared-dev-plugin's own ConfigMap and tests: `devices` (netdev names)
+    /// beside the selectors, and `rdmaHcaMax: 0`.
+    func testSharedRDMAConfigListTakesDevicesAndZeroSlots() throws {
+        let config = try parse(#"""
+            {"periodicUpdateInterval": 300, "configList": [
+              {"resourceName": "hca_shared_devices_a", "rdmaHcaMax": 1000, "devices": ["ib0", "ib1"]},
+              {"resourceName": "hca_shared_devices_b", "rdmaHcaMax": 0, "selectors": {"vendors": ["15b3"], "ifNames": ["ib2"]}, "devices": ["ib3"]}]}
+            """#)
+        XCTAssertEqual(config.pools.map(\.qualifiedName), ["rdma/hca_shared_devices_a", "rdma/hca_shared_devices_b"])
+        XCTAssertEqual(config.pools[0].selectors.map(\.ifNames), [["ib0", "ib1"]])
+        XCTAssertEqual(config.pools[1].selectors.map(\.ifNames), [["ib2", "ib3"]])
+        XCTAssertEqual(config.pools[1].rdmaHcaMax, 0)
     }
 
     func testPFNameRangeForms() throws {

@@ -20,6 +20,14 @@ final class PoolAssignmentTests: XCTestCase {
         PoolAssignment(config: try PoolsConfig.parse(Data(json.utf8)), snapshot: snapshot)
     }
 
+    /// SRIOV-DP's documented `rootDevices` form with VF ranges picks those VFs of that PF.
+    func testRootDevicesWithVFRangesPickThoseVFs() throws {
+        let assignment = try assign(#"{"resourceList": [{"resourceName": "some", "selectors": {"rootDevices": ["0000:10:00.0#1-2", "0000:11:00.0#0"]}}]}"#)
+        XCTAssertEqual(assignment.pools[0].devices.map(\.id), ["0000:10:01.1", "0000:10:01.2", "0000:11:01.0"])
+        let other = try XCTUnwrap(assignment.excluded.first { $0.address.description == "0000:10:01.3" })
+        XCTAssertEqual(other.reasons, ["intel.com/some: PF 0000:10:00.0#3 not in rootDevices"])
+    }
+
     /// The daemon's rescans read less (`.forPools`) and explain nothing; the pools
     /// they build must be the ones `discover` shows.
     func testDaemonScanBuildsTheSamePoolsAsDiscover() throws {

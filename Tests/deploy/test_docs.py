@@ -44,7 +44,7 @@ CASES = [
     (pool(excludeTopology="true"), 'resource "a": excludeTopology: must be true or false, not "true"'),
     (pool(allocationPolicy="balanced"), 'resource "a": allocationPolicy: "balanced" is not one of spread, pack'),
     (pool(deviceType="netDevice", rdmaHcaMax=4), 'resource "a": rdmaHcaMax: only applies to deviceType rdmaShared'),
-    (pool(rdmaHcaMax=0), 'resource "a": rdmaHcaMax: 0 is not a whole number from 1 to 10000'),
+    (pool(rdmaHcaMax=-1), 'resource "a": rdmaHcaMax: -1 is not a whole number from 0 to 10000'),
     (pool(deviceType="rdmaShared"), 'resource "a": missing required key "rdmaHcaMax"'),
     (pool(additionalInfo=[]), 'resource "a": additionalInfo: must be an object'),
     (pool(additionalInfo={"eth0": {}}), 'resource "a": additionalInfo: key "eth0" is neither "*" nor a PCI address'),
@@ -60,7 +60,7 @@ CASES = [
     (selector(pciAddresses=["0000:3b:02"]),
      'resource "a": selectors[0].pciAddresses: "0000:3b:02" is not a PCI address such as "0000:3b:02.0"'),
     (selector(rootDevices=["ens1f0"]),
-     'resource "a": selectors[0].rootDevices: "ens1f0" is not a PCI address such as "0000:3b:02.0"'),
+     'resource "a": selectors[0].rootDevices: "ens1f0" is not a PF\'s PCI address such as "0000:3b:00.0", optionally with #<VF ranges>'),
     (selector(acpiIndexes=["0"]), 'resource "a": selectors[0].acpiIndexes: "0" is not a positive ACPI index'),
     (selector(pfNames=["ens1f0#1#2"]), 'resource "a": selectors[0].pfNames: "ens1f0#1#2" is not <pf> or <pf>#<ranges>'),
     (selector(pfNames=["ens1f0#x"]), 'resource "a": selectors[0].pfNames: "ens1f0#x" has an invalid VF index range "x"'),
@@ -74,11 +74,32 @@ CASES = [
 def test_quoted_error_is_what_the_parser_prints(scratch, config, message):
     path = scratch / "config.json"
     path.write_text(config if isinstance(config, str) else json.dumps(config))
-    result = subprocess.run([binary("sriov-rdma-dp"), "discover", "--config", str(path), "--sys-root", str(scratch)],
+    # Strict, so that the unknown-key cases are refused as --strict-config refuses them.
+    result = subprocess.run([binary("sriov-rdma-dp"), "discover", "--strict-config", "--config", str(path), "--sys-root", str(scratch)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert result.stderr.splitlines()[0] == f"Error: {path}: config: {message}"
     assert f"`config: {message}`" in REFERENCE
+
+
+UNKNOWN_KEYS = [
+    ({"resources": [], "resourceList": [{"resourceName": "a"}]}, 'config: unknown key "resources" ignored'),
+    (pool(isRdma=True), 'config: resource "a": unknown key "isRdma" ignored'),
+    (selector(pfName=["ens1f0"]), 'config: resource "a": selectors[0]: unknown key "pfName" ignored'),
+]
+
+
+@pytest.mark.parametrize("config, warning", UNKNOWN_KEYS, ids=[warning for _, warning in UNKNOWN_KEYS])
+def test_unknown_keys_are_ignored_with_a_warning_as_the_go_plugins_ignore_them(scratch, config, warning):
+    path = scratch / "config.json"
+    path.write_text(json.dumps(config))
+    result = subprocess.run([binary("sriov-rdma-dp"), "discover", "--config", str(path), "--sys-root", str(scratch)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert f"  {warning}\n" in result.stdout
+    as_json = subprocess.run([binary("sriov-rdma-dp"), "discover", "--json", "--config", str(path), "--sys-root", str(scratch)],
+                             capture_output=True, text=True, timeout=30)
+    assert json.loads(as_json.stdout)["configWarnings"] == [warning]
 
 
 def test_run_refuses_a_name_kubelet_would_refuse(scratch):
@@ -102,7 +123,7 @@ def swift_string_set(source, declaration):
 def test_every_key_the_parser_accepts_is_documented():
     parser = (REPO / "Sources" / "ResourcePools" / "ConfigParser.swift").read_text()
     selectors = (REPO / "Sources" / "ResourcePools" / "SelectorParser.swift").read_text()
-    top = set(re.search(r'!\[("resourceList".*?)\]\.contains', parser).group(1).replace('"', "").replace(" ", "").split(","))
+    top = set(re.search(r'known: \[("resourceList".*?)\]', parser).group(1).replace('"', "").replace(" ", "").split(","))
     pool_keys = swift_string_set(parser, "private static let poolKeys")
     selector_keys = swift_string_set(selectors, "static let keys")
     assert top == {"resourceList", "configList", "periodicUpdateInterval"}
