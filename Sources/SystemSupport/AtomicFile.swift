@@ -14,6 +14,13 @@ public struct FileOperationError: Error, Equatable, Sendable, CustomStringConver
     public var description: String { "\(operation) \(path): \(errno)" }
 }
 
+extension FileOperationError {
+    /// `errno` failed `operation` on `path`, for callers that make the call themselves.
+    public static func failed(_ operation: String, _ path: String, _ errno: Errno) -> FileOperationError {
+        FileOperationError(operation: operation, path: path, errno: errno)
+    }
+}
+
 /// The whole of the file at `path`.
 public func readFile(_ path: String) throws(FileOperationError) -> [UInt8] {
     let bytes = Result { () throws(Errno) in

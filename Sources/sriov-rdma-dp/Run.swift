@@ -22,7 +22,8 @@ struct Run: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Pool configuration (SRIOV-DP resourceList format, plus shared RDMA pools).")
+    @Option(name: [.customLong("config"), .customLong("config-file")],
+            help: "Pool configuration (SRIOV-DP resourceList format, plus shared RDMA pools); --config-file as SRIOV-DP calls it.")
     var config = "/etc/pcidp/config.json"
 
     @Option(help: "Resource prefix for pools that set none.")
@@ -50,22 +51,38 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds between rescans when the kernel sends no events.")
     var pollInterval: Double = 1
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical, or a glog verbosity (0: info, 1-4: debug, 5 and more: trace).")
     var logLevel = "info"
 
+    @Option(help: "Also log to <dir>/sriov-rdma-dp.log, as glog's --log-dir; a relative directory is below /var/log.")
+    var logDir: String?
+
+    /// A level name, or glog's numeric verbosity as the operators pass it (`--log-level=10`).
+    static func level(_ text: String) -> Logger.Level? {
+        if let level = Logger.Level(rawValue: text) { return level }
+        guard let verbosity = Int(text), verbosity >= 0 else { return nil }
+        return verbosity == 0 ? .info : verbosity < 5 ? .debug : .trace
+    }
+
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level \(logLevel): use one of trace, debug, info, notice, warning, error, critical")
+        guard Self.level(logLevel) != nil else {
+            throw ValidationError("--log-level \(logLevel): use one of trace, debug, info, notice, warning, error, critical, or a glog verbosity 0-10")
         }
         guard pollInterval >= 0.1 else { throw ValidationError("--poll-interval must be at least 0.1 seconds") }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let level = Self.level(logLevel) ?? .info
+        let logFile = try logDir.map { directory in
+            try FileLogHandler.open(directory: directory.hasPrefix("/") ? directory : "/var/log/" + directory)
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return handler
+            guard let logFile else { return handler }
+            var file = FileLogHandler(label: label, file: logFile)
+            file.logLevel = level
+            return MultiplexLogHandler([handler, file])
         }
         let logger = Logger(label: "sriov-rdma-dp")
         var configuration = DaemonConfiguration(configPath: config, resourcePrefix: resourcePrefix)

@@ -28,6 +28,26 @@ enum Main {
         // so one arena's lock costs nothing measurable. Set here, on the main thread,
         // before any other thread exists.
         _ = mallopt(M_ARENA_MAX, 1)
-        await SRIOVRDMADevicePlugin.main()
+        let invokedAs = CommandLine.arguments.first?.split(separator: "/").last.map(String.init) ?? ""
+        await SRIOVRDMADevicePlugin.main(arguments(invokedAs: invokedAs, Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// The arguments as this binary reads them. Installed under the Go plugins' names
+    /// (the operators' DaemonSets start `sriovdp` through its entrypoint and
+    /// `/bin/k8s-rdma-shared-dp` directly), it serves without a subcommand and with
+    /// that plugin's default config path.
+    static func arguments(invokedAs name: String, _ arguments: [String]) -> [String] {
+        let subcommands: Set<String> = ["run", "discover", "health", "help"]
+        if let first = arguments.first, subcommands.contains(first) { return arguments }
+        switch name {
+        case "sriovdp":
+            return ["run"] + arguments
+        case "k8s-rdma-shared-dp":
+            if arguments.contains("-v") || arguments.contains("--version") { return ["--version"] }
+            let configured = arguments.contains { ["--config", "--config-file"].contains($0.split(separator: "=").first.map(String.init) ?? $0) }
+            return ["run"] + (configured ? [] : ["--config", "/k8s-rdma-shared-dev-plugin/config.json"]) + arguments
+        default:
+            return arguments
+        }
     }
 }
