@@ -87,18 +87,18 @@ let package = Package(
             "HostDevices", "PCIDatabase", "RDMAVerbs", "ResourcePools", "DevicePlugin", "JSONValue", "CLinux", "Netlink", "SystemSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: libnlHeaders, linkerSettings: executableLinking),
+        ], linkerSettings: executableLinking),
         // The CNI plugin: the CNI spec, netlink, and the VF attach logic.
         .target(name: "Netlink", dependencies: ["CNL", "HostDevices", "SystemSupport"], swiftSettings: libnlHeaders),
         // A JSON value, parser and printer: the CNI config and results, the device plugin's config and files.
         .target(name: "JSONValue"),
         .target(name: "CNI", dependencies: ["JSONValue", "SystemSupport"]),
-        .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices", "DeviceInfoSpec", "SystemSupport"], swiftSettings: libnlHeaders),
+        .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices", "DeviceInfoSpec", "SystemSupport"]),
 
         .executableTarget(name: "sriov-rdma-cni", dependencies: [
             "CNI", "VFAttach", "SystemSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: libnlHeaders, linkerSettings: cniLinking),
+        ], linkerSettings: cniLinking),
         // The latency benchmark engine behind rdma-lat: verbs ping-pong, exchange, statistics, report.
         .target(name: "RDMAPerf", dependencies: ["CIBVerbs", "CRDMACM", "CRDMAPerfSupport", "JSONValue", "SystemSupport"]),
 
@@ -135,9 +135,9 @@ let package = Package(
         .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI"]),
         // Scratch network namespaces and host tools for the CNI tests.
         .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetnsTestSupport"], swiftSettings: libnlHeaders),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetnsTestSupport"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "JSONValue"]),
-        .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "JSONValue", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"], swiftSettings: libnlHeaders),
+        .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "JSONValue", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"]),
         .testTarget(name: "RDMAPerfTests", dependencies: ["RDMAPerf"]),
         .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport", "CLinux"]),
         .testTarget(name: "DeviceInfoSpecTests", dependencies: ["DeviceInfoSpec", "JSONValue"]),

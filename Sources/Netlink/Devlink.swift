@@ -1,4 +1,4 @@
-import CNL
+internal import CNL
 import HostDevices
 #if canImport(Glibc)
 import Glibc

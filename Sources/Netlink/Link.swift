@@ -1,4 +1,4 @@
-import CNL
+internal import CNL
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

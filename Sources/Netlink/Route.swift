@@ -1,4 +1,4 @@
-import CNL
+internal import CNL
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -20,7 +20,7 @@ public struct RouteInfo: Equatable, Sendable {
     public var scope: UInt8
 
     public init(destination: IPPrefix, gateway: IPAddress? = nil, outputInterface: Int32? = nil,
-                table: UInt32 = UInt32(RT_TABLE_MAIN.rawValue), priority: UInt32? = nil, mtu: UInt32? = nil,
+                table: UInt32 = 254 /* RT_TABLE_MAIN, include/uapi/linux/rtnetlink.h */, priority: UInt32? = nil, mtu: UInt32? = nil,
                 advmss: UInt32? = nil, scope: UInt8? = nil) {
         self.destination = destination
         self.gateway = gateway
