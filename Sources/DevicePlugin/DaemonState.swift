@@ -20,7 +20,8 @@ struct DaemonState {
     var registrations: [String: PoolRegistration] = [:]
     /// Replaced servers kept until kubelet has let go of them.
     var retiring: [String: RetiringServer] = [:]
-    var wakeScheduled = false
+    /// When the next `.reconcile` wake-up comes, if one is scheduled.
+    var wakeAt: ContinuousClock.Instant?
     /// The last rescan's fault, while rescans fail: logged once, cleared by a good one.
     var scanFault: ScanFault?
     var socketCounter = 0

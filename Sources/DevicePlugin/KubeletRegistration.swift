@@ -44,8 +44,8 @@ struct PoolRegistration {
     /// When the phase began, on the monotonic clock and on the wall clock (for the status file).
     private(set) var since = ContinuousClock.now
     private(set) var sinceWall = wallClockSeconds()
-    /// The kubelet.sock that refused a connection, and when.
-    var unreachable: (kubelet: KubeletInstance, at: ContinuousClock.Instant)?
+    /// The kubelet.sock that refused a connection, when, and how many times in a row.
+    var unreachable: (kubelet: KubeletInstance, at: ContinuousClock.Instant, attempts: Int)?
     /// Servers replaced because kubelet did not open ListAndWatch after Register; each
     /// further wait is twice as long.
     var unwatchedRetries = 0
@@ -86,8 +86,11 @@ struct RetiringServer {
 extension DaemonState {
     /// How long a retired server may keep kubelet's connection before it is closed anyway.
     static let retireTimeout: Duration = .seconds(2)
-    /// How soon a kubelet.sock that refused a connection is tried again without an inotify event.
-    static let unreachableRetry: Duration = .seconds(1)
+    /// How soon a kubelet.sock that refused a connection is tried again: 50 ms after the
+    /// first refusal (kubelet binds the socket a moment before it listens), doubling to 1 s.
+    static func unreachableRetry(attempts: Int) -> Duration {
+        .milliseconds(min(50 << min(max(attempts - 1, 0), 5), 1000))
+    }
     /// How soon Register is tried again after kubelet answered it with an error.
     static let refusedRetry: Duration = .seconds(5)
     /// Through the plugin watcher: how long a server whose ListAndWatch ended waits for
@@ -152,7 +155,10 @@ extension DaemonState {
         case .waitingForKubelet, .refused:
             held = pluginWatcherDirectory != nil
         }
-        guard held && (inFlight || old.connectionCount > 0) else {
+        // A Register on its way holds the old server only while kubelet can still dial it:
+        // a socket file that is gone (kubelet wiped its directory) takes no new connection.
+        let reachable = FileSystem.exists(old.socketPath)
+        guard held && ((inFlight && reachable) || old.connectionCount > 0) else {
             if startSuccessor(name, reason: reason, unwatched: registration.unwatchedRetries) { old.stop() }
             return
         }
@@ -160,7 +166,7 @@ extension DaemonState {
         let watcher = pluginWatcherDirectory != nil
         // Through the plugin watcher, a socket that goes is the watcher's cue to deregister it.
         if watcher { FileSystem.remove(old.socketPath) }
-        retiring[name] = RetiringServer(server: old, deadline: now + Self.retireTimeout, registerInFlight: inFlight,
+        retiring[name] = RetiringServer(server: old, deadline: now + Self.retireTimeout, registerInFlight: inFlight && reachable,
                                         successorWaits: watcher, reason: reason)
         if !watcher { startSuccessor(name, reason: reason, unwatched: registration.unwatchedRetries) }
     }
@@ -209,7 +215,14 @@ extension DaemonState {
             registrations[name]?.enter(.waitingForKubelet)
             return
         }
-        if let unreachable = registration.unreachable, unreachable.kubelet == kubelet, now - unreachable.at < Self.unreachableRetry { return }
+        if let unreachable = registration.unreachable, unreachable.kubelet == kubelet {
+            // kubelet binds kubelet.sock a moment before it listens: try again soon, then less often.
+            let wait = Self.unreachableRetry(attempts: unreachable.attempts)
+            guard now - unreachable.at >= wait else {
+                scheduleWake(after: wait - (now - unreachable.at))
+                return
+            }
+        }
         register(name, server: server, kubelet: kubelet)
     }
 
@@ -224,7 +237,9 @@ extension DaemonState {
             do {
                 // kubelet dials back within its own 10 s before answering.
                 _ = try await GRPCClient.unary(socketPath: kubeletSocket, method: RegistrationService.register, request: request, timeout: .seconds(30))
-                sink.yield(.registered(pool: name, socket: socket, kubelet: kubelet))
+                // The kubelet that answered is the one listening now: a stale kubelet.sock
+                // seen before the connect may have been replaced by the time it was made.
+                sink.yield(.registered(pool: name, socket: socket, kubelet: KubeletInstance(socketPath: kubeletSocket) ?? kubelet))
             } catch let status as GRPCStatus where status.code == .unavailable {
                 // No kubelet behind the socket (yet): a restart in progress, not a failure.
                 sink.yield(.kubeletUnreachable(pool: name, socket: socket, kubelet: kubelet, reason: status.message))
@@ -253,7 +268,8 @@ extension DaemonState {
     mutating func kubeletUnreachable(pool name: String, socket: String, kubelet: KubeletInstance, reason: String) {
         guard registerReturned(pool: name, socket: socket) else { return }
         registrations[name]?.enter(.waitingForKubelet)
-        registrations[name]?.unreachable = (kubelet, .now)
+        let attempts = registrations[name]?.unreachable.flatMap { $0.kubelet == kubelet ? $0.attempts : nil } ?? 0
+        registrations[name]?.unreachable = (kubelet, .now, attempts + 1)
         logger.debug("\(name): kubelet.sock does not accept connections yet (\(reason)); registering when it does")
     }
 
@@ -278,20 +294,21 @@ extension DaemonState {
         logger.error("\(name): Register failed: \(reason)")
     }
 
-    /// A `.reconcile` event soon, unless one is already coming.
+    /// A `.reconcile` event after `delay`, unless one is already coming sooner.
     private mutating func scheduleWake(after delay: Duration) {
-        guard !wakeScheduled else { return }
-        wakeScheduled = true
+        let at = ContinuousClock.now + delay
+        if let coming = wakeAt, coming <= at { return }
+        wakeAt = at
         let sink = self.sink
         Task {
-            try? await Task.sleep(for: delay)
+            try? await Task.sleep(until: at, clock: .continuous)
             sink.yield(.reconcile)
         }
     }
 
-    /// The `.reconcile` event arrived.
+    /// A `.reconcile` event arrived.
     mutating func woke() {
-        wakeScheduled = false
+        if let coming = wakeAt, coming <= .now { wakeAt = nil }
         reconcile()
     }
 
