@@ -14,6 +14,7 @@ What a plugin must survive is modelled too:
   deregisters a plugin by name when its socket goes."""
 import concurrent.futures
 import os
+import socket
 import stat
 import threading
 import time
@@ -194,8 +195,15 @@ class Kubelet:
             return sum(health == "Healthy" for health in self.devices.get(name, {}).values())
 
     def kill(self):
-        """The kubelet process goes: its server and every connection it held close."""
+        """The kubelet process goes: its server and every connection it held close, and
+        its kubelet.sock stays behind, refusing connections, until the next kubelet
+        removes it (as a real kubelet leaves it on SIGTERM and SIGKILL)."""
         self.server.stop(0)
+        path = os.path.join(self.directory, "kubelet.sock")
+        if not os.path.exists(path):
+            stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            stale.bind(path)
+            stale.close()
         with self.lock:
             self.generation += 1
             clients, self.connections = self.connections, []

@@ -184,7 +184,7 @@ def test_config_change_adds_and_removes_pools(node):
     assert not os.path.exists(os.path.join(node.kubelet_dir, first.endpoint))
     # A broken config is refused and the running pools stay.
     with open(node.config, "w") as handle:
-        handle.write('{"resourceList": [{"resourceName": "x", "selectors": {"vendor": []}}]}')
+        handle.write('{"resourceList": [{"resourceName": "x", "selectors": {"vendors": "8086"}}]}')
     time.sleep(0)  # nothing to wait for: the next check polls
     wait_for(lambda: "config reload failed" in open(os.path.join(node.base, "dp.log")).read(), what="reload error logged")
     assert not low.ended.is_set() and not high.ended.is_set()
