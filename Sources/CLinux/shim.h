@@ -18,6 +18,10 @@ int pthread_setname_np(pthread_t thread, const char *name);
 int pthread_getname_np(pthread_t thread, char *name, size_t length);
 int mkostemp(char *template, int flags);
 
+// open(2)'s O_PATH (include/uapi/asm-generic/fcntl.h), which <fcntl.h> defines only under
+// _GNU_SOURCE: a descriptor that names a file without opening it.
+static const int sriov_rdma_o_path = 010000000;
+
 // The number of CPUs this thread may run on (its affinity mask: a pod's cpuset, not
 // the host's CPU count); 1 if the kernel will not say. cpu_set_t and
 // sched_getaffinity(3) are _GNU_SOURCE-only, the system call is not.

@@ -40,6 +40,24 @@ public struct FileDescriptor: Hashable, Sendable {
         }
     }
 
+    /// Everything up to the end of the file when that is at most `limit` bytes; nil when
+    /// there is more. Reading stops at `limit` + 1 bytes, so an endless source (a
+    /// pipe that is never closed on a writer that keeps writing, /dev/zero) costs
+    /// `limit` bytes of memory and no more.
+    public func readAll(limit: Int, chunkSize: Int = 64 * 1024) throws(Errno) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: min(chunkSize, limit + 1))
+        while bytes.count <= limit {
+            let wanted = min(chunk.count, limit + 1 - bytes.count)
+            let count = try chunk.withUnsafeMutableBytes { raw in
+                Result { () throws(Errno) in try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[..<wanted])) }
+            }.get()
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+        }
+        return nil
+    }
+
     /// One write(2): the count written.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int {
         let count = retryingOnInterrupt { Glibc.write(rawValue, bytes.baseAddress, bytes.count) }
