@@ -35,9 +35,12 @@ public func readFile(_ path: String) throws(FileOperationError) -> [UInt8] {
 
 /// Replaces `path` atomically: a temporary file next to it, written in full, given
 /// `mode`, then renamed over it, so a reader sees the old file or the new one, never
-/// a part. On failure the temporary file is removed and `path` is untouched.
+/// a part. On failure the temporary file is removed and `path` is untouched. The
+/// temporary's name carries the writer's pid (`temporaryFileWriter`), so the file of
+/// a writer killed before the rename can be told from a live writer's and removed
+/// (`removeAbandonedTemporaryFiles`).
 public func writeFileAtomically(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644) throws(FileOperationError) {
-    var template = Array((path + ".XXXXXX").utf8CString)
+    var template = Array(temporaryFileTemplate(for: path, writer: getpid()).utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkostemp($0.baseAddress!, O_CLOEXEC) }
     guard fd >= 0 else { throw FileOperationError(operation: "creating a file next to", path: path, errno: .current) }
     let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -71,4 +74,20 @@ public func createDirectories(_ path: String, mode: mode_t = 0o755, parentMode: 
             throw FileOperationError(operation: "creating the directory", path: built, errno: .current)
         }
     }
+}
+
+/// The names in the directory at `path`, without `.` and `..`, in no particular order.
+public func listDirectory(_ path: String) throws(FileOperationError) -> [String] {
+    guard let directory = opendir(path) else {
+        throw FileOperationError(operation: "listing", path: path, errno: .current)
+    }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
 }
