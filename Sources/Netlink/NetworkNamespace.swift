@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SystemSupport
 
 /// A network namespace held open by a file descriptor: a CNI_NETNS path, the calling
 /// thread's own namespace, or a temporary one this process created. The namespace
@@ -23,24 +24,35 @@ public final class NetworkNamespace: @unchecked Sendable, CustomStringConvertibl
     public var description: String { name }
 
     /// Opens a namespace file. Fails with ENOENT when the path is gone and with EINVAL
-    /// when the file is not a network namespace (a plain file, a mount namespace).
+    /// when the file is not a network namespace (a plain file, a mount namespace, a
+    /// FIFO or a device). Never waits: a FIFO is refused before it is opened.
     public static func open(path: String) throws -> NetworkNamespace {
         try open(path: path, name: path)
     }
 
     static func open(path: String, name: String) throws -> NetworkNamespace {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw NetlinkError(operation: "open network namespace", device: path, errno: errno)
+        // nsfs inodes are regular files (fs/nsfs.c: S_IFREG | S_IRUGO).
+        let file: FileDescriptor
+        do {
+            file = try FileDescriptor.openChecked(path, O_RDONLY, expecting: .regular).descriptor
+        } catch {
+            let message: String
+            switch error.problem {
+            case .failed(_, let errno):
+                throw NetlinkError(operation: "open network namespace", device: path, errno: errno.rawValue)
+            case .wrongType(let found, _): message = "is a \(found), not a network namespace file"
+            default: message = "\(error.problem)"
+            }
+            throw NetlinkError(operation: "open network namespace", device: path, errno: EINVAL, kernelMessage: message)
         }
         // include/uapi/linux/nsfs.h NS_GET_NSTYPE: only nsfs files answer it.
-        let type = cnl_ns_get_nstype(fd)
+        let type = cnl_ns_get_nstype(file.rawValue)
         guard type == CLONE_NEWNET else {
-            close(fd)
+            file.close()
             throw NetlinkError(operation: "open network namespace", device: path, errno: EINVAL,
                                kernelMessage: "not a network namespace file")
         }
-        return NetworkNamespace(descriptor: fd, name: name)
+        return NetworkNamespace(descriptor: file.rawValue, name: name)
     }
 
     /// The namespace the calling thread is in.

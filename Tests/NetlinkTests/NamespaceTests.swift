@@ -37,6 +37,21 @@ final class NamespaceTests: XCTestCase {
         }
     }
 
+    /// A FIFO would block open(2) until a writer came; a device's open routine may act.
+    /// Both are refused by type before they are opened.
+    func testOpenRefusesAFIFOOrADeviceAtOnce() throws {
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("netns-fifo-\(UUID().uuidString.prefix(8))").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        defer { unlink(fifo) }
+        for (path, what) in [(fifo, "a FIFO"), ("/dev/zero", "a character device")] {
+            XCTAssertThrowsError(try NetworkNamespace.open(path: path)) { error in
+                let error = error as! NetlinkError
+                XCTAssertEqual(error.errno, EINVAL)
+                XCTAssertEqual(error.kernelMessage, "is \(what), not a network namespace file")
+            }
+        }
+    }
+
     func testRDMANetlinkIsRefusedWithoutTheRDMACore() throws {
         // This machine's kernel has no ib_core: NETLINK_RDMA does not exist. The lab
         // suite exercises the RDMA calls on a kernel that has it.
