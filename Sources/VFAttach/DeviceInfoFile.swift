@@ -6,17 +6,22 @@ import SystemSupport
 
 /// The device-info file Multus places at `runtimeConfig.CNIDeviceInfoFile`, read as
 /// `DeviceInfo` (the type the device plugin writes it with). A vDPA pool's file is
-/// refused with its reason.
+/// refused with its reason. Only a regular file of at most `sizeLimit` bytes is read:
+/// the path comes from the runtime, and a FIFO or a device there must neither hang
+/// the call nor fill its memory.
 struct DeviceInfoFile {
     var pciAddress: PCIAddress
     var rdmaDevice: String?
 
+    /// The files the device plugin writes are a few hundred bytes.
+    static let sizeLimit = 64 * 1024
+
     static func read(_ path: String) throws(CNIError) -> DeviceInfoFile {
         let bytes: [UInt8]
-        do throws(FileOperationError) {
-            bytes = try readFile(path)
+        do throws(FileCheckError) {
+            bytes = try readRegularFile(path, limit: sizeLimit)
         } catch {
-            throw CNIError(.invalidNetworkConfig, "cannot read device-info file \(path)", details: error.errno.description)
+            throw CNIError(.invalidNetworkConfig, "cannot read device-info file \(path)", details: "\(error.problem)")
         }
         guard let json = try? JSON.parse(bytes) else {
             throw CNIError(.invalidNetworkConfig, "device-info file \(path) is not JSON")

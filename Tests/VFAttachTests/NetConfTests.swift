@@ -94,6 +94,25 @@ final class NetConfTests: XCTestCase {
         XCTAssertEqual(message(other), "device-info file \(directory.appendingPathComponent("other.json").path) has no pci.pci-address")
     }
 
+    /// The device-info path comes from the runtime: only a small regular file is read,
+    /// anything else is refused at once with the path and the reason.
+    func testDeviceInfoFileThatIsNoSmallRegularFileIsRefusedWithoutReading() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devinfo-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fifo = directory + "/fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let large = directory + "/large.json"
+        FileManager.default.createFile(atPath: large, contents: Data(repeating: 0x20, count: DeviceInfoFile.sizeLimit + 1))
+        for (path, reason) in [("/dev/zero", "is a character device, not a regular file"), (fifo, "is a FIFO, not a regular file"),
+                               (directory, "is a directory, not a regular file"), (large, "is larger than 65536 bytes"),
+                               ("/nonexistent/devinfo.json", "cannot be opened: No such file or directory")] {
+            XCTAssertThrowsError(try parse(#","runtimeConfig":{"CNIDeviceInfoFile":"\#(path)"}"#)) {
+                XCTAssertEqual($0 as? CNIError, CNIError(.invalidNetworkConfig, "cannot read device-info file \(path)", details: reason))
+            }
+        }
+    }
+
     func testDeviceIDPrecedence() throws {
         XCTAssertEqual(try parse(#","deviceID":"0000:3b:02.3","runtimeConfig":{"deviceID":"0000:3b:02.4"}"#).deviceIDSource, "deviceID")
         XCTAssertEqual(try parse(#","runtimeConfig":{"deviceID":"0000:3b:02.4"}"#).deviceID, PCIAddress("0000:3b:02.4"))
