@@ -1,4 +1,5 @@
 import JSONValue
+import SystemSupport
 
 /// One CNI call after validation: the environment, the network config and a logger.
 public struct CNICall: Sendable {
@@ -33,9 +34,32 @@ public enum CNISkeleton {
         public var exitCode: Int32
     }
 
+    /// The most stdin may hold. A real network config is a few kilobytes, a chained one
+    /// with its prevResult some tens; parsing a config this large costs a few tens of
+    /// MiB at most.
+    public static let configSizeLimit = 1 << 20
+
+    /// Runs the call with the network config read from `input` (stdin). Reading stops
+    /// after `configSizeLimit` + 1 bytes: a larger config is error 7, with nothing parsed.
+    public static func run(_ plugin: some CNIPlugin, variables: [String: String], input: FileDescriptor) -> Output {
+        let stdin: [UInt8]
+        switch Result(catching: { () throws(Errno) in try input.readAll(limit: configSizeLimit) }) {
+        case .success(let bytes?):
+            stdin = bytes
+        case .success(nil):
+            let error = CNIError(.invalidNetworkConfig, "the network config on stdin is larger than \(configSizeLimit) bytes")
+            return Output(stdout: error.json(version: CNIVersion.current.description).prettyPrinted + "\n", exitCode: 1)
+        case .failure:
+            // The runtime closed stdin early: the command decides whether it needed it.
+            stdin = []
+        }
+        return run(plugin, variables: variables, stdin: stdin)
+    }
+
     public static func run(_ plugin: some CNIPlugin, variables: [String: String], stdin: [UInt8]) -> Output {
+        let parsed = Result { () throws(JSONSyntaxError) in try JSON.parse(stdin) }
         // Errors echo the config's version when there is one to echo.
-        let echoedVersion = (try? JSON.parse(stdin))?["cniVersion"]?.stringValue ?? CNIVersion.current.description
+        let echoedVersion = (try? parsed.get())?["cniVersion"]?.stringValue ?? CNIVersion.current.description
         func failure(_ error: CNIError, logger: CNILogger? = nil) -> Output {
             logger?.error(error.description)
             return Output(stdout: error.json(version: echoedVersion).prettyPrinted + "\n", exitCode: 1)
@@ -53,7 +77,7 @@ public enum CNISkeleton {
         }
 
         let config: NetworkConfig
-        do { config = try NetworkConfig.parse(stdin) } catch { return failure(error) }
+        do { config = try NetworkConfig.parse(stdin, parsed: parsed) } catch { return failure(error) }
         let logger = CNILogger.configured(by: config.json)
         logger.context = [environment.command.rawValue, environment.containerID.isEmpty ? nil : environment.containerID,
                           environment.ifname.isEmpty ? nil : environment.ifname]

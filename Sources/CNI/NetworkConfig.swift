@@ -23,9 +23,14 @@ public struct NetworkConfig: Sendable {
     /// Parses stdin. Undecodable input is error 6, invalid shared fields error 7, and a
     /// `cniVersion` this plugin does not serve error 1.
     public static func parse(_ bytes: [UInt8]) throws(CNIError) -> NetworkConfig {
+        try parse(bytes, parsed: Result { () throws(JSONSyntaxError) in try JSON.parse(bytes) })
+    }
+
+    /// `bytes` as `parsed` already is, so that the skeleton parses stdin once.
+    static func parse(_ bytes: [UInt8], parsed: Result<JSON, JSONSyntaxError>) throws(CNIError) -> NetworkConfig {
         let json: JSON
         do {
-            json = try JSON.parse(bytes)
+            json = try parsed.get()
         } catch {
             throw CNIError(.decodingFailure, "error decoding network config", details: error.description)
         }

@@ -36,7 +36,7 @@ struct SRIOVRDMACNI: ParsableCommand {
             return
         }
         let output = CNISkeleton.run(SRIOVRDMAPlugin(host: AttachHost.fromEnvironment(variables)),
-                                     variables: variables, stdin: readStandardInput())
+                                     variables: variables, input: .standardInput)
         writeStandardOutput(output.stdout)
         Glibc.exit(output.exitCode)
     }
@@ -59,11 +59,6 @@ func processEnvironment() -> [String: String] {
         cursor = cursor.advanced(by: 1)
     }
     return variables
-}
-
-/// stdin to its end; what could be read when it fails (the runtime closed it early).
-func readStandardInput() -> [UInt8] {
-    (try? FileDescriptor.standardInput.readAll()) ?? []
 }
 
 /// The whole text; a runtime that stopped reading has gone, and nobody is left to tell.
