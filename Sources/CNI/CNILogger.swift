@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import JSONValue
+import SystemSupport
 
 /// Log lines for people: to stderr (which runtimes pass on to their own logs) or to
 /// the config's `logFile`, never to stdout, which carries the result. The fields
@@ -48,18 +49,37 @@ public final class CNILogger: @unchecked Sendable {
 
     deinit { if ownsDescriptor { close(descriptor) } }
 
-    /// A logger as the config asks for; an unusable `logFile` falls back to stderr
-    /// with a warning, an unknown `logLevel` to info.
-    public static func configured(by config: JSON?) -> CNILogger {
+    /// A logger as the config asks for, an unknown `logLevel` meaning info. `logFile`
+    /// must be an absolute path (a relative one would land wherever the runtime runs
+    /// the plugin) to a regular file, created with mode 0600 when missing, that is not
+    /// the plugin's stdout (which carries the result) or stderr. A FIFO, a device or a
+    /// directory is refused without being opened. A refusal is error 7; a file the
+    /// system will not open (a missing directory, a read-only file system) falls back
+    /// to stderr with a warning.
+    public static func configured(by config: JSON?) throws(CNIError) -> CNILogger {
         let level = config?["logLevel"]?.stringValue.flatMap(Level.init) ?? .info
-        if let path = config?["logFile"]?.stringValue, !path.isEmpty {
-            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-            if fd >= 0 { return CNILogger(level: level, descriptor: fd, ownsDescriptor: true) }
+        guard let path = config?["logFile"]?.stringValue, !path.isEmpty else { return CNILogger(level: level) }
+        func refuse(_ why: String) -> CNIError {
+            CNIError(.invalidNetworkConfig, "invalid logFile \(JSON.string(path).serialized): \(why)")
+        }
+        guard path.hasPrefix("/") else { throw refuse("must be an absolute path") }
+        let file: FileDescriptor
+        let status: FileStatus
+        do throws(FileCheckError) {
+            (file, status) = try FileDescriptor.openChecked(path, O_WRONLY | O_APPEND, expecting: .regular, creatingWith: 0o600)
+        } catch {
+            guard error.errno != nil else { throw refuse("\(error.problem)") }
             let logger = CNILogger(level: level)
-            logger.warning("cannot open logFile \(path): \(String(cString: strerror(errno))); logging to stderr")
+            logger.warning("cannot use logFile: \(error); logging to stderr")
             return logger
         }
-        return CNILogger(level: level)
+        for (stream, name) in [(FileDescriptor.standardOutput, "standard output"), (.standardError, "standard error")] {
+            if let streamStatus = try? stream.status(), streamStatus.isSameFile(as: status) {
+                file.close()
+                throw refuse("is the plugin's \(name)")
+            }
+        }
+        return CNILogger(level: level, descriptor: file.rawValue, ownsDescriptor: true)
     }
 
     public func error(_ message: @autoclosure () -> String) { log(.error, message()) }

@@ -78,7 +78,15 @@ public enum CNISkeleton {
 
         let config: NetworkConfig
         do { config = try NetworkConfig.parse(stdin, parsed: parsed) } catch { return failure(error) }
-        let logger = CNILogger.configured(by: config.json)
+        let logger: CNILogger
+        do {
+            logger = try CNILogger.configured(by: config.json)
+        } catch {
+            // DEL never fails on config that could not have been used for ADD.
+            guard environment.command == .del else { return failure(error) }
+            logger = CNILogger(level: .info)
+            logger.warning("\(error.description); logging to stderr")
+        }
         logger.context = [environment.command.rawValue, environment.containerID.isEmpty ? nil : environment.containerID,
                           environment.ifname.isEmpty ? nil : environment.ifname]
             .compactMap { $0 }.joined(separator: " ")

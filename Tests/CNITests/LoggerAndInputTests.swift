@@ -4,7 +4,8 @@ import JSONValue
 import SystemSupport
 import XCTest
 
-/// stdin, as the runtime hands it: bounded, whatever is on the other end.
+/// What the runtime hands the plugin besides the environment: the `logFile` path and
+/// stdin. Neither may hang the call, corrupt its result or fill its memory.
 final class LoggerAndInputTests: XCTestCase {
     private var directory: String!
 
@@ -15,6 +16,57 @@ final class LoggerAndInputTests: XCTestCase {
 
     override func tearDown() {
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func logger(_ path: String) throws(CNIError) -> CNILogger {
+        try CNILogger.configured(by: .object([("logFile", .string(path)), ("logLevel", .string("debug"))]))
+    }
+
+    private func refusal(_ path: String) -> CNIError? {
+        do { _ = try logger(path); return nil } catch { return error }
+    }
+
+    func testAMissingLogFileIsCreatedPrivateAndWrittenTo() throws {
+        let path = directory + "/sub.log"
+        let log = try logger(path)
+        log.info("hello")
+        XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).hasSuffix("[info] sriov-rdma-cni: hello\n"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+    }
+
+    func testALogFileThatIsNoRegularFileOrIsRelativeIsRefusedAsInvalidConfig() {
+        let fifo = directory + "/fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        XCTAssertEqual(refusal("plugin.log"), CNIError(.invalidNetworkConfig, #"invalid logFile "plugin.log": must be an absolute path"#))
+        XCTAssertEqual(refusal(fifo), CNIError(.invalidNetworkConfig, #"invalid logFile ""# + fifo + #"": is a FIFO, not a regular file"#))
+        XCTAssertEqual(refusal("/dev/null"),
+                       CNIError(.invalidNetworkConfig, #"invalid logFile "/dev/null": is a character device, not a regular file"#))
+        XCTAssertEqual(refusal(directory)?.message, #"invalid logFile ""# + directory + #"": is a directory, not a regular file"#)
+    }
+
+    func testALogFileThatIsTheStandardOutputOrErrorIsRefusedWhateverItIsCalled() throws {
+        let path = directory + "/stdout"
+        FileManager.default.createFile(atPath: path, contents: Data())
+        for stream: Int32 in [1, 2] {
+            fflush(nil)
+            let saved = dup(stream)
+            let file = open(path, O_WRONLY | O_APPEND)
+            dup2(file, stream)
+            close(file)
+            let byPath = refusal(path), byProc = refusal("/proc/self/fd/\(stream)"), byDev = refusal(stream == 1 ? "/dev/stdout" : "/dev/stderr")
+            fflush(nil)
+            dup2(saved, stream)
+            close(saved)
+            let name = stream == 1 ? "standard output" : "standard error"
+            XCTAssertEqual(byPath?.message, #"invalid logFile ""# + path + #"": is the plugin's "# + name)
+            XCTAssertEqual(byProc?.message, #"invalid logFile "/proc/self/fd/\#(stream)": is the plugin's "# + name)
+            XCTAssertEqual(byDev?.code, 7)
+        }
+    }
+
+    func testAnUnopenableLogFileFallsBackToStandardError() throws {
+        XCTAssertNoThrow(try logger(directory + "/missing/dir/plugin.log"))
     }
 
     // MARK: stdin
@@ -62,5 +114,17 @@ final class LoggerAndInputTests: XCTestCase {
         defer { zero.close() }
         let output = CNISkeleton.run(NothingPlugin(), variables: variables.merging(["CNI_COMMAND": "ADD"]) { $1 }, input: zero)
         XCTAssertEqual(try JSON.parse(output.stdout)["code"], JSON(7))
+    }
+
+    func testARefusedLogFileFailsADDButNotDEL() throws {
+        let fifo = directory + "/fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let add = NothingPlugin()
+        let output = try run("ADD", input: config(padding: 0, logFile: fifo), plugin: add)
+        XCTAssertEqual(try JSON.parse(output.stdout)["msg"], .string(#"invalid logFile ""# + fifo + #"": is a FIFO, not a regular file"#))
+        XCTAssertFalse(add.called)
+        let del = NothingPlugin()
+        XCTAssertEqual(try run("DEL", input: config(padding: 0, logFile: fifo), plugin: del), CNISkeleton.Output(stdout: "", exitCode: 0))
+        XCTAssertTrue(del.called)
     }
 }
