@@ -69,16 +69,21 @@ public struct StateDirectory: Sendable {
 
     /// The names in `subdirectory` ending in `suffix`, sorted.
     public func list(_ subdirectory: String, suffix: String) -> [String] {
-        guard let directory = opendir(file(subdirectory)) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name.hasSuffix(suffix), name != "." && name != ".." { names.append(name) }
+        let names = (try? listDirectory(file(subdirectory))) ?? []
+        return names.filter { $0.hasSuffix(suffix) }.sorted()
+    }
+
+    /// Removes the temporary files that calls which have since ended left in
+    /// `subdirectories` (a call killed between writing a record's temporary and
+    /// renaming it); a live call's temporary stays. Each removal is logged; returns the
+    /// paths removed.
+    @discardableResult
+    public func removeAbandonedTemporaries(in subdirectories: [String], logger: CNILogger) -> [String] {
+        let removed = subdirectories.flatMap { subdirectory in
+            removeAbandonedTemporaryFiles(in: file(subdirectory)).map { file(subdirectory + "/" + $0) }
         }
-        return names.sorted()
+        for path in removed { logger.info("removed \(path), left by a call that has ended") }
+        return removed
     }
 
     /// Takes an exclusive flock on `name` (created when missing), waiting up to

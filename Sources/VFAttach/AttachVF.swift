@@ -41,6 +41,7 @@ struct AttachVF {
 
         let lock = try state.lock("locks/\(address).lock", timeout: host.lockTimeout, purpose: "VF \(address)")
         defer { withExtendedLifetime(lock) {} }
+        state.removeAbandonedTemporaries(in: ["attachments", "allocations"], logger: logger)
 
         var rollback = Rollback(faultInjection: faultInjection)
         do {

@@ -49,6 +49,7 @@ struct DetachVF {
             }
         }
         defer { withExtendedLifetime(lock) {} }
+        state.removeAbandonedTemporaries(in: ["attachments", "allocations"], logger: logger)
 
         // IPAM is released first and always: an address must not leak because the VF,
         // the namespace or our state is gone.

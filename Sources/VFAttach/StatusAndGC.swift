@@ -26,6 +26,7 @@ struct StatusAndGC {
         }
         let detach = DetachVF(call: call, host: host, stateDir: stateDir)
         let state = detach.state
+        state.removeAbandonedTemporaries(in: ["attachments", "allocations"], logger: call.logger)
         var failures: [String] = []
         let hostNamespace = try host.openNamespace()
         for file in state.list("attachments", suffix: ".json") {

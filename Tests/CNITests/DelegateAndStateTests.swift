@@ -95,6 +95,27 @@ final class DelegateAndStateTests: XCTestCase {
         }
     }
 
+    /// A call killed between writing a record's temporary and renaming it leaves the
+    /// temporary; the next call removes it, and never the temporary of a live call.
+    func testTemporariesOfEndedCallsAreRemovedAndThoseOfLiveOnesKept() throws {
+        let state = StateDirectory(path: work.path + "/state")
+        try state.prepare(["attachments", "allocations"])
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let dead = "allocations/0000:00:0a.0.json.tmp\(ended.processIdentifier).Ab12Cd"
+        let live = "attachments/c1-net1.json.tmp\(getpid()).Ef34Gh"
+        for name in [dead, live] { FileManager.default.createFile(atPath: work.path + "/state/" + name, contents: Data("{".utf8)) }
+        let log = work.path + "/log"
+        let logger = try CNILogger.configured(by: .object([("logFile", .string(log))]))
+        XCTAssertEqual(state.removeAbandonedTemporaries(in: ["attachments", "allocations"], logger: logger),
+                       [work.path + "/state/" + dead])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work.path + "/state/" + dead))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: work.path + "/state/" + live))
+        XCTAssertTrue(try String(contentsOfFile: log, encoding: .utf8).contains("removed \(work.path)/state/\(dead), left by a call that has ended"))
+    }
+
     func testALockHeldElsewhereTimesOutAsTryAgainLater() throws {
         let state = StateDirectory(path: work.path)
         do {
