@@ -130,7 +130,8 @@ class Rig:
         return conf
 
     def cni(self, command: str, conf, *, cid: str = "cid1", ifname: str = "net1", netns: str | None = None,
-            env: dict | None = None, raw_env: dict | None = None) -> "Call":
+            env: dict | None = None, raw_env: dict | None = None, timeout: float = 60,
+            cwd: Path | None = None) -> "Call":
         variables = {"CNI_COMMAND": command, "CNI_CONTAINERID": cid, "CNI_IFNAME": ifname,
                      "CNI_NETNS": self.pod_path if netns is None else netns, "CNI_PATH": CNI_PATH,
                      "SRIOV_RDMA_SYSFS_ROOT": str(self.sysfs.root), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -141,7 +142,7 @@ class Rig:
         if isinstance(stdin, str):
             stdin = stdin.encode()
         result = subprocess.run(["ip", "netns", "exec", self.host, str(self.binary)], input=stdin,
-                                capture_output=True, env=variables, timeout=60)
+                                capture_output=True, env=variables, timeout=timeout, cwd=cwd)
         return Call(result.returncode, result.stdout.decode(), result.stderr.decode())
 
     def links(self, namespace: str) -> list[dict]:
