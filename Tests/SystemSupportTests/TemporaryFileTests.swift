@@ -21,7 +21,7 @@ final class TemporaryFileTests: XCTestCase {
         XCTAssertTrue(processHasEnded(ended.processIdentifier))
         let dead = "x.json.tmp\(ended.processIdentifier).AAAAAA"
         let live = "x.json.tmp\(getpid()).BBBBBB"
-        let init1 = "x.json.tmp1.CCCCCC"  // pid 1 lives (EPERM counts as alive too)
+        let init1 = "x.json.tmp1.CCCCCC"  // init lives (so would a process this one may not signal: EPERM)
         for name in [dead, live, init1, "x.json"] {
             FileManager.default.createFile(atPath: directory + "/" + name, contents: Data())
         }
