@@ -40,7 +40,7 @@ public struct GIDTable: Sendable, Equatable {
     public static func read(sysRoot: String = "/sys", device: String, port: Int) -> GIDTable {
         let base = "\(sysRoot)/class/infiniband/\(device)/ports/\(port)"
         var entries: [GIDEntry] = []
-        for name in directoryEntries("\(base)/gids") {
+        for name in (try? listDirectory("\(base)/gids")) ?? [] {
             guard let index = Int(name), let text = readAttribute("\(base)/gids/\(name)"),
                   let gid = GID(sysfsText: text), !gid.isZero else { continue }
             entries.append(GIDEntry(index: index, gid: gid,
@@ -85,19 +85,6 @@ public struct GIDSelectionError: Error, Sendable, Equatable, CustomStringConvert
     }
 }
 
-/// Names in a directory, without "." and "..", empty when it cannot be opened.
-func directoryEntries(_ path: String) -> [String] {
-    guard let directory = opendir(path) else { return [] }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
-}
 
 /// A sysfs attribute without its trailing newline; nil when it cannot be read
 /// (an unused GID's type answers EINVAL).
