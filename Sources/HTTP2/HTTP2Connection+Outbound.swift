@@ -65,6 +65,27 @@ extension HTTP2Connection {
         flushPendingData(events: &ignored)
     }
 
+    /// Queues data on an open stream after dropping what is queued there and not yet
+    /// begun: for a stream whose every message supersedes the ones before (a full
+    /// state rather than a change), an unsent older message is worthless, so a peer
+    /// that does not read holds at most the message being written and this one.
+    /// A message partly written is kept, so the peer never sees a torn one.
+    public mutating func sendDataReplacingQueued(_ bytes: [UInt8], on stream: UInt32) throws(HTTP2SendError) {
+        var state = try sendableState(stream)
+        let kept = state.headPartlyWritten ? 1 : 0
+        var remaining = Array(state.pending.prefix(kept))
+        for item in state.pending.dropFirst(kept) {
+            if case .data(let queued, endStream: false) = item {
+                state.pendingDataBytes -= queued.count
+            } else {
+                remaining.append(item)
+            }
+        }
+        state.pending = remaining
+        streams[stream] = state
+        try sendData(bytes, on: stream, endStream: false)
+    }
+
     private func sendableState(_ stream: UInt32) throws(HTTP2SendError) -> HTTP2StreamState {
         guard !isClosed else { throw .connectionClosed }
         guard let state = streams[stream] else { throw .streamNotOpen(stream) }
@@ -103,6 +124,7 @@ extension HTTP2Connection {
                     } else {
                         state.pending[0] = .data(Array(bytes[count...]), endStream: endStream)
                     }
+                    state.headPartlyWritten = !last
                     streams[id] = state
                     progress = true
                 }

@@ -101,6 +101,9 @@ public struct HTTP2Connection: Sendable {
     /// Streams currently open, in either direction.
     public var openStreamCount: Int { streams.count }
 
+    /// Data queued on every stream waiting for the peer's flow-control credit.
+    public var queuedDataBytes: Int { streams.values.reduce(0) { $0 + $1.pendingDataBytes } }
+
     /// Whether `stream` is open (we may still send or receive on it).
     public func isOpen(_ stream: UInt32) -> Bool { streams[stream] != nil }
 

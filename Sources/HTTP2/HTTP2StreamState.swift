@@ -15,6 +15,9 @@ struct HTTP2StreamState {
     /// Outbound items waiting for flow-control credit, in order.
     var pending: [PendingItem] = []
     var pendingDataBytes = 0
+    /// Whether the first pending item is data of which some frames are written:
+    /// it has to be finished before anything may replace what follows it.
+    var headPartlyWritten = false
     /// Whether a header block was delivered (so resets are reported to the owner).
     var announced = false
     /// `content-length` of the request, checked against the DATA received (§8.1.1).
