@@ -26,7 +26,10 @@ final class PoolServer: Sendable {
         let state = PoolServerState(.init(pool: pool, snapshot: snapshot, health: health), onStreamEnd: onStreamEnd)
         self.state = state
         handlers = DevicePluginHandlers(state: state, options: options, logger: logger)
-        server = try GRPCServer(socketPath: socketPath, router: handlers.router(watcher: watcher))
+        var configuration = GRPCServer.Configuration()
+        let name = pool.qualifiedName
+        configuration.log = { logger.warning("\(name): \($0)") }
+        server = try GRPCServer(socketPath: socketPath, router: handlers.router(watcher: watcher), configuration: configuration)
     }
 
     var isRegistered: Bool {

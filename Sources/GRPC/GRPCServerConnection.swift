@@ -19,6 +19,10 @@ final class GRPCServerConnection {
 
     var pendingWriteCount: Int { writeBuffer.count - writeOffset }
 
+    /// Outbound bytes this connection holds: written but not sent, and response data
+    /// waiting for the peer's flow-control credit.
+    var queuedBytes: Int { pendingWriteCount + http2.queuedDataBytes }
+
     /// Reads what the socket has and feeds it to HTTP/2, passing each event to
     /// `handle`. Returns false when the peer is gone (end of stream, read error).
     func read(into buffer: inout [UInt8], _ handle: (HTTP2Event) -> Void) -> Bool {

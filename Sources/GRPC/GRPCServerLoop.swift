@@ -18,12 +18,13 @@ final class GRPCServerLoop: Sendable {
     // Set once before the thread starts, then only read on the loop thread.
     nonisolated(unsafe) private var state: GRPCServerState!
 
-    init(listener: UnixSocket, router: GRPCRouter, configuration: GRPCServer.Configuration, counter: ConnectionCounter) throws(SocketError) {
+    init(listener: UnixSocket, router: GRPCRouter, configuration: GRPCServer.Configuration, gauges: ServerGauges, socketPath: String) throws(SocketError) {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
         guard epollFD >= 0, wakeFD >= 0 else { throw SocketError(operation: "epoll_create1/eventfd", path: "", errno: errno) }
-        state = GRPCServerState(loop: self, listener: listener, router: router, configuration: configuration, counter: counter)
-        watch(listener.fd, writable: false)
+        let listener = GRPCListener(socket: listener, path: socketPath, backoff: configuration.acceptBackoff, log: configuration.log)
+        state = GRPCServerState(loop: self, listener: listener, router: router, configuration: configuration, gauges: gauges)
+        watch(listener.socket.fd, writable: false)
         watch(wakeFD, writable: false)
     }
 
@@ -63,7 +64,7 @@ final class GRPCServerLoop: Sendable {
     func run() {
         var events = [epoll_event](repeating: epoll_event(), count: 64)
         while !stopped.load(ordering: .acquiring) {
-            let timeout = state.calls.pollTimeoutMilliseconds()
+            let timeout = state.pollTimeoutMilliseconds()
             let count = retryingOnInterrupt { epoll_wait(epollFD, &events, Int32(events.count), timeout) }
             if count < 0 { break }
             for index in 0..<max(0, Int(count)) {
@@ -72,7 +73,7 @@ final class GRPCServerLoop: Sendable {
                 if fd == wakeFD {
                     var value: UInt64 = 0
                     _ = Glibc.read(wakeFD, &value, 8)
-                } else if fd == state.listener.fd {
+                } else if fd == state.listener.socket.fd {
                     state.acceptAll()
                 } else {
                     state.handleIO(fd: fd, readable: flags & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0,
@@ -84,8 +85,9 @@ final class GRPCServerLoop: Sendable {
                 return jobs
             }
             for job in jobs { job(state) }
-            state.calls.fireExpiredDeadlines()
+            state.fireTimers()
             state.flushAll()
+            state.enforceQueuedBytesLimit()
         }
         state.shutdown()
         close(epollFD)

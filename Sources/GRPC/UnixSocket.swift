@@ -79,9 +79,11 @@ struct UnixSocket: Sendable {
     }
 
     /// Accepts one pending connection, non-blocking; nil when none is waiting.
-    func accept() -> UnixSocket? {
+    func accept() throws(Errno) -> UnixSocket? {
         let client = retryingOnInterrupt { accept4(fd, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)) }
-        return client >= 0 ? UnixSocket(fd: client) : nil
+        if client >= 0 { return UnixSocket(fd: client) }
+        if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+        throw .current
     }
 
     enum ReadResult {
