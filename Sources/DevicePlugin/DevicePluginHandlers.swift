@@ -96,7 +96,9 @@ struct DevicePluginHandlers: Sendable {
             }
         }
         router.register(DevicePluginService.getDevicePluginOptions) { _, _ in Self.pluginOptions }
-        router.registerStreaming(DevicePluginService.listAndWatch) { _, stream, _ in
+        // Each message is the whole device list: one kubelet has not read yet is
+        // worthless once a newer one exists.
+        router.registerStreaming(DevicePluginService.listAndWatch, coalescing: .latestOnly) { _, stream, _ in
             try await listAndWatch { try await stream.send($0) }
         }
         router.register(DevicePluginService.getPreferredAllocation) { request, _ in preferredAllocation(request) }

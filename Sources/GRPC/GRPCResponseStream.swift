@@ -2,8 +2,9 @@ import ProtoWire
 
 /// Sends the messages of a server-streaming response. `send` suspends while the
 /// peer is not reading (flow control), so a slow client cannot make the server
-/// buffer without bound; it throws once the call has ended (cancelled, reset,
-/// deadline, connection closed).
+/// buffer without bound; on a `.latestOnly` stream it replaces the unsent message
+/// instead. It throws once the call has ended (cancelled, reset, deadline,
+/// connection closed).
 public struct GRPCResponseStream<Response: ProtoMessage>: Sendable {
     let sink: GRPCStreamSink
 

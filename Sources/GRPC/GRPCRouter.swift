@@ -3,7 +3,7 @@ import ProtoWire
 /// The type-erased handler the server stores per path.
 enum GRPCHandler: Sendable {
     case unary(@Sendable ([UInt8], GRPCCallContext) async throws -> [UInt8])
-    case serverStreaming(@Sendable ([UInt8], GRPCStreamSink, GRPCCallContext) async throws -> Void)
+    case serverStreaming(GRPCStreamCoalescing, @Sendable ([UInt8], GRPCStreamSink, GRPCCallContext) async throws -> Void)
 }
 
 /// Maps `:path` to handlers. Build one, then hand it to a `GRPCServer`.
@@ -22,11 +22,14 @@ public struct GRPCRouter: Sendable {
         }
     }
 
+    /// A server-streaming method. With `coalescing: .latestOnly` a peer that does not
+    /// read gets only the newest unsent message, for streams of full states.
     public mutating func registerStreaming<Request, Response>(
         _ method: GRPCMethod<Request, Response>,
+        coalescing: GRPCStreamCoalescing = .everyMessage,
         _ handler: @escaping @Sendable (Request, GRPCResponseStream<Response>, GRPCCallContext) async throws -> Void
     ) {
-        handlers[method.path] = .serverStreaming { bytes, sink, context in
+        handlers[method.path] = .serverStreaming(coalescing) { bytes, sink, context in
             let request = try decodeRequest(Request.self, bytes, path: method.path)
             try await handler(request, GRPCResponseStream(sink: sink), context)
         }

@@ -159,8 +159,8 @@ final class GRPCServerCalls {
                 do { result = .success(try await handler(request, context)) } catch { result = .failure(error) }
                 loop.post { state in state.calls.unaryFinished(key, result: result) }
             }
-        case .serverStreaming(let handler):
-            let sink = GRPCStreamSink(loop: loop, call: key)
+        case .serverStreaming(let coalescing, let handler):
+            let sink = GRPCStreamSink(loop: loop, call: key, coalescing: coalescing)
             call.task = Task {
                 let failure: Error?
                 do {
@@ -201,8 +201,10 @@ final class GRPCServerCalls {
             continuation?.resume(throwing: GRPCStatus(.cancelled, "the call has ended"))
             return
         }
-        sendMessage(payload, call: call)
-        let underMark = call.connection.http2.pendingDataBytes(on: key.stream) <= configuration.streamHighWaterMark
+        let latestOnly = sink.coalescing == .latestOnly
+        sendMessage(payload, call: call, replacingQueued: latestOnly)
+        // A latest-only stream holds at most two messages however slow its peer.
+        let underMark = latestOnly || call.connection.http2.pendingDataBytes(on: key.stream) <= configuration.streamHighWaterMark
         sink.setMustWait(!underMark)
         guard let continuation else { return }
         if underMark {
@@ -212,13 +214,17 @@ final class GRPCServerCalls {
         }
     }
 
-    private func sendMessage(_ payload: [UInt8], call: GRPCServerCall) {
+    private func sendMessage(_ payload: [UInt8], call: GRPCServerCall, replacingQueued: Bool = false) {
         do {
             if !call.headersSent {
                 try call.connection.http2.sendHeaders(GRPCResponseHeaders.initial, on: call.stream, endStream: false)
                 call.headersSent = true
             }
-            try call.connection.http2.sendData(GRPCMessageFraming.frame(payload), on: call.stream, endStream: false)
+            if replacingQueued {
+                try call.connection.http2.sendDataReplacingQueued(GRPCMessageFraming.frame(payload), on: call.stream)
+            } else {
+                try call.connection.http2.sendData(GRPCMessageFraming.frame(payload), on: call.stream, endStream: false)
+            }
         } catch {
             connections[call.connection.id]?.byStream[call.stream] = nil
             end(call, error: GRPCStatus(.cancelled, "\(error)"))

@@ -12,6 +12,7 @@ import Synchronization
 final class GRPCStreamSink: Sendable {
     let loop: GRPCServerLoop
     let call: GRPCServerCalls.CallKey
+    let coalescing: GRPCStreamCoalescing
     /// Sends posted without waiting that the loop has not performed yet.
     private let unperformed = Atomic<Int>(0)
     /// Set by the loop when the stream is over its high-water mark or the call ended.
@@ -20,9 +21,10 @@ final class GRPCStreamSink: Sendable {
     /// can queue while the loop has not yet seen the stream go over its mark.
     static let maxUnperformed = 64
 
-    init(loop: GRPCServerLoop, call: GRPCServerCalls.CallKey) {
+    init(loop: GRPCServerLoop, call: GRPCServerCalls.CallKey, coalescing: GRPCStreamCoalescing) {
         self.loop = loop
         self.call = call
+        self.coalescing = coalescing
     }
 
     func send(_ payload: [UInt8]) async throws {

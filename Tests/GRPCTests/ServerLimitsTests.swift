@@ -1,5 +1,6 @@
 import DevicePluginAPI
 @testable import GRPC
+import Synchronization
 import XCTest
 
 /// The server's bounds under peers that stall, flood or never read, on real Unix sockets.
@@ -103,4 +104,44 @@ final class ServerLimitsTests: XCTestCase {
         XCTAssertLessThanOrEqual(server.queuedBytes, cap)
         try await assertServes(server)
     }
+
+    func testLatestOnlyStreamHoldsOnlyTheNewestMessageForAPeerThatDoesNotRead() throws {
+        let sent = Sent()
+        var router = GRPCRouter()
+        let padding = String(repeating: "x", count: 1000)
+        router.registerStreaming(DevicePluginService.listAndWatch, coalescing: .latestOnly) { _, stream, _ in
+            for index in 0..<2000 {
+                try await stream.send(ListAndWatchResponse(devices: [Device(id: "\(index)-\(padding)", health: DeviceHealth.healthy)]))
+                sent.count.store(index + 1, ordering: .relaxed)
+            }
+            try await Task.sleep(for: .seconds(3600))
+        }
+        let server = try makeServer(router: router) { _ in }
+        defer { server.stop() }
+        let client = try RawHTTP2Client(path: server.socketPath)
+        defer { client.close() }
+        // SETTINGS_INITIAL_WINDOW_SIZE 0 (RFC 9113 §6.5.2): the server may send no DATA.
+        let settings = RawHTTP2Client.frame(type: 0x4, stream: 0, [0x00, 0x04] + RawHTTP2Client.bigEndian(0))
+        try client.send(Array(RawHTTP2Client.preface.prefix(24)) + settings
+                        + RawHTTP2Client.request(path: DevicePluginService.listAndWatch.path, stream: 1))
+
+        // 2 MB of messages, twice the stream's high-water mark: a stream that kept
+        // them all would have made the handler wait.
+        XCTAssertTrue(eventually { sent.count.load(ordering: .relaxed) == 2000 }, "sent \(sent.count.load(ordering: .relaxed))")
+        XCTAssertTrue(eventually { server.queuedBytes < 2 * 1100 }, "\(server.queuedBytes) bytes queued")
+
+        try client.send(RawHTTP2Client.frame(type: 0x8, stream: 1, RawHTTP2Client.bigEndian(1 << 20)))
+        let frames = client.readFrames(within: .seconds(5)) { frames in
+            frames.filter { $0.type == 0x0 }.reduce(0) { $0 + $1.payload.count } >= 1005
+        }
+        let data = frames.filter { $0.type == 0x0 && $0.stream == 1 }.flatMap(\.payload)
+        let length = data.count >= 5 ? Int(data[1]) << 24 | Int(data[2]) << 16 | Int(data[3]) << 8 | Int(data[4]) : 0
+        XCTAssertEqual(data.count, 5 + length)
+        let message = try ListAndWatchResponse(serializedBytes: Array(data.dropFirst(5)))
+        XCTAssertEqual(message.devices.first?.id, "1999-\(padding)")
+    }
+}
+
+private final class Sent: Sendable {
+    let count = Atomic<Int>(0)
 }
