@@ -27,21 +27,48 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Socket path to serve on.") var socket: String
     @Option(help: "Number of devices.") var devices = 2
     @Option(help: "Health changes ListAndWatch sends after the first list.") var updates = 0
+    @Option(help: "After those, one more health change every this many milliseconds, for ever.") var updateIntervalMs: Int?
+    @Flag(help: "Register ListAndWatch as latest-only (as the daemon does): a peer that does not read gets only the newest list.")
+    var latestOnly = false
+    @Option(help: "GRPCServer.Configuration.maxConnections.") var maxConnections: Int?
+    @Option(help: "GRPCServer.Configuration.handshakeTimeout, in milliseconds.") var handshakeTimeoutMs: Int?
+    @Option(help: "GRPCServer.Configuration.maxQueuedBytes.") var maxQueuedBytes: Int?
 
     func run() async throws {
         let deviceCount = devices
         let updateCount = updates
+        let interval = updateIntervalMs.map { Duration.milliseconds($0) }
+        var configuration = GRPCServer.Configuration()
+        if let maxConnections { configuration.maxConnections = maxConnections }
+        if let handshakeTimeoutMs { configuration.handshakeTimeout = .milliseconds(handshakeTimeoutMs) }
+        if let maxQueuedBytes { configuration.maxQueuedBytes = maxQueuedBytes }
+        configuration.log = { message in
+            let line = Array("\(message)\n".utf8)
+            _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        }
         var router = GRPCRouter()
         router.register(DevicePluginService.getDevicePluginOptions) { _, _ in
             DevicePluginOptions(preStartRequired: true, getPreferredAllocationAvailable: true)
         }
-        router.registerStreaming(DevicePluginService.listAndWatch) { _, stream, _ in
+        router.registerStreaming(DevicePluginService.listAndWatch, coalescing: latestOnly ? .latestOnly : .everyMessage) { _, stream, _ in
             var list = (1...max(1, deviceCount)).map { Device(id: "Dev-\($0)", health: DeviceHealth.healthy, topology: TopologyInfo(nodes: [NUMANode(id: 0)])) }
             try await stream.send(ListAndWatchResponse(devices: list))
-            for update in 0..<updateCount {
+            var update = 0
+            func toggle() {
                 let index = update % list.count
                 list[index].health = list[index].health == DeviceHealth.healthy ? DeviceHealth.unhealthy : DeviceHealth.healthy
+                update += 1
+            }
+            for _ in 0..<updateCount {
+                toggle()
                 try await stream.send(ListAndWatchResponse(devices: list))
+            }
+            if let interval {
+                while true {
+                    try await Task.sleep(for: interval)
+                    toggle()
+                    try await stream.send(ListAndWatchResponse(devices: list))
+                }
             }
             // ListAndWatch never ends while the plugin lives (kubelet does not retry it).
             while true { try await Task.sleep(for: .seconds(3600)) }
@@ -73,7 +100,7 @@ struct Serve: AsyncParsableCommand {
             for id in request.devicesIDs { try await behave(id) }
             return PreStartContainerResponse()
         }
-        let server = try GRPCServer(socketPath: socket, router: router)
+        let server = try GRPCServer(socketPath: socket, router: router, configuration: configuration)
         print("serving \(server.socketPath)")
         fflush(nil)  // flush every stream: the test waits for this line through a pipe
         while true { try await Task.sleep(for: .seconds(3600)) }

@@ -85,11 +85,12 @@ def start_server(short_tmp):
     tmp_path = short_tmp
     started = []
 
-    def start(devices=2, updates=0):
+    def start(devices=2, updates=0, args=(), preexec_fn=None):
+        """`args` go to `dp-interop-server serve`; `preexec_fn` runs in the child (to lower a limit, say)."""
         socket_path = str(tmp_path / f"dp-{len(started)}.sock")
         process = subprocess.Popen(
-            [interop_binary(), "serve", "--socket", socket_path, "--devices", str(devices), "--updates", str(updates)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [interop_binary(), "serve", "--socket", socket_path, "--devices", str(devices), "--updates", str(updates), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
         started.append(process)
         line = process.stdout.readline()
         assert line.startswith("serving"), f"server did not start: {line!r} {process.stderr.read() if process.poll() is not None else ''}"

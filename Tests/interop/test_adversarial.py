@@ -1,8 +1,12 @@
 """Malformed and hostile HTTP/2 input against our server, over raw sockets. Each case
 must get the connection or stream error RFC 9113 prescribes, while the server keeps
 serving other connections and its memory stays bounded."""
+import os
+import resource
 import socket
 import struct
+import threading
+import time
 
 import grpc
 import pytest
@@ -221,3 +225,158 @@ def test_memory_stays_bounded_under_repeated_abuse(api, server):
         client.sock.close()
     still_serving(api, server)
     assert server.rss_kib() - baseline < 64 * 1024, f"RSS grew from {baseline} KiB to {server.rss_kib()} KiB"
+
+
+# Bounded connections and memory (issue 17 §3) and accepting under EMFILE (§2).
+
+ENHANCE_YOUR_CALM, SETTINGS_TIMEOUT = 0xb, 0x4
+LIST_AND_WATCH = [(k, "/v1beta1.DevicePlugin/ListAndWatch" if k == ":path" else v) for k, v in REQUEST]
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, proc(5)
+
+
+def closed_within(client, seconds):
+    """Whether the server closes the connection within `seconds`; what it sent is kept in `client.buffer`."""
+    deadline = time.monotonic() + seconds
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            client.sock.settimeout(left)
+            chunk = client.sock.recv(65536)
+            if not chunk:
+                return True
+            client.buffer += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        pass
+    return False
+
+
+def connect_quietly(path, preface=True):
+    """A client whose preface may meet a connection the server already closed."""
+    client = RawClient(path, preface=False)
+    try:
+        if preface:
+            client.send(PREFACE + SettingsFrame(0).serialize())
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    return client
+
+
+def test_connections_over_the_limit_and_silent_ones_are_closed(api, start_server):
+    server = start_server(args=["--handshake-timeout-ms", "500"])
+    started = time.monotonic()
+    silent = [RawClient(server.socket, preface=False) for _ in range(100)]
+    # The default limit is 16: the rest are told why and closed at once.
+    refused = [c for c in silent[16:] if closed_within(c, 0.3)]
+    assert len(refused) == 84
+    assert refused[0].goaway().error_code == ENHANCE_YOUR_CALM
+    assert all(closed_within(c, 2) for c in silent[:16])
+    assert silent[0].goaway().error_code == SETTINGS_TIMEOUT
+    assert time.monotonic() - started < 2
+    trickle = RawClient(server.socket, preface=False)
+    sent = 0
+    for byte in PREFACE:  # one byte every 100 ms: 2.4 s for the preface alone
+        try:
+            trickle.send(bytes([byte]))
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        sent += 1
+        time.sleep(0.1)
+    assert 3 <= sent <= 10, f"the trickling client sent {sent} bytes before it was cut"
+    still_serving(api, server)
+
+
+def test_ping_flood_without_reads_is_cut_across_connections(api, start_server):
+    server = start_server(args=["--max-queued-bytes", str(4 << 20)])
+    baseline = server.rss_kib()
+    burst = PingFrame(0, opaque_data=b"\x01" * 8).serialize() * 4096
+    clients, cut = [], [0]
+
+    def flood(client):
+        try:
+            for _ in range(3 * (1 << 20) // len(burst)):  # 3 MiB each, 24 MiB in all
+                client.send(burst)
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            cut[0] += 1
+
+    threads = []
+    for _ in range(8):
+        client = RawClient(server.socket)
+        clients.append(client)
+        threads.append(threading.Thread(target=flood, args=(client,)))
+        threads[-1].start()
+    for thread in threads:
+        thread.join(timeout=30)
+    # Unread ACKs beyond 4 MiB in all close the connections holding the most.
+    assert cut[0] >= 5, f"only {cut[0]} of 8 flooding connections were cut"
+    assert server.rss_kib() - baseline < 16 * 1024, f"RSS grew from {baseline} KiB to {server.rss_kib()} KiB"
+    for client in clients:
+        client.sock.close()
+    still_serving(api, server)
+
+
+def test_accept_backs_off_instead_of_spinning_when_descriptors_run_out(api, start_server):
+    limit = 32
+    server = start_server(args=["--max-connections", "1000"],
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+    held = [connect_quietly(server.socket) for _ in range(limit + 8)]  # more than the server has descriptors for
+    # Connections beyond the server's descriptors are accepted through its spare
+    # descriptor and closed at once, not left hanging.
+    shed = [c for c in held if closed_within(c, 0.05)]
+    deadline = time.monotonic() + 3
+    while len(shed) < 8 and time.monotonic() < deadline:
+        shed += [c for c in held if c not in shed and closed_within(c, 0.05)]
+    assert len(shed) >= 8, f"{len(shed)} connections closed"
+    before = cpu_seconds(server.process.pid)
+    started = time.monotonic()
+    while time.monotonic() - started < 1.0:  # new clients keep coming meanwhile
+        assert closed_within(connect_quietly(server.socket, preface=False), 1.0)
+    used = cpu_seconds(server.process.pid) - before
+    assert used < 0.3, f"the server used {used:.2f} s of CPU in 1 s with no descriptors left"
+    for client in held:
+        client.sock.close()
+    still_serving(api, server)
+    server.process.terminate()
+    log = server.process.communicate(timeout=10)[1]
+    assert log.count("(errno 24)") == 1, log  # once per episode, not per attempt
+    assert "accepting connections on" in log and "again" in log
+
+
+def test_non_reading_list_and_watch_streams_keep_memory_flat(api, start_server):
+    pb2, pb2_grpc = api
+    server = start_server(devices=8, args=["--latest-only", "--update-interval-ms", "50"])
+    stalled = []
+    for index in range(8):  # 200 streams: window 0 on half the connections, an unread socket on the rest
+        client = RawClient(server.socket, preface=False)
+        window = {SettingsFrame.INITIAL_WINDOW_SIZE: 0} if index % 2 == 0 else {}
+        client.send(PREFACE + SettingsFrame(0, settings=window).serialize())
+        for stream in range(1, 50, 2):
+            client.headers(stream, LIST_AND_WATCH)
+            client.send(DataFrame(stream, b"\0\0\0\0\0", flags=["END_STREAM"]).serialize())
+        stalled.append(client)
+    arrivals = []
+    channel = grpc.insecure_channel(server.target)
+    updates = pb2_grpc.DevicePluginStub(channel).ListAndWatch(pb2.Empty())
+
+    def read():
+        for _ in updates:
+            arrivals.append(time.monotonic())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time.sleep(2)  # streams established, buffers full
+    baseline, started = server.rss_kib(), time.monotonic()
+    time.sleep(8)
+    grown = server.rss_kib() - baseline
+    updates.cancel()
+    channel.close()
+    recent = [t for t in arrivals if t >= started]
+    gaps = [b - a for a, b in zip(recent, recent[1:])]
+    assert len(recent) >= 80 and max(gaps) < 1.0, f"{len(recent)} updates in 8 s, longest gap {max(gaps, default=0):.2f} s"
+    assert grown < 2 * 1024, f"RSS grew by {grown} KiB over 8 s at 20 updates/s on 200 unread streams"
+    for client in stalled:
+        client.sock.close()
