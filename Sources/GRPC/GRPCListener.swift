@@ -63,7 +63,7 @@ final class GRPCListener {
             if error.rawValue == EMFILE || error.rawValue == ENFILE { shedPending() }
             if shortage == nil {
                 log("accepting connections on \(path) failed: \(error) (errno \(error.rawValue)); "
-                    + "closing new connections at once and retrying every \(backoff)")
+                    + "closing new connections at once and retrying every \(Int(backoff / .milliseconds(1))) ms")
                 shortage = error
             }
             pausedUntil = .now + backoff
