@@ -103,6 +103,7 @@ final class PendingFlag: Sendable {
 
 extension DaemonState {
     /// The reaction to one event, then the status file (which `terminate` removes).
+    /// Rescans end in `reconcile` themselves; every other event is followed by one.
     mutating func handle(_ event: Daemon.Event) {
         switch event {
         case .terminate:
@@ -119,16 +120,16 @@ extension DaemonState {
             woke()
         case .registered(let pool, let socket, let kubelet):
             registered(pool: pool, socket: socket, kubelet: kubelet)
-            reconcile()
         case .kubeletUnreachable(let pool, let socket, let kubelet, let reason):
             kubeletUnreachable(pool: pool, socket: socket, kubelet: kubelet, reason: reason)
-            reconcile()
         case .registrationFailed(let pool, let socket, let reason):
             registrationFailed(pool: pool, socket: socket, reason: reason)
-            reconcile()
         case .watcherVerdict(let pool, let socket, let registered, let error):
             watcherVerdict(pool: pool, socket: socket, registered: registered, error: error)
-            reconcile()
+        }
+        switch event {
+        case .registered, .kubeletUnreachable, .registrationFailed, .watcherVerdict: reconcile()
+        default: break
         }
         writeStatus()
     }
