@@ -17,12 +17,6 @@ public struct DeviceInfo: Equatable, Sendable {
         public var pciAddress: String
         public var pfPCIAddress: String?
         public var rdmaDevice: String?
-
-        public init(pciAddress: String, pfPCIAddress: String? = nil, rdmaDevice: String? = nil) {
-            self.pciAddress = pciAddress
-            self.pfPCIAddress = pfPCIAddress
-            self.rdmaDevice = rdmaDevice
-        }
     }
 
     /// `"vdpa": {"parent-device", "driver", "path", "pci-address", "pf-pci-address"}`.
@@ -34,14 +28,17 @@ public struct DeviceInfo: Equatable, Sendable {
         public var path: String?
         public var pciAddress: String
         public var pfPCIAddress: String?
+    }
 
-        public init(parentDevice: String, driver: String, path: String? = nil, pciAddress: String, pfPCIAddress: String? = nil) {
-            self.parentDevice = parentDevice
-            self.driver = driver
-            self.path = path
-            self.pciAddress = pciAddress
-            self.pfPCIAddress = pfPCIAddress
-        }
+    /// A `pci` file.
+    public static func pci(_ pciAddress: String, pfPCIAddress: String? = nil, rdmaDevice: String? = nil) -> DeviceInfo {
+        DeviceInfo(.pci(PCI(pciAddress: pciAddress, pfPCIAddress: pfPCIAddress, rdmaDevice: rdmaDevice)))
+    }
+
+    /// A `vdpa` file.
+    public static func vdpa(parentDevice: String, driver: String, path: String? = nil, pciAddress: String,
+                            pfPCIAddress: String? = nil) -> DeviceInfo {
+        DeviceInfo(.vdpa(VDPA(parentDevice: parentDevice, driver: driver, path: path, pciAddress: pciAddress, pfPCIAddress: pfPCIAddress)))
     }
 
     public var kind: Kind

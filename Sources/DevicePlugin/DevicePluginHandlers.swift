@@ -115,7 +115,11 @@ struct PluginWatcherRegistration: Sendable {
     let verdict: @Sendable (RegistrationStatus) -> Void
 
     init(resourceName: String, verdict: @escaping @Sendable (RegistrationStatus) -> Void) {
-        info = PluginInfo(type: "DevicePlugin", name: resourceName, supportedVersions: [devicePluginAPIVersion])
+        var info = PluginInfo()
+        info.type = "DevicePlugin"
+        info.name = resourceName
+        info.supportedVersions = [devicePluginAPIVersion]
+        self.info = info
         self.verdict = verdict
     }
 }

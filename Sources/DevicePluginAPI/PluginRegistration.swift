@@ -19,13 +19,6 @@ public struct PluginInfo: Equatable, Sendable, ProtoMessage {
 
     public init() {}
 
-    public init(type: String, name: String, endpoint: String = "", supportedVersions: [String]) {
-        self.type = type
-        self.name = name
-        self.endpoint = endpoint
-        self.supportedVersions = supportedVersions
-    }
-
     public func encode(to writer: inout ProtoWriter) {
         writer.write(field: 1, string: type)
         writer.write(field: 2, string: name)
@@ -52,11 +45,6 @@ public struct RegistrationStatus: Equatable, Sendable, ProtoMessage {
     public var error = ""
 
     public init() {}
-
-    public init(pluginRegistered: Bool, error: String = "") {
-        self.pluginRegistered = pluginRegistered
-        self.error = error
-    }
 
     public func encode(to writer: inout ProtoWriter) {
         writer.write(field: 1, bool: pluginRegistered)

@@ -119,14 +119,13 @@ extension ResourcePool {
         let path = deviceInfoPath(device.id, directory: options.deviceInfoDirectory)
         if config.handsOutVDPA, let address = device.pciAddress, let vdpa = snapshot.vdpaDevices(of: address).first {
             // device-info-spec's vdpa section: the vDPA device, its driver kind and, for vhost, its node.
-            let info = DeviceInfo(.vdpa(DeviceInfo.VDPA(
-                parentDevice: vdpa.name, driver: vdpa.type?.rawValue ?? vdpa.driver ?? "",
-                path: vdpa.vhostDevice.map { containerPath(of: $0, devRoot: snapshot.roots.devRoot) },
-                pciAddress: device.id, pfPCIAddress: device.pfAddress?.description)))
+            let info = DeviceInfo.vdpa(parentDevice: vdpa.name, driver: vdpa.type?.rawValue ?? vdpa.driver ?? "",
+                                       path: vdpa.vhostDevice.map { containerPath(of: $0, devRoot: snapshot.roots.devRoot) },
+                                       pciAddress: device.id, pfPCIAddress: device.pfAddress?.description)
             return DeviceInfoFile(path: path, info: info)
         }
         let rdma = config.handsOutRDMA ? device.rdmaDevices.first : nil
-        return DeviceInfoFile(path: path, info: DeviceInfo(.pci(DeviceInfo.PCI(pciAddress: device.id, rdmaDevice: rdma))))
+        return DeviceInfoFile(path: path, info: .pci(device.id, rdmaDevice: rdma))
     }
 
     func rdmaSpecs(_ rdma: RDMADevice, snapshot: HostSnapshot) -> [DeviceNodeSpec] {

@@ -273,9 +273,11 @@ final class DaemonStateTests: XCTestCase {
         for (name, socket) in sockets {
             // What kubelet's plugin watcher does with a new socket.
             let info = try await GRPCClient.unary(socketPath: socket, method: PluginRegistrationService.getInfo, request: InfoRequest())
-            XCTAssertEqual(info, PluginInfo(type: "DevicePlugin", name: name, supportedVersions: ["v1beta1"]))
-            _ = try await GRPCClient.unary(socketPath: socket, method: PluginRegistrationService.notifyRegistrationStatus,
-                                           request: RegistrationStatus(pluginRegistered: true))
+            XCTAssertEqual([info.type, info.name, info.endpoint], ["DevicePlugin", name, ""])
+            XCTAssertEqual(info.supportedVersions, ["v1beta1"])
+            var verdict = RegistrationStatus()
+            verdict.pluginRegistered = true
+            _ = try await GRPCClient.unary(socketPath: socket, method: PluginRegistrationService.notifyRegistrationStatus, request: verdict)
         }
         try await pump { allRegistered }
         XCTAssertEqual(registrations.withLock { $0.count }, 0, "nothing goes to kubelet.sock")
