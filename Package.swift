@@ -132,15 +132,15 @@ let package = Package(
         .testTarget(name: "DevicePluginAPITests", dependencies: ["DevicePluginAPI", "ProtoWire", "TestSupport"]),
         .testTarget(name: "HPACKTests", dependencies: ["HPACK", "TestSupport"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "HPACK"]),
-        .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI"]),
+        .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI", "TestSupport"]),
         // Scratch network namespaces and host tools for the CNI tests.
         .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetnsTestSupport"]),
-        .testTarget(name: "CNITests", dependencies: ["CNI", "JSONValue"]),
+        .testTarget(name: "CNITests", dependencies: ["CNI", "JSONValue", "SystemSupport", "TestSupport"]),
         .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "JSONValue", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"]),
         .testTarget(name: "RDMAPerfTests", dependencies: ["RDMAPerf"]),
-        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport", "CLinux"]),
+        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport", "CLinux", "TestSupport"]),
         .testTarget(name: "DeviceInfoSpecTests", dependencies: ["DeviceInfoSpec", "JSONValue"]),
-        .testTarget(name: "ExecutablesTests"),
+        .testTarget(name: "ExecutablesTests", dependencies: ["TestSupport"]),
     ]
 )

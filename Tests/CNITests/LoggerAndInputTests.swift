@@ -2,21 +2,17 @@
 import Foundation
 import JSONValue
 import SystemSupport
+import TestSupport
 import XCTest
 
 /// What the runtime hands the plugin besides the environment: the `logFile` path and
 /// stdin. Neither may hang the call, corrupt its result or fill its memory.
 final class LoggerAndInputTests: XCTestCase {
-    private var directory: String!
+    private var files: ScratchDirectory?
+    private var directory: String { files!.path }
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cnilog-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    override func setUpWithError() throws { files = try ScratchDirectory("cnilog") }
+    override func tearDown() { files = nil }
 
     private func logger(_ path: String) throws(CNIError) -> CNILogger {
         try CNILogger.configured(by: .object([("logFile", .string(path)), ("logLevel", .string("debug"))]))

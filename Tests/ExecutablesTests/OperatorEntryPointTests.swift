@@ -1,19 +1,15 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// sriov-rdma-dp started as the operators start the Go plugins it replaces
 /// (anchors: sriov-network-operator's and network-operator's DaemonSets).
 final class OperatorEntryPointTests: XCTestCase, RunsReleaseExecutables {
-    private var scratch: String!
+    private var files: ScratchDirectory?
+    private var scratch: String { files!.path }
 
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("entry-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: scratch)
-    }
+    override func setUpWithError() throws { files = try ScratchDirectory("entry") }
+    override func tearDown() { files = nil }
 
     /// The same binary under another name, as an image installs it.
     private func installed(as name: String) throws -> String {
@@ -28,8 +24,8 @@ final class OperatorEntryPointTests: XCTestCase, RunsReleaseExecutables {
     func testSRIOVDPArgumentsAreAcceptedAndLogDirGetsTheLog() throws {
         let config = scratch + "/etc/pcidp/node-1"
         let output = try run(try installed(as: "sriovdp"), [
-            "--log-level=10", "--resource-prefix=openshift.io", "--config-file=\(config)", "--use-cdi", "--log-dir=\(scratch!)/logs",
-            "--kubelet-dir=\(scratch!)/kubelet", "--state-dir=\(scratch!)/state", "--sys-root=\(scratch!)",
+            "--log-level=10", "--resource-prefix=openshift.io", "--config-file=\(config)", "--use-cdi", "--log-dir=\(scratch)/logs",
+            "--kubelet-dir=\(scratch)/kubelet", "--state-dir=\(scratch)/state", "--sys-root=\(scratch)",
         ])
         XCTAssertEqual(output.status, 1, output.stderr)
         XCTAssertTrue(output.stderr.contains("cannot read the config file \(config)"), output.stderr)
@@ -48,7 +44,7 @@ final class OperatorEntryPointTests: XCTestCase, RunsReleaseExecutables {
         let version = try run(shared, ["-v"])
         XCTAssertEqual(version.status, 0)
         XCTAssertFalse(version.stdout.isEmpty)
-        let started = try run(shared, ["--kubelet-dir=\(scratch!)/kubelet", "--state-dir=\(scratch!)/state", "--sys-root=\(scratch!)"])
+        let started = try run(shared, ["--kubelet-dir=\(scratch)/kubelet", "--state-dir=\(scratch)/state", "--sys-root=\(scratch)"])
         XCTAssertEqual(started.status, 1)
         XCTAssertTrue(started.stderr.contains("cannot read the config file /k8s-rdma-shared-dev-plugin/config.json"), started.stderr)
         // Its own name keeps its own behaviour: subcommands are needed.

@@ -1,19 +1,15 @@
 import DevicePluginAPI
 import GRPC
+import TestSupport
 import XCTest
 
 /// Our server and our client on a real Unix socket in a temporary directory.
 final class GRPCServerClientTests: XCTestCase {
-    private var directory: String!
+    private var files: ScratchDirectory?
+    private var directory: String { files!.path }
 
-    override func setUp() {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("grpc-\(UUID().uuidString.prefix(8))").path
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    override func setUpWithError() throws { files = try ScratchDirectory("grpc") }
+    override func tearDown() { files = nil }
 
     private func makeServer() throws -> GRPCServer {
         var router = GRPCRouter()

@@ -1,20 +1,16 @@
 import DevicePluginAPI
 @testable import GRPC
 import Synchronization
+import TestSupport
 import XCTest
 
 /// The server's bounds under peers that stall, flood or never read, on real Unix sockets.
 final class ServerLimitsTests: XCTestCase {
-    private var directory: String!
+    private var files: ScratchDirectory?
+    private var directory: String { files!.path }
 
-    override func setUp() {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("grpc-\(UUID().uuidString.prefix(8))").path
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    override func setUpWithError() throws { files = try ScratchDirectory("limits") }
+    override func tearDown() { files = nil }
 
     private func makeServer(router: GRPCRouter? = nil, _ configure: (inout GRPCServer.Configuration) -> Void) throws -> GRPCServer {
         var configuration = GRPCServer.Configuration()

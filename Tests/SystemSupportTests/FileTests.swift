@@ -1,18 +1,14 @@
 import Foundation
 import SystemSupport
+import TestSupport
 import XCTest
 
 final class FileTests: XCTestCase {
-    private var directory: String!
+    private var files: ScratchDirectory?
+    private var directory: String { files!.path }
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("system-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    override func setUpWithError() throws { files = try ScratchDirectory("system") }
+    override func tearDown() { files = nil }
 
     func testAtomicWriteReplacesTheFileWithTheModeAndLeavesNoTemporary() throws {
         let path = directory + "/status.json"
@@ -35,7 +31,7 @@ final class FileTests: XCTestCase {
     func testReadingAMissingFileIsAnErrorWithThePath() {
         XCTAssertThrowsError(try readFile(directory + "/nothing")) { error in
             XCTAssertEqual((error as? FileOperationError)?.errno, .noSuchFile)
-            XCTAssertEqual("\(error)", "reading \(directory!)/nothing: No such file or directory")
+            XCTAssertEqual("\(error)", "reading \(directory)/nothing: No such file or directory")
         }
     }
 
