@@ -9,14 +9,18 @@ import ProtoWire
 public enum GRPCClient {
     /// Calls `method` on the server at `socketPath` and returns its response, or
     /// throws the call's GRPCStatus (DEADLINE_EXCEEDED when `timeout` passes,
-    /// UNAVAILABLE when the socket cannot be reached).
+    /// UNAVAILABLE when the socket cannot be reached). `whenConnected` runs once the
+    /// connection is made and before the request is sent; a status it returns ends the
+    /// call with that status, nothing sent.
     public static func unary<Request, Response>(
         socketPath: String, method: GRPCMethod<Request, Response>, request: Request,
-        timeout: Duration = .seconds(30), authority: String = "localhost"
+        timeout: Duration = .seconds(30), authority: String = "localhost",
+        whenConnected: (@Sendable () -> GRPCStatus?)? = nil
     ) async throws -> Response {
         let bytes = request.serializedBytes()
         let response = try await runBlocking(name: "grpc-client") {
-            try unaryBlocking(socketPath: socketPath, path: method.path, request: bytes, timeout: timeout, authority: authority)
+            try unaryBlocking(socketPath: socketPath, path: method.path, request: bytes, timeout: timeout, authority: authority,
+                              whenConnected: whenConnected)
         }
         do {
             return try Response(serializedBytes: response)
@@ -27,7 +31,8 @@ public enum GRPCClient {
 
     /// The call on the current thread, blocking. Returns the response payload.
     public static func unaryBlocking(
-        socketPath: String, path: String, request: [UInt8], timeout: Duration, authority: String = "localhost"
+        socketPath: String, path: String, request: [UInt8], timeout: Duration, authority: String = "localhost",
+        whenConnected: (@Sendable () -> GRPCStatus?)? = nil
     ) throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         let socket: UnixSocket
@@ -37,6 +42,7 @@ public enum GRPCClient {
             throw GRPCStatus(.unavailable, "connection error: \(error)")
         }
         defer { socket.closeSocket() }
+        if let status = whenConnected?() { throw status }
 
         var http2 = HTTP2Connection(role: .client)
         let headers = [

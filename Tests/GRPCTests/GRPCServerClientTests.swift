@@ -38,6 +38,26 @@ final class GRPCServerClientTests: XCTestCase {
         XCTAssertEqual(response.containerResponses.first?.envs, ["IDS": "a,b"])
     }
 
+    func testACallRefusedOnceConnectedSendsNothing() async throws {
+        let server = try makeServer()
+        defer { server.stop() }
+        let asked = Locked(0)
+        do {
+            _ = try await GRPCClient.unary(socketPath: server.socketPath, method: DevicePluginService.allocate,
+                                           request: AllocateRequest(containerRequests: [ContainerAllocateRequest(devicesIDs: ["slow"])]),
+                                           timeout: .seconds(10)) {
+                asked.withLock { $0 += 1 }
+                return GRPCStatus(.aborted, "not now")
+            }
+            XCTFail("expected an error")
+        } catch let status as GRPCStatus {
+            XCTAssertEqual(status, GRPCStatus(.aborted, "not now"))
+        }
+        XCTAssertEqual(asked.withLock { $0 }, 1)
+        // No stream reached the server: the slow handler never ran, so the call came back at once.
+        XCTAssertEqual(server.connectionCount, 0)
+    }
+
     func testHandlerErrorArrivesWithCodeAndMessage() async throws {
         let server = try makeServer()
         defer { server.stop() }
