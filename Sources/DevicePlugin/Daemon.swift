@@ -23,6 +23,8 @@ public final class Daemon: Sendable {
         case registered(pool: String, socket: String, kubelet: KubeletInstance)
         case kubeletUnreachable(pool: String, socket: String, kubelet: KubeletInstance, reason: String)
         case registrationFailed(pool: String, socket: String, reason: String)
+        /// Register was not sent: the pool's socket had been removed when kubelet answered the connect.
+        case registerAbandoned(pool: String, socket: String, reason: String)
         /// kubelet's plugin watcher told a pool's socket whether it registered the plugin.
         case watcherVerdict(pool: String, socket: String, registered: Bool, error: String)
     }
@@ -124,11 +126,13 @@ extension DaemonState {
             kubeletUnreachable(pool: pool, socket: socket, kubelet: kubelet, reason: reason)
         case .registrationFailed(let pool, let socket, let reason):
             registrationFailed(pool: pool, socket: socket, reason: reason)
+        case .registerAbandoned(let pool, let socket, let reason):
+            registerAbandoned(pool: pool, socket: socket, reason: reason)
         case .watcherVerdict(let pool, let socket, let registered, let error):
             watcherVerdict(pool: pool, socket: socket, registered: registered, error: error)
         }
         switch event {
-        case .registered, .kubeletUnreachable, .registrationFailed, .watcherVerdict: reconcile()
+        case .registered, .kubeletUnreachable, .registrationFailed, .registerAbandoned, .watcherVerdict: reconcile()
         default: break
         }
         writeStatus()

@@ -226,7 +226,7 @@ extension DaemonState {
         register(name, server: server, kubelet: kubelet)
     }
 
-    private mutating func register(_ name: String, server: PoolServer, kubelet: KubeletInstance) {
+    mutating func register(_ name: String, server: PoolServer, kubelet: KubeletInstance) {
         registrations[name]?.enter(.registering(kubelet))
         let request = RegisterRequest(version: devicePluginAPIVersion, endpoint: server.socketPath.lastPathComponent,
                                       resourceName: name, options: DevicePluginHandlers.pluginOptions)
@@ -235,11 +235,19 @@ extension DaemonState {
         let sink = self.sink
         Task {
             do {
-                // kubelet dials back within its own 10 s before answering.
-                _ = try await GRPCClient.unary(socketPath: kubeletSocket, method: RegistrationService.register, request: request, timeout: .seconds(30))
+                // kubelet dials back within its own 10 s before answering. A kubelet that
+                // accepts connections has wiped its directory already: if that took our
+                // socket, Register would name a socket nobody can dial (and kubelet drops
+                // the pool's client when the dial fails), so it is not sent.
+                _ = try await GRPCClient.unary(socketPath: kubeletSocket, method: RegistrationService.register, request: request,
+                                               timeout: .seconds(30)) {
+                    FileSystem.exists(socket) ? nil : GRPCStatus(.aborted, "\(socket.lastPathComponent) was removed before Register")
+                }
                 // The kubelet that answered is the one listening now: a stale kubelet.sock
                 // seen before the connect may have been replaced by the time it was made.
                 sink.yield(.registered(pool: name, socket: socket, kubelet: KubeletInstance(socketPath: kubeletSocket) ?? kubelet))
+            } catch let status as GRPCStatus where status.code == .aborted {
+                sink.yield(.registerAbandoned(pool: name, socket: socket, reason: status.message))
             } catch let status as GRPCStatus where status.code == .unavailable {
                 // No kubelet behind the socket (yet): a restart in progress, not a failure.
                 sink.yield(.kubeletUnreachable(pool: name, socket: socket, kubelet: kubelet, reason: status.message))
@@ -263,6 +271,14 @@ extension DaemonState {
         registrations[name]?.enter(.registered(kubelet, at: .now))
         server.isRegistered = true
         logger.info("\(name): registered with kubelet")
+    }
+
+    /// Register was not sent because the pool's socket had gone: the next reconcile
+    /// replaces the server, and its successor registers.
+    mutating func registerAbandoned(pool name: String, socket: String, reason: String) {
+        guard registerReturned(pool: name, socket: socket) else { return }
+        registrations[name]?.enter(.waitingForKubelet)
+        logger.debug("\(name): \(reason); not registering it")
     }
 
     mutating func kubeletUnreachable(pool name: String, socket: String, kubelet: KubeletInstance, reason: String) {

@@ -5,7 +5,6 @@ import GRPC
 import HostDevices
 import Logging
 import ResourcePools
-import Synchronization
 import SysfsFixtures
 import SystemSupport
 import TestSupport
@@ -187,6 +186,22 @@ final class DaemonStateTests: XCTestCase {
         XCTAssertNotEqual(sockets["intel.com/b"], before["intel.com/b"])
     }
 
+    /// kubelet wiped its directory between the daemon's decision to register and the
+    /// connect: Register is not sent for the socket that is gone (kubelet would fail to
+    /// dial it and drop the pool's client); the pool registers once, on a new socket.
+    func testRegisterIsNotSentForASocketRemovedBeforeTheConnect() async throws {
+        try await startAndRegister()
+        let pool = "intel.com/a"
+        let old = state.servers[pool]!
+        state.registrations[pool]!.enter(.waitingForKubelet)
+        unlink(old.socketPath)
+        state.register(pool, server: old, kubelet: KubeletInstance(socketPath: kubeletDirectory + "/kubelet.sock")!)
+        try await pump { state.servers[pool] !== old && state.servers[pool]!.isRegistered }
+        let requests = registrations.withLock { $0 }
+        XCTAssertEqual(requests.map(\.resourceName), [pool])
+        XCTAssertEqual(requests.map(\.endpoint), [state.servers[pool]!.socketPath.lastPathComponent])
+    }
+
     func testEndedListAndWatchStreamMakesThePoolRegisterAgain() async throws {
         try await startAndRegister()
         let before = sockets
@@ -348,11 +363,4 @@ final class UnixConnection {
         fd = -1
     }
     deinit { close() }
-}
-
-/// A value shared with server handlers and tasks.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }
