@@ -93,8 +93,9 @@ public struct CNIResult: Equatable, Sendable {
 // MARK: - Reading
 
 extension CNIResult {
-    /// Reads a result of any served version (0.3.0 to 1.1.0): an IPAM plugin's reply
-    /// or a prevResult. `ips[].version` is accepted and not needed.
+    /// Reads a result of any served version: an IPAM plugin's reply or a prevResult.
+    /// `ips[].version` is accepted and not needed; a 0.1.0/0.2.0 result (`ip4`, `ip6`)
+    /// is read into `ips` and `routes`.
     public init(json: JSON) throws(CNIError) {
         guard json.objectValue != nil else {
             throw CNIError(.decodingFailure, "result is not a JSON object", details: json.typeName)
@@ -122,6 +123,31 @@ extension CNIResult {
         }
 
         interfaces = []
+        ips = []
+        routes = []
+        dns = DNS()
+        if json["ips"] == nil, json["interfaces"] == nil, json["ip4"] != nil || json["ip6"] != nil {
+            // 0.1.0 and 0.2.0: one IP per family, the routes inside it.
+            for key in ["ip4", "ip6"] {
+                guard let item = json[key], !item.isNull else { continue }
+                guard let address = try string(item, "ip", in: key), address.contains("/") else {
+                    throw CNIError(.decodingFailure, "result \(key) without an ip in CIDR form", details: item.serialized)
+                }
+                ips.append(IPConfig(address: address, gateway: try string(item, "gateway", in: key)))
+                guard let value = item["routes"], !value.isNull else { continue }
+                guard let array = value.arrayValue else {
+                    throw CNIError(.decodingFailure, "result field \(key).routes is not an array", details: value.typeName)
+                }
+                for route in array {
+                    guard let destination = try string(route, "dst", in: key + ".routes") else {
+                        throw CNIError(.decodingFailure, "result route without dst", details: route.serialized)
+                    }
+                    routes.append(Route(dst: destination, gw: try string(route, "gw", in: key + ".routes")))
+                }
+            }
+            if let dnsJSON = json["dns"], !dnsJSON.isNull { dns = try DNS(json: dnsJSON) }
+            return
+        }
         for item in try list("interfaces") {
             guard let name = try string(item, "name", in: "interfaces") else {
                 throw CNIError(.decodingFailure, "result interface without a name")
@@ -132,7 +158,6 @@ extension CNIResult {
                                         socketPath: try string(item, "socketPath", in: "interfaces"),
                                         pciID: try string(item, "pciID", in: "interfaces")))
         }
-        ips = []
         for item in try list("ips") {
             guard let address = try string(item, "address", in: "ips"), address.contains("/") else {
                 throw CNIError(.decodingFailure, "result ip without an address in CIDR form", details: item.serialized)
@@ -140,7 +165,6 @@ extension CNIResult {
             ips.append(IPConfig(address: address, gateway: try string(item, "gateway", in: "ips"),
                                 interface: try int(item, "interface", in: "ips")))
         }
-        routes = []
         for item in try list("routes") {
             guard let destination = try string(item, "dst", in: "routes") else {
                 throw CNIError(.decodingFailure, "result route without dst", details: item.serialized)
@@ -150,7 +174,6 @@ extension CNIResult {
                                 priority: try int(item, "priority", in: "routes"), table: try int(item, "table", in: "routes"),
                                 scope: try int(item, "scope", in: "routes")))
         }
-        dns = DNS()
         if let dnsJSON = json["dns"], !dnsJSON.isNull {
             dns = try DNS(json: dnsJSON)
         }
@@ -189,6 +212,7 @@ extension CNIResult {
     /// pciID and the route mtu, advmss, priority, table and scope; 0.3.x and 0.4.0 add
     /// `version` to every IP. `versionText` is echoed as given in the config.
     public func json(version: CNIVersion, versionText: String? = nil) -> JSON {
+        if version < CNIVersion.firstWithIPList { return ipPerFamilyJSON(versionText ?? version.description) }
         let extended = version >= CNIVersion(1, 1, 0)
         let legacy = version < CNIVersion(1, 0, 0)
         var members: [(String, JSON)] = [("cniVersion", .string(versionText ?? version.description))]
@@ -226,6 +250,31 @@ extension CNIResult {
                 }
                 return .object(fields)
             })))
+        }
+        members.append(("dns", dns.json))
+        return .object(members)
+    }
+}
+
+extension CNIResult {
+    /// The 0.1.0/0.2.0 format, converted as libcni converts: interfaces dropped, the
+    /// first IP of each family with its gateway, each route under the family of its
+    /// destination.
+    private func ipPerFamilyJSON(_ versionText: String) -> JSON {
+        var members: [(String, JSON)] = [("cniVersion", .string(versionText))]
+        for family in ["4", "6"] {
+            guard let ip = ips.first(where: { $0.family == family }) else { continue }
+            var fields: [(String, JSON)] = [("ip", .string(ip.address))]
+            if let gateway = ip.gateway { fields.append(("gateway", .string(gateway))) }
+            let familyRoutes = routes.filter { ($0.dst.contains(":") ? "6" : "4") == family }
+            if !familyRoutes.isEmpty {
+                fields.append(("routes", .array(familyRoutes.map { route in
+                    var members: [(String, JSON)] = [("dst", .string(route.dst))]
+                    if let gw = route.gw { members.append(("gw", .string(gw))) }
+                    return .object(members)
+                })))
+            }
+            members.append(("ip" + family, .object(fields)))
         }
         members.append(("dns", dns.json))
         return .object(members)

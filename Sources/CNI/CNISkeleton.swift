@@ -99,6 +99,12 @@ public enum CNISkeleton {
             return failure(CNIError(.incompatibleVersion,
                                     "config version \(config.cniVersionText) does not allow \(environment.command.rawValue)"),
                            logger: logger)
+        case .add where config.cniVersion < CNIVersion.firstWithIPList && config.ipamType == nil && config.prevResult == nil:
+            // libcni can only print such a result with an address in it; sriov-cni finds
+            // that out after attaching. Say it before anything is touched.
+            return failure(CNIError(.incompatibleVersion,
+                                    "a result in the \(config.cniVersionText) format needs an IP address, and this network has no ipam",
+                                    details: "set cniVersion to 1.0.0 (or 0.3.1 and later), or add ipam"), logger: logger)
         default:
             break
         }

@@ -29,13 +29,16 @@ public struct CNIVersion: Comparable, Hashable, Sendable, CustomStringConvertibl
     public static let current = CNIVersion(1, 1, 0)
 
     /// Every version whose configs this plugin accepts and whose result format it can
-    /// print. 0.1.0 and 0.2.0 (the `ip4`/`ip6` result) are not served.
+    /// print: 0.1.0 and 0.2.0 with the `ip4`/`ip6` result, as libcni converts to them.
     public static let supported: [CNIVersion] = [
-        CNIVersion(0, 3, 0), CNIVersion(0, 3, 1), CNIVersion(0, 4, 0), CNIVersion(1, 0, 0), CNIVersion(1, 1, 0),
+        CNIVersion(0, 1, 0), CNIVersion(0, 2, 0), CNIVersion(0, 3, 0), CNIVersion(0, 3, 1), CNIVersion(0, 4, 0), CNIVersion(1, 0, 0), CNIVersion(1, 1, 0),
     ]
 
     /// A config without `cniVersion` is 0.1.0 (SPEC §1, pkg/types/create).
     public static let implied = CNIVersion(0, 1, 0)
+
+    /// The first version with the `interfaces`/`ips` result; before it, `ip4` and `ip6`.
+    public static let firstWithIPList = CNIVersion(0, 3, 0)
 
     /// CHECK exists from 0.4.0; STATUS and GC from 1.1.0.
     public static let firstWithCheck = CNIVersion(0, 4, 0)

@@ -33,9 +33,9 @@ final class SkeletonTests: XCTestCase {
     func testVERSIONEchoesTheVersionAndListsSupported() {
         let output = run("VERSION", #"{"cniVersion":"0.4.0"}"#)
         XCTAssertEqual(output, CNISkeleton.Output(
-            stdout: #"{"cniVersion":"0.4.0","supportedVersions":["0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}"# + "\n", exitCode: 0))
+            stdout: #"{"cniVersion":"0.4.0","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}"# + "\n", exitCode: 0))
         XCTAssertEqual(run("VERSION", "").stdout,
-                       #"{"cniVersion":"1.1.0","supportedVersions":["0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}"# + "\n")
+                       #"{"cniVersion":"1.1.0","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}"# + "\n")
     }
 
     func testADDPrintsTheResultInTheConfigVersion() throws {

@@ -1,4 +1,5 @@
 @testable import CNI
+import JSONValue
 import XCTest
 
 /// The CNI spec rules the skeleton enforces: environment, versions, config, results.
@@ -59,7 +60,7 @@ final class SpecTests: XCTestCase {
         XCTAssertNil(CNIVersion("1.x.0"))
         XCTAssertNil(CNIVersion("1"))
         XCTAssertTrue(CNIVersion(0, 4, 0) < CNIVersion(1, 0, 0))
-        XCTAssertEqual(CNIVersion.supported.map(\.description), ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"])
+        XCTAssertEqual(CNIVersion.supported.map(\.description), ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"])
     }
 
     func testNetworkConfigErrorsCarrySpecCodes() {
@@ -69,8 +70,9 @@ final class SpecTests: XCTestCase {
         XCTAssertEqual(code("not json"), 6)
         XCTAssertEqual(code("[]"), 6)
         XCTAssertEqual(code(#"{"cniVersion":1,"name":"n","type":"t"}"#), 6)
-        XCTAssertEqual(code(#"{"name":"n","type":"t"}"#), 1)  // no cniVersion means 0.1.0
-        XCTAssertEqual(code(#"{"cniVersion":"0.2.0","name":"n","type":"t"}"#), 1)
+        XCTAssertEqual(code(#"{"name":"n","type":"t"}"#), nil)  // no cniVersion means 0.1.0, which is served
+        XCTAssertEqual(code(#"{"cniVersion":"0.2.0","name":"n","type":"t"}"#), nil)
+        XCTAssertEqual(code(#"{"cniVersion":"0.0.9","name":"n","type":"t"}"#), 1)
         XCTAssertEqual(code(#"{"cniVersion":"9.9.9","name":"n","type":"t"}"#), 1)
         XCTAssertEqual(code(#"{"cniVersion":"1.0.0","type":"t"}"#), 7)
         XCTAssertEqual(code(#"{"cniVersion":"1.0.0","name":"bad name","type":"t"}"#), 7)
@@ -81,10 +83,28 @@ final class SpecTests: XCTestCase {
     }
 
     func testIncompatibleVersionMessageListsWhatIsSupported() {
-        XCTAssertThrowsError(try NetworkConfig.parse(Array(#"{"cniVersion":"0.2.0","name":"n","type":"t"}"#.utf8))) { error in
+        XCTAssertThrowsError(try NetworkConfig.parse(Array(#"{"cniVersion":"2.0.0","name":"n","type":"t"}"#.utf8))) { error in
             XCTAssertEqual((error as! CNIError).message,
-                           #"incompatible CNI versions; config is "0.2.0", plugin supports ["0.3.0" "0.3.1" "0.4.0" "1.0.0" "1.1.0"]"#)
+                           #"incompatible CNI versions; config is "2.0.0", plugin supports ["0.1.0" "0.2.0" "0.3.0" "0.3.1" "0.4.0" "1.0.0" "1.1.0"]"#)
         }
+    }
+
+    func testResultIn020And010IsOneIPPerFamilyAsLibcniConvertsIt() {
+        var twoV4 = result
+        twoV4.ips.insert(CNIResult.IPConfig(address: "10.1.0.9/24", interface: 0), at: 1)
+        twoV4.routes.append(CNIResult.Route(dst: "fd01::/64", gw: "fd00::1"))
+        for version in ["0.2.0", "0.1.0"] {
+            XCTAssertEqual(twoV4.json(version: CNIVersion(version)!).serialized,
+                           #"{"cniVersion":""# + version + #"","ip4":{"ip":"10.1.0.5/24","gateway":"10.1.0.1","routes":[{"dst":"0.0.0.0/0","gw":"10.1.0.1"}]},"#
+                           + #""ip6":{"ip":"fd00::5/64","routes":[{"dst":"fd01::/64","gw":"fd00::1"}]},"dns":{"nameservers":["10.1.0.2"],"search":["svc"]}}"#)
+        }
+    }
+
+    func testA020ResultFromIPAMReadsIntoIPsAndRoutes() throws {
+        let json = try JSON.parse(Array(#"{"cniVersion":"0.2.0","ip4":{"ip":"10.1.0.5/24","gateway":"10.1.0.1","routes":[{"dst":"0.0.0.0/0"}]},"dns":{}}"#.utf8))
+        let read = try CNIResult(json: json)
+        XCTAssertEqual(read, CNIResult(ips: [CNIResult.IPConfig(address: "10.1.0.5/24", gateway: "10.1.0.1")],
+                                       routes: [CNIResult.Route(dst: "0.0.0.0/0")]))
     }
 
     let result = CNIResult(
@@ -127,6 +147,11 @@ final class SpecTests: XCTestCase {
                 expected.interfaces[0].mtu = nil
                 expected.interfaces[0].pciID = nil
                 expected.routes[0] = CNIResult.Route(dst: "0.0.0.0/0", gw: "10.1.0.1")
+            }
+            if version < CNIVersion.firstWithIPList {
+                // No interfaces in the format, so no index into them.
+                expected.interfaces = []
+                expected.ips = expected.ips.map { CNIResult.IPConfig(address: $0.address, gateway: $0.gateway) }
             }
             XCTAssertEqual(try CNIResult(json: printed), expected, "\(version)")
         }

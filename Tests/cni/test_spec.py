@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-SUPPORTED = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
+SUPPORTED = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
 
 
 def error(call, code):
@@ -61,15 +61,28 @@ def test_undecodable_config_is_code_6(rig):
     error(rig.cni("ADD", b"[1,2]"), 6)
 
 
-@pytest.mark.parametrize("version", ["0.1.0", "0.2.0", "2.0.0", None])
+@pytest.mark.parametrize("version", ["2.0.0", "0.0.1"])
 def test_unserved_versions_are_code_1(rig, version):
     conf = rig.config()
+    conf["cniVersion"] = version
+    body = error(rig.cni("ADD", conf), 1)
+    assert "incompatible CNI versions" in body["msg"]
+
+
+@pytest.mark.parametrize("version", ["0.1.0", "0.2.0", None])
+def test_a_pre_0_3_network_without_ipam_is_refused_before_anything_changes(rig, version):
+    """A 0.1.0/0.2.0 result must carry an IP (libcni cannot convert one without);
+    sriov-cni finds that out after attaching the VF, we before touching it."""
+    conf = rig.config()
+    conf.pop("ipam", None)
     if version is None:
         del conf["cniVersion"]  # an absent version is 0.1.0
     else:
         conf["cniVersion"] = version
+    before = rig.snapshot()
     body = error(rig.cni("ADD", conf), 1)
-    assert "incompatible CNI versions" in body["msg"]
+    assert body["msg"] == f"a result in the {version or '0.1.0'} format needs an IP address, and this network has no ipam"
+    assert rig.snapshot() == before
 
 
 @pytest.mark.parametrize("command,version", [("CHECK", "0.3.1"), ("STATUS", "1.0.0"), ("GC", "0.4.0")])
@@ -116,6 +129,25 @@ def test_add_result_is_in_the_config_version(rig, version):
     assert result["ips"] == [ip]
     assert result["routes"] == [{"dst": "10.57.0.0/16"}]
     assert rig.cni("DEL", rig.config(version=version)).status == 0
+
+
+@pytest.mark.parametrize("version", ["0.2.0", "0.1.0", None])
+def test_add_result_in_0_2_0_and_without_a_version_is_ip4_as_libcni_prints_it(rig, version):
+    """Three NADs in SRIOV-DP's docs have no cniVersion: libcni and sriov-cni take that
+    as 0.1.0 and print the ip4/ip6 result; host-local answers in that format too."""
+    before = rig.snapshot()
+    conf = rig.config(mac="02:56:00:00:00:12")
+    if version is None:
+        del conf["cniVersion"]
+    else:
+        conf["cniVersion"] = version
+    call = rig.cni("ADD", conf)
+    assert call.status == 0, call
+    assert call.json == {"cniVersion": version or "0.1.0",
+                         "ip4": {"ip": "10.56.0.2/24", "gateway": "10.56.0.1", "routes": [{"dst": "10.57.0.0/16"}]},
+                         "dns": {}}
+    assert rig.cni("DEL", conf).status == 0
+    assert rig.snapshot() == before
 
 
 def test_add_result_in_1_1_0_carries_pci_id_and_mtu(rig):
