@@ -50,8 +50,10 @@ public struct SRIOVNetConf: Sendable {
         return kinds
     }
 
-    /// The full parse for ADD and CHECK.
-    public init(config: NetworkConfig, environment: CNIEnvironment) throws(CNIError) {
+    /// The full parse for ADD and CHECK. `rdmaIsolation` defaults to `defaultRDMAIsolation`:
+    /// true for our own type, false as type `sriov` (sriov-cni never moves the RDMA
+    /// device, so a host in shared RDMA netns mode keeps working when it is swapped in).
+    public init(config: NetworkConfig, environment: CNIEnvironment, defaultRDMAIsolation: Bool = true) throws(CNIError) {
         let json = config.json
         stateDir = try Self.string(json, "stateDir") ?? Self.defaultStateDir
         guard stateDir.hasPrefix("/") else { throw Self.invalid("stateDir", .string(stateDir), "must be an absolute path") }
@@ -91,7 +93,7 @@ public struct SRIOVNetConf: Sendable {
         }
         mtu = try Self.integer(json, "mtu", in: 68...65535)
         switch json["rdmaIsolation"] {
-        case nil, .null?: rdmaIsolation = true
+        case nil, .null?: rdmaIsolation = defaultRDMAIsolation
         case .bool(let value)?: rdmaIsolation = value
         case let other?: throw Self.invalid("rdmaIsolation", other, "must be true or false")
         }

@@ -1,6 +1,8 @@
 import CNI
 
-/// The CNI plugin of type `sriov-rdma`: SR-IOV VFs and their RDMA devices into pods.
+/// The CNI plugin of type `sriov-rdma`: SR-IOV VFs and their RDMA devices into pods;
+/// also types `sriov` (sriov-cni's defaults), `ib-sriov` (refused for now) and the
+/// chained `rdma` (`PluginType`).
 public struct SRIOVRDMAPlugin: CNIPlugin {
     public var host: AttachHost
     /// Tests: see `AttachVF.faultInjection`.
@@ -11,17 +13,33 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
     }
 
     public func add(_ call: CNICall) throws -> CNIResult {
-        let conf = try SRIOVNetConf(config: call.config, environment: call.environment)
+        switch PluginType(call.config.type) {
+        case .rdmaChained: return try ChainedRDMA(call: call, host: host).add()
+        case .ibSRIOV: throw PluginType.infiniBandRefusal
+        case .sriovRDMA, .sriov: break
+        }
+        let conf = try netConf(call)
         return try AttachVF(call: call, conf: conf, host: host, faultInjection: faultInjection).run()
     }
 
     public func delete(_ call: CNICall) throws {
+        // DEL of an ib-sriov network finds no state of ours and succeeds, as DEL must.
+        if PluginType(call.config.type) == .rdmaChained { return try ChainedRDMA(call: call, host: host).delete() }
         try DetachVF(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).run()
     }
 
     public func check(_ call: CNICall) throws {
-        let conf = try SRIOVNetConf(config: call.config, environment: call.environment)
-        try CheckVF(call: call, conf: conf, host: host).run()
+        switch PluginType(call.config.type) {
+        case .rdmaChained: return try ChainedRDMA(call: call, host: host).check()
+        case .ibSRIOV: throw PluginType.infiniBandRefusal
+        case .sriovRDMA, .sriov: break
+        }
+        try CheckVF(call: call, conf: try netConf(call), host: host).run()
+    }
+
+    private func netConf(_ call: CNICall) throws(CNIError) -> SRIOVNetConf {
+        try SRIOVNetConf(config: call.config, environment: call.environment,
+                         defaultRDMAIsolation: PluginType(call.config.type) == .sriovRDMA)
     }
 
     public func status(_ call: CNICall) throws {
