@@ -49,6 +49,12 @@ extension PoolsConfig {
         if object["resourceList"] == nil && object["configList"] == nil {
             throw ConfigError(resource: nil, key: nil, .missingKey("resourceList"))
         }
+        // Both Go plugins exit on a file that configures nothing; a daemon serving no
+        // pool is a mistake an operator should see at once.
+        if pools.isEmpty {
+            let key = object["resourceList"] != nil ? "resourceList" : "configList"
+            throw ConfigError(resource: nil, key: key, .invalidValue("is empty: no resource is configured"))
+        }
         var seen: Set<String> = []
         for pool in pools where !seen.insert(pool.qualifiedName).inserted {
             throw ConfigError(resource: pool.resourceName, key: nil, .invalidValue("\"\(pool.qualifiedName)\" is defined twice"))
@@ -155,6 +161,20 @@ extension PoolsConfig {
             pool.selectors = [try selector(pairs, path: "selectors")]
         case let other?:
             throw fail("selectors", .invalidValue("must be an object or a list of objects, not \(describe(other))"))
+        }
+        if sharedList {
+            // k8s-rdma-shared-dev-plugin's rule for configList: devices or selectors, not
+            // both and not neither (a selector whose lists are all empty counts as none).
+            let chooses = pool.selectors.contains { selector in
+                [selector.vendors, selector.devices, selector.drivers, selector.linkTypes, selector.ifNames,
+                 selector.rdmaDevices].contains { !($0 ?? []).isEmpty } || !(selector.pciAddresses ?? []).isEmpty
+            }
+            if entry["devices"] != nil && chooses {
+                throw fail("devices", .invalidValue("cannot be combined with selectors: put the netdev names in selectors.ifNames"))
+            }
+            if entry["devices"] == nil && !chooses {
+                throw fail("selectors", .invalidValue("missing: a configList resource needs selectors, or devices (netdev names), to choose its RDMA devices"))
+            }
         }
         if let raw = entry["devices"] {
             // k8s-rdma-shared-dev-plugin's older form: netdev names beside the selectors.

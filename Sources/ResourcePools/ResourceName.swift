@@ -29,7 +29,7 @@ public struct ResourceName: Hashable, Sendable, CustomStringConvertible {
 
     /// Why `prefix` cannot be a resource prefix, or nil.
     public static func problem(withPrefix prefix: String) -> String? {
-        isDNSSubdomain(prefix) ? nil : "\"\(prefix)\" is not a DNS subdomain"
+        isDNSSubdomain(prefix) ? nil : "\"\(prefix)\" is not a DNS subdomain, and kubelet refuses resource names under it"
     }
 
     public var description: String { prefix + "/" + name }

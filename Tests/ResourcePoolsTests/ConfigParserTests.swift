@@ -107,7 +107,7 @@ final class ConfigParserTests: XCTestCase {
             (#"{"resourceList": [{"resourceName": "a", "devices": ["ib0"]}]}"#,
              "config: resource \"a\": unknown key \"devices\""),
             (#"{"resourceList": [{"resourceName": "a", "resourcePrefix": "Intel.com"}]}"#,
-             "config: resource \"a\": resourcePrefix: \"Intel.com\" is not a DNS subdomain"),
+             "config: resource \"a\": resourcePrefix: \"Intel.com\" is not a DNS subdomain, and kubelet refuses resource names under it"),
             (#"{"resourceList": [{"resourceName": "a"}, {"resourceName": "a"}]}"#,
              "config: resource \"a\": \"intel.com/a\" is defined twice"),
             (#"{"resourceList": [{"resourceName": "a", "additionalInfo": {"eth0": {}}}]}"#,
@@ -175,12 +175,30 @@ final class ConfigParserTests: XCTestCase {
         let config = try parse(#"""
             {"periodicUpdateInterval": 300, "configList": [
               {"resourceName": "hca_shared_devices_a", "rdmaHcaMax": 1000, "devices": ["ib0", "ib1"]},
-              {"resourceName": "hca_shared_devices_b", "rdmaHcaMax": 0, "selectors": {"vendors": ["15b3"], "ifNames": ["ib2"]}, "devices": ["ib3"]}]}
+              {"resourceName": "hca_shared_devices_b", "rdmaHcaMax": 0, "selectors": {"vendors": ["15b3"], "ifNames": ["ib2"]}}]}
             """#)
         XCTAssertEqual(config.pools.map(\.qualifiedName), ["rdma/hca_shared_devices_a", "rdma/hca_shared_devices_b"])
         XCTAssertEqual(config.pools[0].selectors.map(\.ifNames), [["ib0", "ib1"]])
-        XCTAssertEqual(config.pools[1].selectors.map(\.ifNames), [["ib2", "ib3"]])
+        XCTAssertEqual(config.pools[1].selectors.map(\.ifNames), [["ib2"]])
         XCTAssertEqual(config.pools[1].rdmaHcaMax, 0)
+    }
+
+    /// k8s-rdma-shared-dev-plugin's ValidateConfigs: a configList entry has devices or
+    /// selectors (an all-empty selector is none), and the list is not empty.
+    func testSharedRDMAConfigListRefusesWhatK8sRDMASharedDevPluginRefuses() {
+        let cases: [(String, String)] = [
+            (#"{"configList": [{"resourceName": "a", "rdmaHcaMax": 1, "devices": ["ib0"], "selectors": {"ifNames": ["ib1"]}}]}"#,
+             #"config: resource "a": devices: cannot be combined with selectors: put the netdev names in selectors.ifNames"#),
+            (#"{"configList": [{"resourceName": "a", "rdmaHcaMax": 1}]}"#,
+             #"config: resource "a": selectors: missing: a configList resource needs selectors, or devices (netdev names), to choose its RDMA devices"#),
+            (#"{"configList": [{"resourceName": "a", "rdmaHcaMax": 1, "selectors": {"vendors": [], "ifNames": []}}]}"#,
+             #"config: resource "a": selectors: missing: a configList resource needs selectors, or devices (netdev names), to choose its RDMA devices"#),
+            (#"{"configList": []}"#, "config: configList: is empty: no resource is configured"),
+            (#"{"resourceList": []}"#, "config: resourceList: is empty: no resource is configured"),
+        ]
+        for (text, message) in cases {
+            XCTAssertThrowsError(try parse(text), text) { XCTAssertEqual("\($0)", message, text) }
+        }
     }
 
     func testPFNameRangeForms() throws {

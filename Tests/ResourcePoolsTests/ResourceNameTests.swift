@@ -8,7 +8,7 @@ final class ResourceNameTests: XCTestCase {
             XCTAssertEqual($0 as? ResourceName.Problem, .name(#""a.b" must match ^[a-zA-Z0-9_-]+$"#))
         }
         XCTAssertThrowsError(try ResourceName(prefix: "Intel.com", name: "a")) {
-            XCTAssertEqual($0 as? ResourceName.Problem, .prefix(#""Intel.com" is not a DNS subdomain"#))
+            XCTAssertEqual($0 as? ResourceName.Problem, .prefix(#""Intel.com" is not a DNS subdomain, and kubelet refuses resource names under it"#))
         }
     }
 

@@ -39,7 +39,7 @@ CASES = [
      'resource "a": selectors.auxTypes: "eth" is not a supported auxiliary device type (only "sf", scalable functions)'),
     (pool(deviceType="auxNetDevice", additionalInfo={"mlx5_core.sf": {}}),
      'resource "a": additionalInfo: key "mlx5_core.sf" is neither "*" nor a PCI address nor an auxiliary device name'),
-    (pool(resourcePrefix="Example.com"), 'resource "a": resourcePrefix: "Example.com" is not a DNS subdomain'),
+    (pool(resourcePrefix="Example.com"), 'resource "a": resourcePrefix: "Example.com" is not a DNS subdomain, and kubelet refuses resource names under it'),
     (pool(resourcePrefix=5), 'resource "a": resourcePrefix: must be a string, not 5'),
     (pool(excludeTopology="true"), 'resource "a": excludeTopology: must be true or false, not "true"'),
     (pool(allocationPolicy="balanced"), 'resource "a": allocationPolicy: "balanced" is not one of spread, pack'),
