@@ -25,6 +25,9 @@ struct DaemonState {
     /// The last rescan's fault, while rescans fail: logged once, cleared by a good one.
     var scanFault: ScanFault?
     var socketCounter = 0
+    /// The status file could not be written (a read-only root with no volume at
+    /// --state-dir, as the operators' DaemonSets have): said once, not at every event.
+    var statusUnwritable = false
     var lastCDISpecs: [String: String] = [:]
     /// devlink, read only for `ddpProfiles` selectors and at most every 30 s.
     let firmware: CachedFirmwareQuery?
@@ -202,7 +205,7 @@ struct DaemonState {
     }
 
     /// The status file, read by `sriov-rdma-dp health`.
-    func writeStatus() {
+    mutating func writeStatus() {
         let status = DaemonStatus(
             pid: Int(getpid()), updated: wallClockSeconds(),
             pools: Dictionary(uniqueKeysWithValues: servers.map { name, server in
@@ -213,8 +216,15 @@ struct DaemonState {
             }),
             configuredPools: config.pools.map(\.qualifiedName))
         let path = configuration.statusFile
-        try? FileSystem.createDirectory(path.deletingLastPathComponent)
-        try? FileSystem.write(status.json.serialized, to: path)
+        do {
+            try FileSystem.createDirectory(path.deletingLastPathComponent)
+            try FileSystem.write(status.json.serialized, to: path)
+            statusUnwritable = false
+        } catch {
+            guard !statusUnwritable else { return }
+            statusUnwritable = true
+            logger.notice("status not written to \(path) (\(error)): `sriov-rdma-dp health` needs --state-dir on a writable volume; serving is not affected")
+        }
     }
 }
 
