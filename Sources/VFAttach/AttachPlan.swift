@@ -29,6 +29,24 @@ struct AttachPlan {
         var entry: RDMADeviceEntry
         /// The RDMA netlink of the host namespace, where the device is now.
         var netlink: RDMANetlink
+
+        /// Checks the RDMA netns mode and finds the device's index. Shared mode cannot
+        /// isolate an RDMA device: fail before touching anything.
+        static func prepare(_ name: String, vf: PCIAddress, hostNamespace: NetworkNamespace) throws -> RDMAMove {
+            let netlink: RDMANetlink
+            let mode: RDMANetnsMode
+            do {
+                netlink = try RDMANetlink(in: hostNamespace)
+                mode = try netlink.netnsMode()
+            } catch let error as NetlinkError {
+                throw RDMAIsolationError.netnsModeUnreadable(device: name, error)
+            }
+            guard mode == .exclusive else { throw RDMAIsolationError.sharedNetnsMode(device: name, vf: vf) }
+            guard let entry = try netlink.devices().first(where: { $0.name == name }) else {
+                throw RDMAIsolationError.notVisible(device: name, vf: vf)
+            }
+            return RDMAMove(entry: entry, netlink: netlink)
+        }
     }
 
     /// The MAC the VF netdev should get on its own, nil when it has it already.
@@ -83,7 +101,7 @@ extension AttachVF {
                 call.logger.warning("VF \(address) has several RDMA devices (\(location.rdmaDevices.joined(separator: ", "))); moving \(name)")
             }
             if conf.rdmaIsolation {
-                rdmaDevice = try prepareRDMAMove(name, hostNamespace: hostNamespace)
+                rdmaDevice = try AttachPlan.RDMAMove.prepare(name, vf: conf.deviceID, hostNamespace: hostNamespace)
             } else {
                 call.logger.info("rdmaIsolation is off: RDMA device \(name) stays in the host namespace")
             }
@@ -91,23 +109,5 @@ extension AttachVF {
         return AttachPlan(address: address, ifname: call.environment.ifname, podNamespace: podNamespace, podNetlink: podNetlink,
                           hostNamespace: hostNamespace, hostNetlink: hostNetlink, hostLink: hostLink, pf: pf,
                           rdmaDevice: rdmaDevice)
-    }
-
-    /// Checks the RDMA netns mode and finds the device's index. Shared mode cannot
-    /// isolate an RDMA device: fail before touching anything.
-    private func prepareRDMAMove(_ name: String, hostNamespace: NetworkNamespace) throws -> AttachPlan.RDMAMove {
-        let netlink: RDMANetlink
-        let mode: RDMANetnsMode
-        do {
-            netlink = try RDMANetlink(in: hostNamespace)
-            mode = try netlink.netnsMode()
-        } catch let error as NetlinkError {
-            throw RDMAIsolationError.netnsModeUnreadable(device: name, error)
-        }
-        guard mode == .exclusive else { throw RDMAIsolationError.sharedNetnsMode(device: name, vf: conf.deviceID) }
-        guard let entry = try netlink.devices().first(where: { $0.name == name }) else {
-            throw RDMAIsolationError.notVisible(device: name, vf: conf.deviceID)
-        }
-        return AttachPlan.RDMAMove(entry: entry, netlink: netlink)
     }
 }

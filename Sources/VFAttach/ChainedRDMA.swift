@@ -47,23 +47,12 @@ struct ChainedRDMA {
             throw CNIError(.deviceOperationFailed, "VF \(address) (\(source)) has no RDMA device in the host namespace",
                            details: "a VF without RDMA (driver \(location.driver ?? "none")), or one already in another namespace")
         }
-        let netlink: RDMANetlink
-        let mode: RDMANetnsMode
-        do {
-            netlink = try RDMANetlink(in: hostNamespace)
-            mode = try netlink.netnsMode()
-        } catch let error as NetlinkError {
-            throw RDMAIsolationError.netnsModeUnreadable(device: name, error)
-        }
-        guard mode == .exclusive else { throw RDMAIsolationError.sharedNetnsMode(device: name, vf: address) }
-        guard let entry = try netlink.devices().first(where: { $0.name == name }) else {
-            throw RDMAIsolationError.notVisible(device: name, vf: address)
-        }
+        let move = try AttachPlan.RDMAMove.prepare(name, vf: address, hostNamespace: hostNamespace)
         let record = ChainedRDMARecord(network: call.config.name, containerID: environment.containerID, ifname: environment.ifname,
                                        netns: environment.netns, deviceID: address, device: name)
         try state.write(record.fileName, record.json)
         do {
-            try netlink.moveDevice(index: entry.index, name: name, to: podNamespace)
+            try move.netlink.moveDevice(index: move.entry.index, name: name, to: podNamespace)
         } catch {
             try? state.remove(record.fileName)
             if let error = error as? NetlinkError { throw RDMAIsolationError.moveRefused(device: name, vf: address, error) }
