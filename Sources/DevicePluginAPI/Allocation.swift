@@ -24,14 +24,15 @@ public struct AllocateRequest: Equatable, Sendable, ProtoMessage {
     }
 }
 
-/// `ContainerAllocateRequest`: the devices kubelet chose for one container.
-public struct ContainerAllocateRequest: Equatable, Sendable, ProtoMessage {
-    /// Field 1 (`devices_ids`).
-    public var devicesIDs: [String] = []
+/// A message whose one field is field 1, `repeated string devices_ids`: kubelet's
+/// request for one container in Allocate and in PreStartContainer.
+public protocol DeviceIDsMessage: ProtoMessage {
+    var devicesIDs: [String] { get set }
+}
 
-    public init() {}
-
+extension DeviceIDsMessage {
     public init(devicesIDs: [String]) {
+        self.init()
         self.devicesIDs = devicesIDs
     }
 
@@ -45,6 +46,14 @@ public struct ContainerAllocateRequest: Equatable, Sendable, ProtoMessage {
         default: try reader.skipField(wireType)
         }
     }
+}
+
+/// `ContainerAllocateRequest`: the devices kubelet chose for one container.
+public struct ContainerAllocateRequest: Equatable, Sendable, DeviceIDsMessage {
+    /// Field 1 (`devices_ids`).
+    public var devicesIDs: [String] = []
+
+    public init() {}
 }
 
 /// `AllocateResponse`: kubelet uses only `containerResponses[0]`.

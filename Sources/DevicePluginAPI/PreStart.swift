@@ -3,26 +3,11 @@ import ProtoWire
 
 /// `PreStartContainerRequest`: sent before each container start when the plugin set
 /// `preStartRequired`.
-public struct PreStartContainerRequest: Equatable, Sendable, ProtoMessage {
+public struct PreStartContainerRequest: Equatable, Sendable, DeviceIDsMessage {
     /// Field 1 (`devices_ids`, formerly `devicesIDs`; same wire encoding).
     public var devicesIDs: [String] = []
 
     public init() {}
-
-    public init(devicesIDs: [String]) {
-        self.devicesIDs = devicesIDs
-    }
-
-    public func encode(to writer: inout ProtoWriter) {
-        writer.write(field: 1, repeatedString: devicesIDs)
-    }
-
-    public mutating func decodeField(number: Int, wireType: WireType, from reader: inout ProtoReader) throws {
-        switch (number, wireType) {
-        case (1, .lengthDelimited): devicesIDs.append(try reader.readString())
-        default: try reader.skipField(wireType)
-        }
-    }
 }
 
 /// `PreStartContainerResponse`: no fields.
