@@ -143,11 +143,10 @@ struct ChainedRDMA {
 
 /// What chained ADD moved, at `<stateDir>/rdma/<containerID>-<ifname>.json`.
 struct ChainedRDMARecord: Equatable, Sendable {
-    var network: String
-    var containerID: String
-    var ifname: String
-    var netns: String
+    /// The network's name, the attachment (container and interface) and the pod's netns path.
+    var network, containerID, ifname, netns: String
     var deviceID: PCIAddress
+    /// The RDMA device that was moved.
     var device: String
 
     static func fileName(containerID: String, ifname: String) -> String { "rdma/\(containerID)-\(ifname).json" }
@@ -158,12 +157,9 @@ struct ChainedRDMARecord: Equatable, Sendable {
                  ("ifname", .string(ifname)), ("netns", .string(netns)), ("deviceID", .string(deviceID.description)),
                  ("rdmaDevice", .string(device))])
     }
+}
 
-    init(network: String, containerID: String, ifname: String, netns: String, deviceID: PCIAddress, device: String) {
-        (self.network, self.containerID, self.ifname, self.netns, self.deviceID, self.device) =
-            (network, containerID, ifname, netns, deviceID, device)
-    }
-
+extension ChainedRDMARecord {
     init?(json: JSON) {
         guard let network = json["network"]?.stringValue, let containerID = json["containerID"]?.stringValue,
               let ifname = json["ifname"]?.stringValue, let netns = json["netns"]?.stringValue,
