@@ -16,14 +16,17 @@ let executableLinking: [LinkerSetting] = [.unsafeFlags([
     "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
     "-L", Context.packageDirectory + "/scripts/static-libstdc++",
 ])]
-/// sriov-rdma-cni runs on every node's host, whatever its distribution: no packed
-/// relocations (they need glibc 2.36), and position-dependent (-no-pie) instead, so
-/// the loader has no relative relocations to apply at all: a CNI call starts sooner
-/// and no data page is dirtied by relocation (benchmarks/cni/RESULTS.md).
-let cniLinking: [LinkerSetting] = [.unsafeFlags([
-    "-use-ld=lld", "-Xclang-linker", "-no-pie",
-    "-L", Context.packageDirectory + "/scripts/static-libstdc++",
-])]
+/// sriov-rdma-cni runs on every node's host, whatever its distribution (RHEL 8/9,
+/// RHCOS, Amazon Linux, Ubuntu 20.04 have older glibc than this machine): the release
+/// build is a fully static executable, linked against glibc's static libraries, with
+/// no interpreter and no shared library at all. Nothing on its paths dlopens. The Swift
+/// runtime reads /proc/self at start, which every CNI caller's host has. Debug builds
+/// stay dynamic and position-dependent (-no-pie).
+let cniLinking: [LinkerSetting] = [
+    .unsafeFlags(["-use-ld=lld", "-L", Context.packageDirectory + "/scripts/static-libstdc++"]),
+    .unsafeFlags(["-static-executable"], .when(configuration: .release)),
+    .unsafeFlags(["-Xclang-linker", "-no-pie"], .when(configuration: .debug)),
+]
 let package = Package(
     name: "sriov-rdma",
     products: [
@@ -95,10 +98,8 @@ let package = Package(
         .target(name: "CNI", dependencies: ["JSONValue", "SystemSupport"]),
         .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices", "DeviceInfoSpec", "SystemSupport"]),
 
-        .executableTarget(name: "sriov-rdma-cni", dependencies: [
-            "CNI", "VFAttach", "SystemSupport",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], linkerSettings: cniLinking),
+        .executableTarget(name: "sriov-rdma-cni", dependencies: ["CNI", "VFAttach", "SystemSupport"],
+                          linkerSettings: cniLinking),
         // The latency benchmark engine behind rdma-lat: verbs ping-pong, exchange, statistics, report.
         .target(name: "RDMAPerf", dependencies: ["CIBVerbs", "CRDMACM", "CRDMAPerfSupport", "JSONValue", "SystemSupport"]),
 

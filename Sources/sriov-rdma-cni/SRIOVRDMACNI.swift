@@ -1,4 +1,3 @@
-import ArgumentParser
 import CNI
 import VFAttach
 #if canImport(Glibc)
@@ -13,38 +12,54 @@ let productVersion = "0.1.0"
 
 /// The CNI plugin binary. A container runtime calls it with CNI_COMMAND and the
 /// network config on stdin; a person calling it by hand gets --help and --version.
+///
+/// No argument parser: a runtime passes no arguments, and the two flags a person may
+/// give are read here. swift-argument-parser brings Foundation, about 4 MiB of this
+/// binary that every node copies and every CNI call maps.
 @main
-struct SRIOVRDMACNI: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "sriov-rdma-cni",
-        abstract: "CNI plugin (type \"sriov-rdma\") that moves SR-IOV VFs and their RDMA devices into pods.",
-        discussion: """
-            Container runtimes call this plugin with CNI_COMMAND (ADD, DEL, CHECK, VERSION, STATUS, GC) \
-            and the network configuration on standard input; it takes no arguments then. It accepts \
-            sriov-cni's configuration fields (deviceID, vlan, vlanQoS, vlanProto, mac, spoofchk, trust, \
-            link_state, min_tx_rate, max_tx_rate, ipam) and moves the VF's RDMA device into the pod \
-            when the RDMA subsystem is in exclusive netns mode. By hand, only --help and --version.
-            """,
-        version: productVersion
-    )
+enum SRIOVRDMACNI {
+    static let usage = """
+        OVERVIEW: CNI plugin (type "sriov-rdma") that moves SR-IOV VFs and their RDMA devices into pods.
 
-    /// CNI calls carry no arguments: dispatch on CNI_COMMAND before argument parsing.
+        Container runtimes call this plugin with CNI_COMMAND (ADD, DEL, CHECK, VERSION, STATUS, GC)
+        and the network configuration on standard input; it takes no arguments then. It accepts
+        sriov-cni's configuration fields (deviceID, vlan, vlanQoS, vlanProto, mac, spoofchk, trust,
+        link_state, min_tx_rate, max_tx_rate, ipam) and moves the VF's RDMA device into the pod
+        when the RDMA subsystem is in exclusive netns mode. Installed as `sriov`, `rdma` or
+        `ib-sriov`, it serves those types too. By hand, only --help and --version.
+
+        USAGE: sriov-rdma-cni [--help] [--version]
+
+        OPTIONS:
+          --version               Show the version.
+          -h, --help              Show help information.
+
+        """
+
     static func main() {
         let variables = processEnvironment()
-        guard variables["CNI_COMMAND"] != nil else {
-            main(nil)
-            return
+        if variables["CNI_COMMAND"] != nil {
+            let output = CNISkeleton.run(SRIOVRDMAPlugin(host: AttachHost.fromEnvironment(variables)),
+                                         variables: variables, input: .standardInput)
+            writeStandardOutput(output.stdout)
+            exit(output.exitCode)
         }
-        let output = CNISkeleton.run(SRIOVRDMAPlugin(host: AttachHost.fromEnvironment(variables)),
-                                     variables: variables, input: .standardInput)
-        writeStandardOutput(output.stdout)
-        Glibc.exit(output.exitCode)
-    }
-
-    func run() throws {
-        // CNI spec: a plugin invoked without CNI_COMMAND reports what it is.
-        print("CNI plugin sriov-rdma v\(productVersion): set CNI_COMMAND to call it (see --help).")
-        throw ExitCode(4)
+        let arguments = CommandLine.arguments.dropFirst()
+        switch arguments.first {
+        case "--help"?, "-h"?, "help"?:
+            writeStandardOutput(usage)
+            exit(0)
+        case "--version"?:
+            writeStandardOutput(productVersion + "\n")
+            exit(0)
+        case nil:
+            // CNI spec: a plugin invoked without CNI_COMMAND reports what it is.
+            writeStandardOutput("CNI plugin sriov-rdma v\(productVersion): set CNI_COMMAND to call it (see --help).\n")
+            exit(4)
+        case let argument?:
+            writeStandardError("Error: unknown argument '\(argument)'\n\(usage)")
+            exit(64)
+        }
     }
 }
 
@@ -64,4 +79,8 @@ func processEnvironment() -> [String: String] {
 /// The whole text; a runtime that stopped reading has gone, and nobody is left to tell.
 func writeStandardOutput(_ text: String) {
     try? FileDescriptor.standardOutput.writeAll(text.utf8)
+}
+
+func writeStandardError(_ text: String) {
+    try? FileDescriptor.standardError.writeAll(text.utf8)
 }
