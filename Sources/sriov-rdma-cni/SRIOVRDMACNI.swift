@@ -26,9 +26,11 @@ enum SRIOVRDMACNI {
         sriov-cni's configuration fields (deviceID, vlan, vlanQoS, vlanProto, mac, spoofchk, trust,
         link_state, min_tx_rate, max_tx_rate, ipam) and moves the VF's RDMA device into the pod
         when the RDMA subsystem is in exclusive netns mode. Installed as `sriov`, `rdma` or
-        `ib-sriov`, it serves those types too. By hand, only --help and --version.
+        `ib-sriov`, it serves those types too. By hand, --help, --version, and `install`, which
+        copies it into a CNI bin dir as the operators' CNI init containers do (install --help).
 
         USAGE: sriov-rdma-cni [--help] [--version]
+               sriov-rdma-cni install [--cni-bin-dir=DIR] [--names=NAME,...] [--no-sleep]
 
         OPTIONS:
           --version               Show the version.
@@ -52,6 +54,14 @@ enum SRIOVRDMACNI {
         case "--version"?:
             writeStandardOutput(productVersion + "\n")
             exit(0)
+        case "install"?:
+            do {
+                try Installer(arguments: arguments.dropFirst()).run()
+                exit(0)
+            } catch {
+                if error.status == 0 { writeStandardOutput(error.message) } else { writeStandardError("Error: \(error.message)\n") }
+                exit(error.status)
+            }
         case nil:
             // CNI spec: a plugin invoked without CNI_COMMAND reports what it is.
             writeStandardOutput("CNI plugin sriov-rdma v\(productVersion): set CNI_COMMAND to call it (see --help).\n")
