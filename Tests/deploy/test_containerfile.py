@@ -43,7 +43,7 @@ def debian_package(soname):
 
 
 def test_build_stage_has_every_system_library_and_builds_static_binaries():
-    (build_from, build_packages), _ = stages()
+    (build_from, build_packages), *_ = stages()
     assert "AS build" in build_from
     providers = re.findall(r'providers: \[\.apt\(\[(.*?)\]\)\]', (REPO / "Package.swift").read_text())
     wanted = {name.strip().strip('"') for group in providers for name in group.split(",")}
@@ -59,13 +59,28 @@ def test_every_image_reference_is_a_base_image():
     assert references == ["docker.io/library/swift:6.3-bookworm", "docker.io/library/debian:bookworm-slim"]
     assert re.findall(r"^ARG (\w+_IMAGE)=", CONTAINERFILE, flags=re.M) == ["SWIFT_IMAGE", "RUNTIME_IMAGE"]
     assert [line for line in CONTAINERFILE.splitlines() if line.startswith("FROM ")] == [
-        "FROM ${SWIFT_IMAGE} AS build", "FROM ${RUNTIME_IMAGE}"]
+        "FROM ${SWIFT_IMAGE} AS build", "FROM scratch AS cni", "FROM ${RUNTIME_IMAGE}"]
+
+
+def test_cni_stage_is_the_static_plugin_alone_with_the_installer_as_entry_point():
+    """The operators run a CNI image's default entry point with `--no-sleep` and the
+    host's bin dir at /host/opt/cni/bin (Tests/cni/test_installer.py runs it so)."""
+    cni = re.split(r"^(?=FROM )", CONTAINERFILE, flags=re.M)[2]
+    instructions = [line for line in cni.splitlines() if line and not line.startswith("#")]
+    assert instructions == [
+        "FROM scratch AS cni",
+        "COPY --from=build /out/sriov-rdma-cni /usr/bin/sriov-rdma-cni",
+        'ENTRYPOINT ["/usr/bin/sriov-rdma-cni", "install"]',
+    ]
+    # The default build (no --target) is still the daemon's image: the last stage,
+    # whose entry point serves with the operators' args alone (test_operator_daemonsets).
+    assert CONTAINERFILE.rstrip().splitlines()[-2:] == ['ENTRYPOINT ["/usr/bin/sriovdp"]', 'CMD ["run"]']
 
 
 @pytest.mark.skipif(shutil.which("dpkg") is None or shutil.which("readelf") is None, reason="needs dpkg and readelf")
 @pytest.mark.parametrize("name", ["sriov-rdma-dp", "rdma-lat"])
 def test_runtime_stage_installs_what_each_binary_loads(name):
-    _, runtime_packages = stages()[1]
+    _, runtime_packages = stages()[-1]
     libraries = [soname for soname in needed(binary(name)) if soname != "ld-linux-x86-64.so.2"]
     swift_runtime = [soname for soname in libraries if soname.startswith(("libswift", "libFoundation", "libdispatch"))]
     assert not swift_runtime, f"{binary(name)} is not a --static-swift-stdlib build (point SRIOV_RDMA_BIN_DIR at .build/release)"
