@@ -15,16 +15,14 @@ and the volumes), chroots into it and serves a grpcio kubelet stand-in outside i
 import importlib
 import json
 import os
-import shlex
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 
 import pytest
 
-from conftest import REPO, binary
+from conftest import REPO
+from container import Container
 from node_fixture import PF0, ConnectXNode, vf_address
 
 sys.path.insert(0, str(REPO / "Tests" / "interop"))
@@ -73,69 +71,6 @@ NO_SRIOVDP_CONFIG = {"resourceList": [
 NO_RDMA_CONFIG = {"periodicUpdateInterval": 300, "configList": [
     {"resourceName": "rdma_shared_device_a", "rdmaHcaMax": 63, "selectors": {"vendors": ["15b3"], "deviceIDs": ["101d"],
                                                                            "ifNames": ["ens1f1"]}}]}
-
-
-class Container:
-    """One DaemonSet container: its volumes (host directory → container path), its
-    binary at the image's path, and its arguments, run on a read-only root."""
-
-    def __init__(self, scratch, node, executable, args, volumes, log_name):
-        self.root = str(scratch / "root")
-        os.makedirs(self.root)
-        self.executable, self.args, self.volumes = executable, args, volumes
-        self.node = node
-        self.log_path = scratch / log_name
-        self.process = None
-
-    def script(self):
-        root = shlex.quote(self.root)
-        steps = ["set -e", f"mount -t tmpfs -o mode=0755 container-root {root}"]
-
-        def bind(source, target, read_only, is_file=False):
-            target = self.root + target
-            steps.append(f"mkdir -p {shlex.quote(os.path.dirname(target))}")
-            steps.append(f"touch {shlex.quote(target)}" if is_file else f"mkdir -p {shlex.quote(target)}")
-            steps.append(f"mount --rbind {shlex.quote(source)} {shlex.quote(target)}")
-            if read_only:
-                steps.append(f"mount -o remount,bind,ro {shlex.quote(target)}")
-
-        # The image: the C libraries (and the Swift toolchain's, for a debug build), the
-        # loader's cache and the verbs provider files; /bin and /lib as Debian links them.
-        for directory in ["/usr/lib", "/usr/lib64", "/opt"]:
-            if os.path.isdir(directory):
-                bind(directory, directory, True)
-        for name in ["bin", "lib", "lib64", "sbin"]:
-            steps.append(f"ln -s usr/{name} {root}/{name}")
-        bind("/etc/ld.so.cache", "/etc/ld.so.cache", True, is_file=True)
-        if os.path.isdir("/etc/libibverbs.d"):
-            bind("/etc/libibverbs.d", "/etc/libibverbs.d", True)
-        bind(os.path.realpath(binary("sriov-rdma-dp")), self.executable.replace("/bin/", "/usr/bin/", 1)
-             if self.executable.startswith("/bin/") else self.executable, True, is_file=True)
-        steps.append(f"mkdir -p {root}/proc && mount -t proc proc {root}/proc")
-        # privileged: the node's /sys (here the fixture's); /dev as the DaemonSet mounts it or not.
-        bind(self.node.sys, "/sys", False)
-        for source, (target, read_only) in self.volumes.items():
-            bind(source, target, read_only)
-        # readOnlyRootFilesystem: everything but the volumes is read-only.
-        steps.append(f"mount -o remount,bind,ro {root}")
-        steps.append("exec chroot " + " ".join(shlex.quote(part) for part in [self.root, self.executable, *self.args]))
-        return "\n".join(steps)
-
-    def start(self):
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", self.script()],
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            status = self.process.wait(timeout=15)
-        finally:
-            self.log.close()
-        log = self.log_path.read_text()
-        if os.environ.get("KEEP_DP_LOGS"):
-            print(f"--- {self.executable} {self.args}\n{log}")
-        return status, log
 
 
 def directories(scratch, *names):
