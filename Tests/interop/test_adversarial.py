@@ -81,6 +81,12 @@ class RawClient:
         return True
 
 
+def peak_rss_kib(server):
+    """VmHWM, the process's peak resident set (proc(5))."""
+    status = open(f"/proc/{server.process.pid}/status").read()
+    return int(status.split("VmHWM:")[1].split()[0])
+
+
 def still_serving(api, server):
     pb2, pb2_grpc = api
     channel = grpc.insecure_channel(server.target)
@@ -216,13 +222,28 @@ def test_ping_is_echoed(server):
 
 def test_memory_stays_bounded_under_repeated_abuse(api, server):
     baseline = server.rss_kib()
+    def sockets():
+        directory = f"/proc/{server.process.pid}/fd"
+        return sum(os.readlink(f"{directory}/{name}").startswith("socket:") for name in os.listdir(directory))
+
+    listening = sockets()
     for _ in range(30):
         client = RawClient(server.socket)
-        client.headers(1)
-        client.send(DataFrame(1, b"\0\x00\x3f\xff\xff" + b"y" * 16000).serialize())  # a 4 MiB message, never finished
-        client.headers(3)
-        client.send(DataFrame(3, b"\0\xff\xff\xff\xff").serialize())
+        try:
+            client.headers(1)
+            client.send(DataFrame(1, b"\0\x00\x3f\xff\xff" + b"y" * 16000).serialize())  # a 4 MiB message, never finished
+            client.headers(3)
+            client.send(DataFrame(3, b"\0\xff\xff\xff\xff").serialize())
+        except (BrokenPipeError, ConnectionResetError):
+            pass    # the server may cut the connection first: that is its answer to abuse
         client.sock.close()
+    # 30 connections in a burst pass the limit of 16 until the server has seen the
+    # closes (a new one meanwhile gets GOAWAY, and grpcio then backs off for seconds):
+    # wait until every abusive connection is gone, which is itself the point.
+    deadline = time.monotonic() + 10
+    while sockets() > listening and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sockets() == listening, "abusive connections still open after 10 s"
     still_serving(api, server)
     assert server.rss_kib() - baseline < 64 * 1024, f"RSS grew from {baseline} KiB to {server.rss_kib()} KiB"
 
@@ -313,7 +334,11 @@ def test_ping_flood_without_reads_is_cut_across_connections(api, start_server):
         thread.join(timeout=30)
     # Unread ACKs beyond 4 MiB in all close the connections holding the most.
     assert cut[0] >= 5, f"only {cut[0]} of 8 flooding connections were cut"
-    assert server.rss_kib() - baseline < 16 * 1024, f"RSS grew from {baseline} KiB to {server.rss_kib()} KiB"
+    # The peak, not RSS afterwards (which depends on what malloc gave back): 16-20 MiB
+    # over the baseline here, in read buffers, HTTP/2's outbound bytes and the write
+    # buffers the limit is enforced on between reads; without the limit it was 300 MiB.
+    peak = peak_rss_kib(server)
+    assert peak - baseline < 32 * 1024, f"peak RSS {peak} KiB, {peak - baseline} KiB over the baseline {baseline} KiB"
     for client in clients:
         client.sock.close()
     still_serving(api, server)
