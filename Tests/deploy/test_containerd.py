@@ -229,8 +229,11 @@ def test_containerd_runs_the_daemon_image_applies_its_cdi_spec_and_calls_our_cni
     # ctr keeps an archive's unqualified name, which CRI cannot resolve (it looks names
     # up normalized): the image is imported under a qualified local reference, as
     # docs/install.md says to.
+    archive = os.path.join(IMAGES, f"sriov-rdma-{VERSION}.oci.tar")
+    if not os.path.isfile(archive):
+        pytest.fail(f"{archive} is missing: run scripts/images")
     qualified = str(scratch / "sriov-rdma.oci.tar")
-    subprocess.run(["skopeo", "copy", "--quiet", f"oci-archive:{IMAGES}/sriov-rdma-{VERSION}.oci.tar",
+    subprocess.run(["skopeo", "copy", "--quiet", f"oci-archive:{archive}",
                     f"oci-archive:{qualified}:localhost/sriov-rdma:{VERSION}"], check=True, timeout=120)
     runtime.ctr("images", "import", qualified)
     channel = grpc.insecure_channel(f"unix://{runtime.socket}")
