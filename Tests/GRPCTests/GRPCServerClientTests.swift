@@ -39,7 +39,13 @@ final class GRPCServerClientTests: XCTestCase {
     }
 
     func testACallRefusedOnceConnectedSendsNothing() async throws {
-        let server = try makeServer()
+        let handled = Locked(0)
+        var router = GRPCRouter()
+        router.register(DevicePluginService.allocate) { _, _ in
+            handled.withLock { $0 += 1 }
+            return AllocateResponse()
+        }
+        let server = try GRPCServer(socketPath: directory + "/dp.sock", router: router)
         defer { server.stop() }
         let asked = Locked(0)
         do {
@@ -54,8 +60,11 @@ final class GRPCServerClientTests: XCTestCase {
             XCTAssertEqual(status, GRPCStatus(.aborted, "not now"))
         }
         XCTAssertEqual(asked.withLock { $0 }, 1)
-        // No stream reached the server: the slow handler never ran, so the call came back at once.
+        // The server has seen the connection to its end (closed), and no request on it.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while server.connectionCount > 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         XCTAssertEqual(server.connectionCount, 0)
+        XCTAssertEqual(handled.withLock { $0 }, 0)
     }
 
     func testHandlerErrorArrivesWithCodeAndMessage() async throws {
