@@ -30,13 +30,29 @@ lab_assert_match "netdev $dev1( |$)" "$(rdma link show rxe1/1)" "rdma link rxe1"
 lab_assert_exists /dev/infiniband/uverbs0 "uverbs device"
 
 out=${LAB_CASE_OUT:-/tmp}
-ib_send_lat -d rxe0 -x 1 -F -n 200 >"$out/server.log" 2>&1 &
-server=$!
-lab_wait_until 30 lab_tcp_listening 18515 || lab_fail "ib_send_lat server not listening: $(cat "$out/server.log")"
-rc=0
-timeout 60 ib_send_lat -d rxe1 -x 1 -F -n 200 10.56.0.1 >"$out/client.log" 2>&1 || rc=$?
-src=0
-wait "$server" || src=$?
+# send_lat_once PORT: one ib_send_lat pair on PORT, both sides bounded so a
+# client that dies cannot leave the server waiting for its receives forever.
+# Sets rc (client) and src (server).
+send_lat_once() {
+  timeout 40 ib_send_lat -d rxe0 -x 1 -F -n 200 -p "$1" >"$out/server.log" 2>&1 &
+  local server=$!
+  rc=0 src=0
+  if ! lab_wait_until 20 lab_tcp_listening "$1"; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" || true
+    lab_fail "ib_send_lat server not listening on $1: $(cat "$out/server.log")"
+  fi
+  timeout 30 ib_send_lat -d rxe1 -x 1 -F -n 200 -p "$1" 10.56.0.1 >"$out/client.log" 2>&1 || rc=$?
+  wait "$server" || src=$?
+}
+send_lat_once 18515
+if [ "$rc" != 0 ] || [ "$src" != 0 ]; then
+  # Under TCG the emulated igb switch has been seen to stall one run in ~20
+  # (a CI run: the case hung with the server waiting). The first attempt is
+  # shown in the case log, and the second one must pass.
+  lab_log "ib_send_lat attempt 1 failed (client $rc, server $src); client log: $(tail -n 5 "$out/client.log"); server log: $(tail -n 5 "$out/server.log")"
+  send_lat_once 18516
+fi
 lab_assert_eq 0 "$rc" "ib_send_lat client exit status (log: $(tail -n 5 "$out/client.log"))"
 lab_assert_eq 0 "$src" "ib_send_lat server exit status (log: $(tail -n 5 "$out/server.log"))"
 for side in server client; do
