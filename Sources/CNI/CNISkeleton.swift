@@ -110,7 +110,7 @@ public enum CNISkeleton {
         }
 
         let call = CNICall(environment: environment, config: config, logger: logger)
-        let started = ContinuousClock.now
+        let started = MonotonicInstant.now
         do {
             var stdout = ""
             switch environment.command {
@@ -123,7 +123,7 @@ public enum CNISkeleton {
             case .gc: try plugin.garbageCollect(call)
             case .version: break
             }
-            logger.info("done in \(Int((ContinuousClock.now - started) / .milliseconds(1))) ms")
+            logger.info("done in \(Int((MonotonicInstant.now - started) / .milliseconds(1))) ms")
             return Output(stdout: stdout, exitCode: 0)
         } catch {
             return failure(CNIError(reporting: error), logger: logger)

@@ -94,7 +94,7 @@ public struct StateDirectory: Sendable {
         guard fd >= 0 else {
             throw CNIError(.stateFailed, "cannot open lock file \(target)", details: String(cString: strerror(errno)))
         }
-        let deadline = ContinuousClock.now + timeout
+        let deadline = MonotonicInstant.now + timeout
         var pause = Duration.milliseconds(1)  // doubling to 32 ms
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
@@ -102,7 +102,7 @@ public struct StateDirectory: Sendable {
                 close(fd)
                 throw CNIError(.stateFailed, "cannot lock \(target)", details: String(cString: strerror(code)))
             }
-            guard ContinuousClock.now < deadline else {
+            guard MonotonicInstant.now < deadline else {
                 close(fd)
                 throw CNIError(.tryAgainLater, "timed out after \(timeout.inSeconds) s waiting for the lock on \(purpose)",
                                details: "another CNI call holds \(target)")

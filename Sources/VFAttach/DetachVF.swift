@@ -207,8 +207,8 @@ struct DetachVF {
             return
         }
         if location?.netdev == nil, podNamespace == nil, netnsWasGiven, location?.driver != nil {
-            let deadline = ContinuousClock.now + host.netdevReturnTimeout
-            while location?.netdev == nil, ContinuousClock.now < deadline {
+            let deadline = MonotonicInstant.now + host.netdevReturnTimeout
+            while location?.netdev == nil, MonotonicInstant.now < deadline {
                 sleepBlocking(for: .milliseconds(20))
                 location = try locate(record.deviceID)
             }
