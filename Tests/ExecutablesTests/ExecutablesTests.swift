@@ -68,6 +68,23 @@ final class ExecutablesTests: XCTestCase, RunsReleaseExecutables {
         XCTAssertFalse(dynamic.stdout.contains("(NEEDED)"), dynamic.stdout)
     }
 
+    /// Stripped, the CNI stays within 8 MiB (issue #19; README), which it does only
+    /// while nothing on its paths pulls in Foundation (an argument parser) or the
+    /// concurrency runtime (`ContinuousClock`, a `Task`) with libdispatch.
+    func testCNIBinaryIsSmallAndHasNoConcurrencyRuntime() throws {
+        let symbols = try run("/usr/bin/nm", [try binary("sriov-rdma-cni")])
+        XCTAssertEqual(symbols.status, 0, symbols.stderr)
+        for runtime in ["swift_task_create", "dispatch_async_f", "$s10Foundation"] {
+            XCTAssertFalse(symbols.stdout.contains(runtime), "sriov-rdma-cni links \(runtime)")
+        }
+        let stripped = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-rdma-cni.stripped.\(getpid())")
+        defer { try? FileManager.default.removeItem(at: stripped) }
+        let strip = try run("/usr/bin/strip", ["-o", stripped.path, try binary("sriov-rdma-cni")])
+        XCTAssertEqual(strip.status, 0, strip.stderr)
+        let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: stripped.path)[.size] as? Int)
+        XCTAssertLessThanOrEqual(size, 8 << 20, "sriov-rdma-cni is \(size) bytes stripped")
+    }
+
     /// Called as a CNI plugin (CNI_COMMAND set, no arguments) it speaks CNI, not --help.
     func testCNIAnswersVERSION() throws {
         let process = Process()
