@@ -57,20 +57,42 @@ struct AttachPlan {
 }
 
 extension AttachVF {
-    /// Where the VF is now and what it looks like, with every check that can fail
-    /// before the first change.
-    func inspect(podNamespace: NetworkNamespace, podNetlink: RouteNetlink, hostNamespace: NetworkNamespace) throws -> AttachPlan {
+    /// Where the VF is now, with the checks of the config against it.
+    func locateVF() throws -> VFLocation {
         let address = conf.deviceID
         guard let location = try VFLocation.locate(address, roots: host.roots) else {
             throw CNIError(.deviceOperationFailed, "VF \(address) (\(conf.deviceIDSource)) does not exist on this node")
         }
-        guard let netdevName = location.netdev else {
-            throw CNIError(.deviceOperationFailed, "VF \(address) has no network interface in the host namespace",
-                           details: "driver \(location.driver ?? "none"); a VF bound to a userspace driver (vfio-pci) is not supported")
-        }
         if conf.needsPF && location.pf == nil {
             throw CNIError(.invalidNetworkConfig, "device \(address) is not an SR-IOV VF (it has no physfn), so "
                            + "vlan, spoofchk, trust, link_state and rates cannot be set through a PF")
+        }
+        return location
+    }
+
+    /// The PF's view of the VF, recorded before any change.
+    func pfEntry(_ location: VFLocation, hostNetlink: RouteNetlink) throws -> AttachPlan.PF? {
+        guard let handle = location.pf else { return nil }
+        guard let link = try hostNetlink.link(named: handle.netdev) else {
+            throw CNIError(.deviceOperationFailed, "PF \(handle.netdev) of VF \(location.address) is not in the host namespace")
+        }
+        let table = try hostNetlink.virtualFunctions(ofPF: link.index, device: handle.netdev)
+        guard let entry = table.first(where: { $0.index == handle.vfIndex }) else {
+            throw CNIError(.deviceOperationFailed, "PF \(handle.netdev) reports no VF \(handle.vfIndex) for \(location.address)",
+                           details: "its VF table has \(table.count) entries")
+        }
+        return AttachPlan.PF(handle: handle, linkIndex: link.index, originalVF: entry)
+    }
+
+    /// What the netdev VF looks like, with every check that can fail before the first
+    /// change.
+    func inspect(_ location: VFLocation, podNamespace: NetworkNamespace, podNetlink: RouteNetlink,
+                 hostNamespace: NetworkNamespace) throws -> AttachPlan {
+        let address = location.address
+        guard let netdevName = location.netdev else {
+            throw CNIError(.deviceOperationFailed, "VF \(address) has no network interface in the host namespace",
+                           details: "driver \(location.driver ?? "none"); bind it to its kernel network driver, "
+                               + "or to a userspace driver (\(UserspaceDriver.known.joined(separator: ", "))) for DPDK mode")
         }
         let hostNetlink = try RouteNetlink(in: hostNamespace)
         guard let hostLink = try hostNetlink.link(named: netdevName), hostLink.name == netdevName else {
@@ -80,19 +102,7 @@ extension AttachVF {
             throw CNIError(.deviceOperationFailed, "netdev \(netdevName) belongs to \(parent), not to VF \(address)")
         }
 
-        // The PF's view of the VF, recorded before any change.
-        var pf: AttachPlan.PF?
-        if let handle = location.pf {
-            guard let link = try hostNetlink.link(named: handle.netdev) else {
-                throw CNIError(.deviceOperationFailed, "PF \(handle.netdev) of VF \(address) is not in the host namespace")
-            }
-            let table = try hostNetlink.virtualFunctions(ofPF: link.index, device: handle.netdev)
-            guard let entry = table.first(where: { $0.index == handle.vfIndex }) else {
-                throw CNIError(.deviceOperationFailed, "PF \(handle.netdev) reports no VF \(handle.vfIndex) for \(address)",
-                               details: "its VF table has \(table.count) entries")
-            }
-            pf = AttachPlan.PF(handle: handle, linkIndex: link.index, originalVF: entry)
-        }
+        let pf = try pfEntry(location, hostNetlink: hostNetlink)
 
         // RDMA isolation is checked before the first change, so a shared-mode host fails cleanly.
         var rdmaDevice: AttachPlan.RDMAMove?

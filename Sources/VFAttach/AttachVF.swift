@@ -47,7 +47,11 @@ struct AttachVF {
         do {
             try rollback.checkpoint(.lock)
             try claimAllocation(state: state, rollback: &rollback, hostNamespace: hostNamespace)
-            let plan = try inspect(podNamespace: podNamespace, podNetlink: podNetlink, hostNamespace: hostNamespace)
+            let location = try locateVF()
+            if let driver = location.userspaceDriver {
+                return try attachUserspace(location, driver: driver, ipam: ipam, state: state, rollback: &rollback)
+            }
+            let plan = try inspect(location, podNamespace: podNamespace, podNetlink: podNetlink, hostNamespace: hostNamespace)
             return try attach(plan, ipam: ipam, state: state, rollback: &rollback)
         } catch {
             logger.error("ADD failed: \(error); rolling back")

@@ -14,8 +14,12 @@ struct AttachmentRecord: Equatable, Sendable {
     var netns: String
     var deviceID: PCIAddress
     var pf: PFHandle?
-    /// The VF netdev as it was in the host namespace.
-    var host: HostNetdev
+    /// The VF netdev as it was in the host namespace; nil for a VF on a userspace
+    /// driver, which has no netdev.
+    var host: HostNetdev?
+    /// The userspace driver (vfio-pci, uio_pci_generic, igb_uio) the VF was bound to at
+    /// ADD; nil for a netdev VF. ADD moved nothing then, and DEL has nothing to return.
+    var userspaceDriver: String?
     /// The VF's settings in the PF before ADD (nil when not a VF).
     var originalVF: VirtualFunctionInfo?
     /// What ADD changed through the PF.
@@ -60,10 +64,13 @@ struct AttachmentRecord: Equatable, Sendable {
             members.append(("pf", .object([("address", .string(pf.address.description)), ("netdev", .string(pf.netdev)),
                                            ("vf", JSON(pf.vfIndex))])))
         }
-        var hostMembers: [(String, JSON)] = [("name", .string(host.name)), ("mac", .string(host.mac.description)),
-                                             ("mtu", JSON(Int(host.mtu))), ("up", .bool(host.up))]
-        if let alias = host.alias { hostMembers.append(("alias", .string(alias))) }
-        members.append(("host", .object(hostMembers)))
+        if let host {
+            var hostMembers: [(String, JSON)] = [("name", .string(host.name)), ("mac", .string(host.mac.description)),
+                                                 ("mtu", JSON(Int(host.mtu))), ("up", .bool(host.up))]
+            if let alias = host.alias { hostMembers.append(("alias", .string(alias))) }
+            members.append(("host", .object(hostMembers)))
+        }
+        if let userspaceDriver { members.append(("userspaceDriver", .string(userspaceDriver))) }
         if let vf = originalVF {
             var fields: [(String, JSON)] = [
                 ("mac", .string(MACAddress(bytes: vf.mac).description)),
@@ -83,8 +90,9 @@ struct AttachmentRecord: Equatable, Sendable {
     }
 
     init(network: String, containerID: String, ifname: String, netns: String, deviceID: PCIAddress, pf: PFHandle?,
-         host: HostNetdev, originalVF: VirtualFunctionInfo?, appliedVF: [VFSettingKind] = [], ipamType: String?,
-         rdma: RDMARecord? = nil, phase: String = "adding", result: JSON? = nil) {
+         host: HostNetdev?, userspaceDriver: String? = nil, originalVF: VirtualFunctionInfo?,
+         appliedVF: [VFSettingKind] = [], ipamType: String?, rdma: RDMARecord? = nil, phase: String = "adding",
+         result: JSON? = nil) {
         self.network = network
         self.containerID = containerID
         self.ifname = ifname
@@ -92,6 +100,7 @@ struct AttachmentRecord: Equatable, Sendable {
         self.deviceID = deviceID
         self.pf = pf
         self.host = host
+        self.userspaceDriver = userspaceDriver
         self.originalVF = originalVF
         self.appliedVF = appliedVF
         self.ipamType = ipamType
@@ -110,9 +119,15 @@ struct AttachmentRecord: Equatable, Sendable {
               let ifname = json["ifname"]?.stringValue, let netns = json["netns"]?.stringValue,
               let deviceText = json["deviceID"]?.stringValue, let deviceID = PCIAddress(deviceText),
               let phase = json["phase"]?.stringValue else { throw fail("missing attachment fields") }
-        guard let host = json["host"], let name = host["name"]?.stringValue,
-              let mac = host["mac"]?.stringValue.flatMap({ MACAddress($0) }), let mtu = host["mtu"]?.intValue,
-              let up = host["up"]?.boolValue else { throw fail("missing host netdev fields") }
+        let userspaceDriver = json["userspaceDriver"]?.stringValue
+        var hostNetdev: HostNetdev?
+        if let host = json["host"] {
+            guard let name = host["name"]?.stringValue, let mac = host["mac"]?.stringValue.flatMap({ MACAddress($0) }),
+                  let mtu = host["mtu"]?.intValue, let up = host["up"]?.boolValue else { throw fail("missing host netdev fields") }
+            hostNetdev = HostNetdev(name: name, mac: mac, mtu: UInt32(clamping: mtu), up: up, alias: host["alias"]?.stringValue)
+        } else if userspaceDriver == nil {
+            throw fail("missing host netdev fields")
+        }
         var pf: PFHandle?
         if let value = json["pf"] {
             guard let text = value["address"]?.stringValue, let address = PCIAddress(text),
@@ -138,8 +153,7 @@ struct AttachmentRecord: Equatable, Sendable {
             rdma = RDMARecord(device: device, moved: value["moved"]?.boolValue ?? false)
         }
         self.init(network: network, containerID: containerID, ifname: ifname, netns: netns, deviceID: deviceID, pf: pf,
-                  host: HostNetdev(name: name, mac: mac, mtu: UInt32(clamping: mtu), up: up, alias: host["alias"]?.stringValue),
-                  originalVF: original, appliedVF: applied, ipamType: json["ipam"]?.stringValue, rdma: rdma,
+                  host: hostNetdev, userspaceDriver: userspaceDriver, originalVF: original, appliedVF: applied, ipamType: json["ipam"]?.stringValue, rdma: rdma,
                   phase: phase, result: json["result"])
     }
 }

@@ -21,6 +21,10 @@ struct CheckVF {
             throw CNIError(.checkFailed, "no attachment of container \(environment.containerID) interface \(ifname) is recorded")
         }
         var problems: [String] = []
+        if let driver = record.userspaceDriver {
+            try checkUserspace(record, driver: driver, previous: previous, problems: &problems)
+            return
+        }
         let podNamespace: NetworkNamespace
         do {
             podNamespace = try NetworkNamespace.open(path: environment.netns)
@@ -31,7 +35,7 @@ struct CheckVF {
         guard let link = try podNetlink.link(named: ifname), link.name == ifname else {
             throw CNIError(.checkFailed, "interface \(ifname) is missing from \(environment.netns)")
         }
-        if !detach.isAttachedVF(link, deviceID: record.deviceID, hostName: record.host.name) {
+        if !detach.isAttachedVF(link, deviceID: record.deviceID, hostName: record.host?.name) {
             problems.append("\(ifname) is not VF \(record.deviceID)")
         }
         if !link.isUp { problems.append("\(ifname) is down") }
@@ -83,7 +87,38 @@ struct CheckVF {
         guard problems.isEmpty else {
             throw CNIError(.checkFailed, "CHECK found \(ifname) not as ADD left it", details: problems.joined(separator: "; "))
         }
+        try checkIPAM()
+    }
 
+    /// A VF on a userspace driver: still bound to it, the PF still holds its settings,
+    /// and prevResult names it; there is no netdev to look at.
+    private func checkUserspace(_ record: AttachmentRecord, driver: String, previous: CNIResult,
+                                problems: inout [String]) throws {
+        let environment = call.environment
+        let ifname = environment.ifname
+        do {
+            let location = try VFLocation.locate(record.deviceID, roots: host.roots)
+            if location == nil {
+                problems.append("VF \(record.deviceID) is gone")
+            } else if location?.driver != driver {
+                problems.append("VF \(record.deviceID) is bound to \(location?.driver ?? "no driver"), not \(driver)")
+            }
+        } catch {
+            throw error.cniError
+        }
+        if !previous.interfaces.contains(where: { $0.name == ifname && ($0.sandbox == nil || $0.sandbox == environment.netns) }) {
+            problems.append("prevResult has no interface \(ifname) in \(environment.netns)")
+        }
+        try checkVFSettings(record, problems: &problems, hostNamespace: try host.openNamespace())
+        guard problems.isEmpty else {
+            throw CNIError(.checkFailed, "CHECK found VF \(record.deviceID) (\(ifname), on \(driver)) not as ADD left it",
+                           details: problems.joined(separator: "; "))
+        }
+        try checkIPAM()
+    }
+
+    private func checkIPAM() throws {
+        let environment = call.environment
         if let type = call.config.ipamType {
             let ipam = try PluginDelegate(type: type, environment: environment)
             if try ipam.supportedVersions(asking: call.config.cniVersionText).contains(call.config.cniVersion) {

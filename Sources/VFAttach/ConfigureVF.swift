@@ -34,8 +34,12 @@ extension AttachVF {
             }
         }
 
-        // One request per setting, in sriov-cni's order.
-        guard let pf = plan.pf else { return }
+        if let pf = plan.pf { try applyVFSettings(pf, hostNetlink: hostNetlink, rollback: &rollback) }
+    }
+
+    /// The VF settings of the config through the PF, one request per setting in
+    /// sriov-cni's order, each undone from the VF's entry before ADD.
+    func applyVFSettings(_ pf: AttachPlan.PF, hostNetlink: RouteNetlink, rollback: inout Rollback) throws {
         let (netdev, vf) = (pf.handle.netdev, pf.handle.vfIndex)
         for kind in conf.vfSettings {
             let (desired, original) = settings(kind, original: pf.originalVF)

@@ -80,7 +80,11 @@ struct DetachVF {
         }
         try state.remove(record.fileName)
         try releaseAllocation(record.deviceID)
-        logger.info("detached VF \(record.deviceID): \(record.ifname) returned as \(record.host.name)")
+        if let original = record.host {
+            logger.info("detached VF \(record.deviceID): \(record.ifname) returned as \(original.name)")
+        } else {
+            logger.info("detached VF \(record.deviceID) on \(record.userspaceDriver ?? "a userspace driver"): VF settings restored")
+        }
     }
 
     func openIfAlive(_ path: String) -> NetworkNamespace? {
@@ -191,11 +195,14 @@ struct DetachVF {
 
     func returnNetdev(_ record: AttachmentRecord, podNamespace: NetworkNamespace?, hostNamespace: NetworkNamespace,
                       hostNetlink: RouteNetlink, netnsWasGiven: Bool) throws {
+        // A VF on a userspace driver was never moved: nothing to return.
+        guard let original = record.host else { return }
         if let podNamespace {
             let podNetlink = try RouteNetlink(in: podNamespace)
             if let link = try podNetlink.link(named: record.ifname), link.name == record.ifname,
-               isAttachedVF(link, deviceID: record.deviceID, hostName: record.host.name) {
-                try moveOut(link, from: podNetlink, hostNamespace: hostNamespace, hostNetlink: hostNetlink, record: record)
+               isAttachedVF(link, deviceID: record.deviceID, hostName: original.name) {
+                try moveOut(link, from: podNetlink, hostNamespace: hostNamespace, hostNetlink: hostNetlink, record: record,
+                            original: original)
                 return
             }
         }
@@ -221,53 +228,53 @@ struct DetachVF {
             throw NetdevUnreachable(description: "VF \(record.deviceID) netdev is neither in \(record.netns) nor in the host namespace")
         }
         guard let link = try hostNetlink.link(named: name) else { return }
-        try restoreInPlace(link, netlink: hostNetlink, record: record)
+        try restoreInPlace(link, netlink: hostNetlink, record: record, original: original)
     }
 
     /// Pod → host in one request that also renames the link back (the kernel does the
     /// rename inside the host namespace, see AttachVF), then MAC and up state there.
     private func moveOut(_ link: LinkInfo, from podNetlink: RouteNetlink, hostNamespace: NetworkNamespace,
-                         hostNetlink: RouteNetlink, record: AttachmentRecord) throws {
+                         hostNetlink: RouteNetlink, record: AttachmentRecord, original: AttachmentRecord.HostNetdev) throws {
         // A host link already holding the name would make the rename fail after the move.
-        if let holder = try hostNetlink.link(named: record.host.name) {
-            throw CNIError(.deviceOperationFailed, "cannot return \(link.name) to the host as \(record.host.name)",
+        if let holder = try hostNetlink.link(named: original.name) {
+            throw CNIError(.deviceOperationFailed, "cannot return \(link.name) to the host as \(original.name)",
                            details: "ifindex \(holder.index) (\(holder.name)) holds that name in the host namespace")
         }
-        var change = LinkChange(name: record.host.name, namespace: hostNamespace)
-        if link.mtu != record.host.mtu { change.mtu = record.host.mtu }
-        if link.alias != record.host.alias { change.alias = record.host.alias ?? "" }
+        var change = LinkChange(name: original.name, namespace: hostNamespace)
+        if link.mtu != original.mtu { change.mtu = original.mtu }
+        if link.alias != original.alias { change.alias = original.alias ?? "" }
         try podNetlink.setLink(index: link.index, device: link.name, change)
-        guard let returned = try hostNetlink.link(named: record.host.name) else {
-            throw CNIError(.deviceOperationFailed, "\(record.host.name) did not arrive in the host namespace")
+        guard let returned = try hostNetlink.link(named: original.name) else {
+            throw CNIError(.deviceOperationFailed, "\(original.name) did not arrive in the host namespace")
         }
-        try restoreInPlace(returned, netlink: hostNetlink, record: record)
+        try restoreInPlace(returned, netlink: hostNetlink, record: record, original: original)
     }
 
     /// Name, MAC, MTU, alias and up state back to the recorded values, where the link is.
     private func restoreInPlace(_ link: LinkInfo, netlink: RouteNetlink, record: AttachmentRecord,
-                                bringUp: Bool = true) throws {
+                                original: AttachmentRecord.HostNetdev, bringUp: Bool = true) throws {
         if link.isUp { try netlink.setLink(index: link.index, device: link.name, LinkChange(up: false)) }
         // udev may have given the returning netdev its old name as an alternative name,
         // which blocks the rename to that very name (EEXIST).
-        if link.name != record.host.name, link.altNames.contains(record.host.name) {
-            try netlink.removeAltName(record.host.name, index: link.index, device: link.name)
+        if link.name != original.name, link.altNames.contains(original.name) {
+            try netlink.removeAltName(original.name, index: link.index, device: link.name)
         }
         var change = LinkChange()
-        if link.name != record.host.name { change.name = record.host.name }
-        if link.mtu != record.host.mtu { change.mtu = record.host.mtu }
-        if link.alias != record.host.alias { change.alias = record.host.alias ?? "" }
+        if link.name != original.name { change.name = original.name }
+        if link.mtu != original.mtu { change.mtu = original.mtu }
+        if link.alias != original.alias { change.alias = original.alias ?? "" }
         if change.name != nil || change.mtu != nil || change.alias != nil {
             try netlink.setLink(index: link.index, device: link.name, change)
         }
-        if link.hardwareAddress != record.host.mac.bytes {
-            try setVFNetdevMAC(record.host.mac.bytes, linkIndex: link.index, device: record.host.name, netlink: netlink,
+        if link.hardwareAddress != original.mac.bytes {
+            try setVFNetdevMAC(original.mac.bytes, linkIndex: link.index, device: original.name, netlink: netlink,
                                pf: record.pf, trusted: record.originalVF?.trust ?? false)
         }
         if let renamed = try netlink.link(index: link.index), renamed.altNames.contains(record.ifname) {
-            try netlink.removeAltName(record.ifname, index: link.index, device: record.host.name)
+            try netlink.removeAltName(record.ifname, index: link.index, device: original.name)
         }
-        if bringUp && record.host.up {
-            try netlink.setLink(index: link.index, device: record.host.name, LinkChange(up: true))
+        if bringUp && original.up {
+            try netlink.setLink(index: link.index, device: original.name, LinkChange(up: true))
         }
     }
 
@@ -281,13 +288,13 @@ struct DetachVF {
             call.logger.info("\(ifname) in \(podNamespace.name) is not recognisably VF \(deviceID); leaving it")
             return
         }
+        let original = AttachmentRecord.HostNetdev(name: alias, mac: MACAddress(bytes: link.hardwareAddress), mtu: link.mtu,
+                                                   up: false, alias: nil)
         let record = AttachmentRecord(
             network: call.config.name, containerID: call.environment.containerID, ifname: ifname, netns: podNamespace.name,
-            deviceID: deviceID, pf: nil,
-            host: AttachmentRecord.HostNetdev(name: alias, mac: MACAddress(bytes: link.hardwareAddress), mtu: link.mtu, up: false,
-                                              alias: nil),
-            originalVF: nil, ipamType: nil)
-        try moveOut(link, from: podNetlink, hostNamespace: hostNamespace, hostNetlink: try RouteNetlink(in: hostNamespace), record: record)
+            deviceID: deviceID, pf: nil, host: original, originalVF: nil, ipamType: nil)
+        try moveOut(link, from: podNetlink, hostNamespace: hostNamespace, hostNetlink: try RouteNetlink(in: hostNamespace), record: record,
+                    original: original)
         call.logger.info("returned \(ifname) to the host as \(alias) without state (VF settings not restored)")
     }
 

@@ -23,6 +23,30 @@ final class AttachmentRecordTests: XCTestCase {
         + #""netns":"/var/run/netns/pod","deviceID":"0000:00:0a.0","#
         + #""host":{"name":"vf0","mac":"02:56:0a:00:00:00","mtu":1500,"up":false},"appliedVF":[]}"#
 
+    /// A VF on a userspace driver: no host netdev, the driver instead.
+    let writtenForAUserspaceVF = #"{"version":1,"phase":"added","network":"sriov-dpdk","containerID":"cid1","ifname":"net1","#
+        + #""netns":"/var/run/netns/pod","deviceID":"0000:3b:02.4","#
+        + #""pf":{"address":"0000:3b:00.0","netdev":"enp59s0f0","vf":4},"userspaceDriver":"vfio-pci","#
+        + #""originalVF":{"mac":"00:00:00:00:00:00","vlan":0,"vlanQoS":0,"vlanProto":33024,"min_tx_rate":0,"#
+        + #""max_tx_rate":0,"spoofchk":true,"trust":false},"appliedVF":["vlan"],"ipam":"host-local"}"#
+
+    func testARecordOfAUserspaceVFReadsBackAndIsWrittenOutByteForByte() throws {
+        let record = try AttachmentRecord(json: JSON.parse(Array(writtenForAUserspaceVF.utf8)), file: "cid1-net1.json")
+        XCTAssertNil(record.host)
+        XCTAssertEqual(record.userspaceDriver, "vfio-pci")
+        XCTAssertEqual(record.pf?.vfIndex, 4)
+        XCTAssertEqual(record.appliedVF, [.vlan])
+        XCTAssertEqual(record.json.serialized, writtenForAUserspaceVF)
+    }
+
+    /// Without a host netdev, the record must say why: a userspace driver.
+    func testARecordWithNeitherHostNetdevNorUserspaceDriverIsRefused() throws {
+        let text = writtenForAUserspaceVF.replacingOccurrences(of: #""userspaceDriver":"vfio-pci","#, with: "")
+        XCTAssertThrowsError(try AttachmentRecord(json: JSON.parse(Array(text.utf8)), file: "cid1-net1.json")) { error in
+            XCTAssertTrue("\(error)".contains("missing host netdev fields"), "\(error)")
+        }
+    }
+
     func testARecordOfAVFReadsBackAndIsWrittenOutByteForByte() throws {
         let record = try AttachmentRecord(json: JSON.parse(Array(writtenForAVF.utf8)), file: "cid1-net1.json")
         XCTAssertEqual(record.deviceID, PCIAddress("0000:3b:02.3"))
@@ -48,7 +72,8 @@ final class AttachmentRecordTests: XCTestCase {
         XCTAssertNil(record.pf)
         XCTAssertNil(record.originalVF)
         XCTAssertNil(record.rdma)
-        XCTAssertEqual(record.host.alias, nil)
+        XCTAssertNotNil(record.host)
+        XCTAssertEqual(record.host?.alias, nil)
         XCTAssertEqual(record.json.serialized, writtenForAFunction)
     }
 }
