@@ -48,8 +48,13 @@ extension AttachVF {
                     try hostNetlink.setVirtualFunction(ofPF: pf.linkIndex, device: netdev, vf: vf, original)
                 }
             }
-            try rollback.step(step(for: kind), undo: undo) {
+            // One VF attribute per request: a request the kernel refused changed
+            // nothing, so its undo is registered only once it succeeded (igb refuses
+            // link_state both ways, and undoing the refused change reported a
+            // rollback failure where there was nothing to roll back).
+            try rollback.step(step(for: kind)) { rollback in
                 try hostNetlink.setVirtualFunction(ofPF: pf.linkIndex, device: netdev, vf: vf, desired)
+                try rollback.change(undo: undo) {}
             }
         }
     }
