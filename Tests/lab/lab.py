@@ -46,8 +46,9 @@ SUITES = LAB / "suites"
 GUEST = LAB / "guest"
 
 # Drivers the guest does not need; blacklisting them shortens the TCG boot.
+# irqbypass stays loadable: vfio-pci needs it (DPDK mode, --numa-iommu).
 MODULE_BLACKLIST = (
-    "kvm,kvm_amd,kvm_intel,irqbypass,ahci,libahci,lpc_ich,i2c_i801,iTCO_wdt,"
+    "kvm,kvm_amd,kvm_intel,ahci,libahci,lpc_ich,i2c_i801,iTCO_wdt,"
     "i6300esb,pcspkr,joydev,evdev,psmouse,serio_raw,sg,ccp,sp5100_tco"
 )
 GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
