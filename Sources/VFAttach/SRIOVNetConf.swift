@@ -100,6 +100,40 @@ public struct SRIOVNetConf: Sendable {
         mac = try Self.mac(json, environment: environment)
     }
 
+    // MARK: Keys this plugin does not act on
+
+    /// The network config keys this plugin reads, the spec's own and sriov-cni's.
+    static let knownKeys: Set<String> = [
+        "cniVersion", "cniVersions", "name", "type", "ipam", "dns", "runtimeConfig", "capabilities", "prevResult",
+        "args", "disableCheck", "disableGC",
+        "deviceID", "pciBusID", "vlan", "vlanQoS", "vlanProto", "mac", "spoofchk", "trust", "link_state",
+        "min_tx_rate", "max_tx_rate", "logLevel", "logFile",
+        "mtu", "rdmaIsolation", "stateDir",
+    ]
+
+    /// ib-sriov-cni's keys: acting on them needs the InfiniBand support this plugin
+    /// does not have yet, and ignoring them would start a pod with a VF whose GUID
+    /// nobody set.
+    static let infiniBandKeys = ["guid", "pkey", "ibKubernetesEnabled", "vfioPciMode"]
+    static let infiniBandRuntimeKeys = ["infinibandGUID"]
+
+    /// Refuses a config with InfiniBand keys; returns the other keys it does not know,
+    /// for the caller to warn about.
+    static func unservedKeys(_ json: JSON, type: String) throws(CNIError) -> [String] {
+        guard case .object(let members) = json else { return [] }
+        var infiniBand = members.map(\.0).filter { infiniBandKeys.contains($0) }
+        if let runtime = json["runtimeConfig"], case .object(let runtimeMembers) = runtime {
+            infiniBand += runtimeMembers.map(\.0).filter { infiniBandRuntimeKeys.contains($0) }.map { "runtimeConfig." + $0 }
+        }
+        if !infiniBand.isEmpty {
+            throw CNIError(.invalidNetworkConfig,
+                           "\(infiniBand.joined(separator: ", ")) (ib-sriov-cni's) cannot be acted on by type \(type): "
+                               + "InfiniBand VFs are not served yet",
+                           details: "keep ib-sriov-cni for InfiniBand networks")
+        }
+        return members.map(\.0).filter { !knownKeys.contains($0) }
+    }
+
     // MARK: Field readers
 
     static func invalid(_ key: String, _ value: JSON, _ why: String) -> CNIError {

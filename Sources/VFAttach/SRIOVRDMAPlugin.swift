@@ -37,9 +37,15 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
         try CheckVF(call: call, conf: try netConf(call), host: host).run()
     }
 
+    /// The config of ADD and CHECK: InfiniBand keys refused, other unknown keys named
+    /// in a warning (a key this plugin would silently ignore is not ignored silently).
     private func netConf(_ call: CNICall) throws(CNIError) -> SRIOVNetConf {
-        try SRIOVNetConf(config: call.config, environment: call.environment,
-                         defaultRDMAIsolation: PluginType(call.config.type) == .sriovRDMA)
+        let unknown = try SRIOVNetConf.unservedKeys(call.config.json, type: call.config.type)
+        if !unknown.isEmpty {
+            call.logger.warning("ignoring config keys this plugin does not know: \(unknown.joined(separator: ", "))")
+        }
+        return try SRIOVNetConf(config: call.config, environment: call.environment,
+                                defaultRDMAIsolation: PluginType(call.config.type) == .sriovRDMA)
     }
 
     public func status(_ call: CNICall) throws {

@@ -104,3 +104,32 @@ def test_capabilities_as_a_json_string_or_an_object_is_accepted(rig, capabilitie
     call = rig.cni("ADD", conf)
     assert call.status == 0, call
     assert rig.cni("DEL", conf).status == 0
+
+
+@pytest.mark.parametrize("keys, named", [
+    ({"guid": "02:00:00:00:00:00:00:01"}, "guid"),
+    ({"pkey": "0x8001"}, "pkey"),
+    ({"runtimeConfig": {"infinibandGUID": "02:00:00:00:00:00:00:01"}}, "runtimeConfig.infinibandGUID"),
+])
+def test_infiniband_keys_under_an_ethernet_type_are_refused_not_ignored(rig, keys, named):
+    """ib-sriov-cni's keys would start a pod whose VF has a GUID nobody set: refused
+    (error 7) before anything changes, for ADD and CHECK; DEL still succeeds."""
+    before = rig.snapshot()
+    for plugin_type in ("sriov-rdma", "sriov"):
+        conf = rig.config(type=plugin_type, **keys)
+        call = rig.cni("ADD", conf)
+        assert call.status != 0, call
+        assert call.json["code"] == 7
+        assert named in call.json["msg"] and "InfiniBand VFs are not served yet" in call.json["msg"]
+        assert rig.snapshot() == before
+        assert rig.cni("DEL", conf).status == 0
+
+
+def test_unknown_keys_are_named_in_a_warning(rig):
+    before = rig.snapshot()
+    conf = rig.config(l2enable=True, master="ens1f0")
+    call = rig.cni("ADD", conf)
+    assert call.status == 0, call
+    assert "ignoring config keys this plugin does not know: l2enable, master" in call.stderr
+    assert rig.cni("DEL", conf).status == 0
+    assert rig.snapshot() == before
