@@ -54,16 +54,11 @@ extension AttachVF {
             }
         }
         // The administrative MAC the PF gives the VF is what the program sees.
-        let result = CNIResult(
-            interfaces: [CNIResult.Interface(name: environment.ifname, mac: conf.mac?.description,
-                                             sandbox: environment.netns, pciID: address.description)],
-            ips: ipamResult.ips.map { CNIResult.IPConfig(address: $0.address, gateway: $0.gateway, interface: 0) },
-            routes: ipamResult.routes,
-            dns: ipamResult.dns.isEmpty ? (call.config.dns ?? CNIResult.DNS()) : ipamResult.dns)
-        record.phase = "added"
-        record.result = result.json(version: CNIVersion.current)
-        try state.write(record.fileName, record.json)
-        try rollback.checkpoint(.persistState)
+        let result = try complete(
+            &record,
+            interface: CNIResult.Interface(name: environment.ifname, mac: conf.mac?.description, sandbox: environment.netns,
+                                           pciID: address.description),
+            ipam: ipamResult, state: state, rollback: rollback)
         call.logger.info("attached VF \(address) on \(driver) to \(environment.netns) as \(environment.ifname): "
                          + (pf.map { "settings applied through PF \($0.handle.netdev)" } ?? "no PF settings") + ", nothing moved")
         return result

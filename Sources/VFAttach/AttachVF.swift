@@ -120,18 +120,29 @@ struct AttachVF {
         try moveIntoPod(plan, rollback: &rollback)
         let (podLink, ipamResult) = try configureInPod(plan, ipam: ipam, rollback: &rollback)
 
+        let result = try complete(
+            &record,
+            interface: CNIResult.Interface(name: plan.ifname, mac: formatHardwareAddress(podLink.hardwareAddress),
+                                           mtu: Int(podLink.mtu), sandbox: environment.netns, pciID: plan.address.description),
+            ipam: ipamResult, state: state, rollback: rollback)
+        call.logger.info("attached VF \(plan.address) (\(plan.hostLink.name)) as \(plan.ifname) in \(environment.netns)"
+                         + (plan.rdmaDevice.map { " with RDMA device \($0.entry.name)" } ?? ""))
+        return result
+    }
+
+    /// ADD's last step: the result (the interface, IPAM's addresses and routes, DNS
+    /// from IPAM or the config) is written into the record, whose phase becomes "added".
+    func complete(_ record: inout AttachmentRecord, interface: CNIResult.Interface, ipam: CNIResult,
+                  state: StateDirectory, rollback: Rollback) throws -> CNIResult {
         let result = CNIResult(
-            interfaces: [CNIResult.Interface(name: plan.ifname, mac: formatHardwareAddress(podLink.hardwareAddress),
-                                             mtu: Int(podLink.mtu), sandbox: environment.netns, pciID: plan.address.description)],
-            ips: ipamResult.ips.map { CNIResult.IPConfig(address: $0.address, gateway: $0.gateway, interface: 0) },
-            routes: ipamResult.routes,
-            dns: ipamResult.dns.isEmpty ? (call.config.dns ?? CNIResult.DNS()) : ipamResult.dns)
+            interfaces: [interface],
+            ips: ipam.ips.map { CNIResult.IPConfig(address: $0.address, gateway: $0.gateway, interface: 0) },
+            routes: ipam.routes,
+            dns: ipam.dns.isEmpty ? (call.config.dns ?? CNIResult.DNS()) : ipam.dns)
         record.phase = "added"
         record.result = result.json(version: CNIVersion.current)
         try state.write(record.fileName, record.json)
         try rollback.checkpoint(.persistState)
-        call.logger.info("attached VF \(plan.address) (\(plan.hostLink.name)) as \(plan.ifname) in \(environment.netns)"
-                         + (plan.rdmaDevice.map { " with RDMA device \($0.entry.name)" } ?? ""))
         return result
     }
 }
