@@ -184,7 +184,7 @@ def render(args, samples, load_start, load_end, seconds) -> str:
         "",
         f"- Machine: {platform.node() or 'unknown host'}, nproc {os.cpu_count()}, CPU {cpu}, kernel {platform.release()}; "
         f"1-min load average {load_start:.2f} at start, {load_end:.2f} at the end; {seconds:.0f} s in all",
-        f"- ours: `{args.ours}` (release, fully static); peer: `{PEER}` (containernetworking-plugins {peer_version})",
+        f"- ours: `{os.path.relpath(args.ours, Path(__file__).resolve().parents[2])}` (release, fully static); peer: `{PEER}` (containernetworking-plugins {peer_version})",
         f"- Work: one veth end (VF stand-in) from a scratch host netns into a scratch pod netns and back; "
         f"{'host-local IPAM for both' if args.ipam else 'no IPAM'}; {args.warmup} warm-up pairs each, "
         f"then {args.iterations} timed ADD+DEL pairs per plugin alternating call by call; {args.version_calls} VERSION calls each, alternating",
