@@ -14,6 +14,8 @@ public struct RDMADevice: Hashable, Sendable {
     /// The auxiliary device it sits on (`mlx5_core.sf.4`, a scalable function), which
     /// has no PCI address of its own.
     public var auxiliaryDevice: String?
+    /// `node_guid`. All zeros on a VF nobody gave a GUID (network-operator #1825).
+    public var nodeGUID: InfiniBandGUID?
 
     public init(name: String, pciAddress: PCIAddress?, netdevs: [String], nodeType: String?,
                 ports: [RDMAPort] = [], characterDevices: RDMACharacterDevices = RDMACharacterDevices()) {
@@ -27,6 +29,9 @@ public struct RDMADevice: Hashable, Sendable {
 
     /// Every port ACTIVE (include/uapi/rdma/ib_user_verbs.h IB_PORT_ACTIVE = 4).
     public var allPortsActive: Bool { !ports.isEmpty && ports.allSatisfy { $0.state == 4 } }
+
+    /// Some port's link layer is InfiniBand.
+    public var hasInfiniBandPort: Bool { ports.contains { $0.isInfiniBand } }
 }
 
 /// Where a port's state, link layer and GIDs were read.

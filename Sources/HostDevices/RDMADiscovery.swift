@@ -126,6 +126,7 @@ enum RDMADiscovery {
         var device = RDMADevice(name: name, pciAddress: pci, netdevs: netdevs.sorted(),
                                 nodeType: detail == .all ? dir.string("node_type") : nil, ports: ports)
         if pci == nil, let parent = devicePath.map(lastComponent), isAuxiliaryDeviceName(parent) { device.auxiliaryDevice = parent }
+        device.nodeGUID = dir.string("node_guid").flatMap(InfiniBandGUID.init)
         return device
     }
 

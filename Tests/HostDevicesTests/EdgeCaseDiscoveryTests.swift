@@ -34,6 +34,22 @@ final class EdgeCaseDiscoveryTests: XCTestCase {
         XCTAssertEqual(ipoib.macAddress?.bytes.count, 20)
     }
 
+    func testNodeGUIDIsReadOnEveryScanIncludingTheDaemonsRescans() throws {
+        let tree = try EdgeCaseFixtures.infiniBandGUIDs()
+        let expected = [InfiniBandGUID(rawValue: 0x0c42_a103_005e_0000), InfiniBandGUID(rawValue: 0), InfiniBandGUID(rawValue: 0x0c42_a103_005e_0003),
+                        .allOnes, InfiniBandGUID(rawValue: 0)]
+        for detail in [ScanDetail.all, .forPools] {
+            let snapshot = HostSnapshot.scan(roots: HostRoots(sysRoot: tree.path, devRoot: tree.devPath), detail: detail)
+            XCTAssertEqual(snapshot.rdmaDevices.map(\.name), ["mlx5_0", "mlx5_1", "mlx5_2", "mlx5_3", "mlx5_4"])
+            XCTAssertEqual(snapshot.rdmaDevices.map(\.nodeGUID), expected)
+            XCTAssertEqual(snapshot.rdmaDevices.map(\.hasInfiniBandPort), [true, true, true, true, false])
+        }
+        XCTAssertEqual(InfiniBandGUID(rawValue: 0x0c42_a103_005e_0003).description, "0c:42:a1:03:00:5e:00:03")
+        // A device without the attribute (the other fixtures, an old kernel) has none.
+        let partitions = try EdgeCaseFixtures.infiniBandPartitions()
+        XCTAssertEqual(scan(partitions).rdmaDevices.map(\.nodeGUID), [nil, nil, nil, nil])
+    }
+
     func testPartitionKeyParsesWhatSysfsAndConfigsWriteAndPrintsLikeSysfs() {
         XCTAssertEqual(PartitionKey("0xffff")?.rawValue, 0xffff)
         XCTAssertEqual(PartitionKey("0x1")?.rawValue, 0x0001)

@@ -31,6 +31,48 @@ public enum EdgeCaseFixtures {
         return tree
     }
 
+    /// An InfiniBand ConnectX-6 PF (0000:5e:00.0, IPoIB netdev ibp94s0, mlx5_0, node
+    /// GUID `0c42:a103:005e:0000`) with three VFs and the node GUIDs VFs have in the field:
+    /// VF 0 (0000:5e:00.2, mlx5_1) `0000:0000:0000:0000`, none assigned (network-operator #1825);
+    /// VF 1 (0000:5e:00.3, mlx5_2) `0c42:a103:005e:0003`, one the administrator set;
+    /// VF 2 (0000:5e:00.4, mlx5_3) `ffff:ffff:ffff:ffff`, what ib-sriov-cni's DEL writes back.
+    /// Beside it a RoCE ConnectX-6 Dx VF (0000:3b:00.2, mlx5_4, PF 0000:3b:00.0 with no RDMA
+    /// device) whose node GUID is all zeros too: RoCE needs none.
+    public static func infiniBandGUIDs() throws -> SysfsFixture {
+        let tree = try SysfsFixture()
+        let pf = try tree.pciFunction("0000:5e:00.0", vendor: "0x15b3", device: "0x101b", classCode: "0x020700",
+                                      driver: "mlx5_core", numaNode: 0)
+        try tree.sriov(pf, totalVFs: 8, numVFs: 3)
+        try tree.netdev("ibp94s0", under: pf, mtu: 4092, mac: "00:00:10:49:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:5e:00:00", type: 32)
+        var uverbs = 0
+        try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_0", under: pf, netdev: "ibp94s0", index: &uverbs,
+                                        linkLayer: "InfiniBand", nodeGUID: "0c42:a103:005e:0000")
+        let guids = ["0000:0000:0000:0000", "0c42:a103:005e:0003", "ffff:ffff:ffff:ffff"]
+        for (index, guid) in guids.enumerated() {
+            let address = "0000:5e:00.\(2 + index)"
+            let vf = try tree.pciFunction(address, vendor: "0x15b3", device: "0x101c", classCode: "0x020700",
+                                          driver: "mlx5_core", numaNode: 0)
+            try tree.linkVF(vf, address: address, index: index, pfDir: pf, pfAddress: "0000:5e:00.0")
+            let name = "ibp94s0v\(index)"
+            try tree.netdev(name, under: vf, mtu: 4092, mac: "00:00:10:49:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:5e:00:0\(2 + index)",
+                            type: 32)
+            try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_\(index + 1)", under: vf, netdev: name, index: &uverbs,
+                                            linkLayer: "InfiniBand", nodeGUID: guid)
+        }
+        let rocePF = try tree.pciFunction("0000:3b:00.0", vendor: "0x15b3", device: "0x101d", classCode: "0x020000",
+                                          driver: "mlx5_core", numaNode: 0)
+        try tree.sriov(rocePF, totalVFs: 8, numVFs: 1)
+        try tree.netdev("ens1f0", under: rocePF, mtu: 1500, mac: "0c:42:a1:3b:00:00")
+        let roceVF = try tree.pciFunction("0000:3b:00.2", vendor: "0x15b3", device: "0x101e", classCode: "0x020000",
+                                          driver: "mlx5_core", numaNode: 0)
+        try tree.linkVF(roceVF, address: "0000:3b:00.2", index: 0, pfDir: rocePF, pfAddress: "0000:3b:00.0")
+        try tree.netdev("ens1f0v0", under: roceVF, mtu: 1500, mac: "02:00:00:3b:00:02")
+        try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_4", under: roceVF, netdev: "ens1f0v0", index: &uverbs,
+                                        nodeGUID: "0000:0000:0000:0000")
+        try tree.write("dev/infiniband/rdma_cm", "")
+        return tree
+    }
+
     /// Two Intel I350 functions on a platform that reports no NUMA node (`numa_node`
     /// -1, as on single-socket hosts and most VMs): 0000:02:00.0 bound to igb with
     /// netdev enp2s0f0, and 0000:02:00.1 with no driver bound (no `driver` link, no netdev).

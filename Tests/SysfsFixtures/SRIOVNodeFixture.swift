@@ -74,11 +74,13 @@ public struct SRIOVNodeFixture {
     /// An RDMA device below a PCI function, with an ACTIVE port and its
     /// uverbs/umad/issm char devices registered in the class directories. A RoCE
     /// (`Ethernet`) port's P_Key table is the single default `0xffff`; an InfiniBand
-    /// port's is what the subnet manager assigned, `pKeys` in index order.
+    /// port's is what the subnet manager assigned, `pKeys` in index order. `nodeGUID`
+    /// is `node_guid` as sysfs prints it (`0c42:a103:005e:0000`); without it there is none.
     static func rdmaDevice(_ tree: SysfsFixture, _ name: String, under deviceDir: String, netdev: String, index: inout Int,
-                           linkLayer: String = "Ethernet", pKeys: [String] = ["0xffff"]) throws {
+                           linkLayer: String = "Ethernet", pKeys: [String] = ["0xffff"], nodeGUID: String? = nil) throws {
         let dir = "\(deviceDir)/infiniband/\(name)"
         try tree.write("\(dir)/node_type", "1: CA")
+        if let nodeGUID { try tree.write("\(dir)/node_guid", nodeGUID) }
         try tree.write("\(dir)/ports/1/state", "4: ACTIVE")
         try tree.write("\(dir)/ports/1/link_layer", linkLayer)
         try tree.write("\(dir)/ports/1/gid_attrs/ndevs/0", netdev)

@@ -79,13 +79,17 @@ class ConnectXNode:
         self.link(f"{directory}/device", "../..")
         self.link(f"class/net/{name}", "../../" + directory)
 
-    def rdma(self, name, device_dir, netdev):
-        """An mlx5 RDMA device below its PCI function: an ACTIVE RoCE port and the
-        uverbs/umad/issm char devices that name it."""
+    def rdma(self, name, device_dir, netdev, link_layer="Ethernet", node_guid=None):
+        """An mlx5 RDMA device below its PCI function: an ACTIVE port (RoCE unless
+        `link_layer` says InfiniBand), `node_guid` as sysfs prints it
+        (`0c42:a103:005e:0000`) when given, and the uverbs/umad/issm char devices
+        that name it."""
         directory = f"{device_dir}/infiniband/{name}"
         self.write(f"{directory}/node_type", "1: CA")
+        if node_guid is not None:
+            self.write(f"{directory}/node_guid", node_guid)
         self.write(f"{directory}/ports/1/state", "4: ACTIVE")
-        self.write(f"{directory}/ports/1/link_layer", "Ethernet")
+        self.write(f"{directory}/ports/1/link_layer", link_layer)
         self.write(f"{directory}/ports/1/gid_attrs/ndevs/0", netdev)
         self.link(f"{directory}/device", "../..")
         self.link(f"class/infiniband/{name}", "../../" + directory)
