@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI", "TestSupport"]),
         // Scratch network namespaces and host tools for the CNI tests.
         .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetnsTestSupport"]),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNL", "NetnsTestSupport"], swiftSettings: libnlHeaders),
         .testTarget(name: "CNITests", dependencies: ["CNI", "JSONValue", "SystemSupport", "TestSupport"]),
         .testTarget(name: "VFAttachTests", dependencies: ["VFAttach", "CNI", "JSONValue", "Netlink", "HostDevices", "NetnsTestSupport", "SysfsFixtures"]),
         .testTarget(name: "RDMAPerfTests", dependencies: ["RDMAPerf"]),

@@ -21,6 +21,12 @@ final class NetlinkMessage {
 
     deinit { nlmsg_free(pointer) }
 
+    /// The message as it goes on the wire (nlmsghdr first), for tests.
+    var bytes: [UInt8] {
+        let header = nlmsg_hdr(pointer)!
+        return Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(header), count: Int(header.pointee.nlmsg_len)))
+    }
+
     /// The fixed family header after nlmsghdr (ifinfomsg, ifaddrmsg, rtmsg).
     func appendHeader<Header: BitwiseCopyable>(_ header: Header) throws {
         var copy = header

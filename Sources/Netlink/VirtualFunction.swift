@@ -54,9 +54,15 @@ public struct VirtualFunctionInfo: Equatable, Sendable {
     public var spoofCheck: Bool?
     public var trust: Bool?
     public var linkState: VFLinkState?
+    /// InfiniBand node and port GUIDs (IFLA_VF_IB_NODE_GUID / IFLA_VF_IB_PORT_GUID), as
+    /// the big-endian value of the GUID's eight bytes; reported since Linux 5.5 by
+    /// drivers with `ndo_get_vf_guid` (mlx5 in InfiniBand mode), nil elsewhere.
+    public var nodeGUID: UInt64?
+    public var portGUID: UInt64?
 
     public init(index: Int, mac: [UInt8], vlan: VFVLAN = VFVLAN(id: 0), minTxRate: UInt32 = 0, maxTxRate: UInt32 = 0,
-                spoofCheck: Bool? = nil, trust: Bool? = nil, linkState: VFLinkState? = nil) {
+                spoofCheck: Bool? = nil, trust: Bool? = nil, linkState: VFLinkState? = nil, nodeGUID: UInt64? = nil,
+                portGUID: UInt64? = nil) {
         self.index = index
         self.mac = mac
         self.vlan = vlan
@@ -65,6 +71,8 @@ public struct VirtualFunctionInfo: Equatable, Sendable {
         self.spoofCheck = spoofCheck
         self.trust = trust
         self.linkState = linkState
+        self.nodeGUID = nodeGUID
+        self.portGUID = portGUID
     }
 
     init?(attributes: Attributes) {
@@ -92,6 +100,8 @@ public struct VirtualFunctionInfo: Equatable, Sendable {
         let trusted = attributes[Int(IFLA_VF_TRUST)]?.load(ifla_vf_trust.self)?.setting
         trust = trusted.flatMap { $0 == UInt32.max ? nil : $0 != 0 }
         linkState = attributes[Int(IFLA_VF_LINK_STATE)]?.load(ifla_vf_link_state.self).flatMap { VFLinkState(rawValue: $0.link_state) }
+        nodeGUID = attributes[Int(IFLA_VF_IB_NODE_GUID)]?.load(ifla_vf_guid.self)?.guid
+        portGUID = attributes[Int(IFLA_VF_IB_PORT_GUID)]?.load(ifla_vf_guid.self)?.guid
     }
 }
 
@@ -104,6 +114,10 @@ public enum VFSetting: Equatable, Sendable, CustomStringConvertible {
     case spoofCheck(Bool)
     case trust(Bool)
     case linkState(VFLinkState)
+    /// An InfiniBand VF's node or port GUID (ib-sriov-cni sends both, node first). The
+    /// driver (mlx5) applies it when the VF's driver is bound again.
+    case nodeGUID(UInt64)
+    case portGUID(UInt64)
 
     public var description: String {
         switch self {
@@ -113,6 +127,8 @@ public enum VFSetting: Equatable, Sendable, CustomStringConvertible {
         case .spoofCheck(let on): "spoofchk \(on ? "on" : "off")"
         case .trust(let on): "trust \(on ? "on" : "off")"
         case .linkState(let state): "state \(state.name)"
+        case .nodeGUID(let guid): "node_guid \(formatGUID(guid))"
+        case .portGUID(let guid): "port_guid \(formatGUID(guid))"
         }
     }
 }
@@ -135,6 +151,12 @@ extension RouteNetlink {
     /// Applies one VF setting through the PF: RTM_SETLINK on the PF with
     /// IFLA_VFINFO_LIST › IFLA_VF_INFO › IFLA_VF_*.
     public func setVirtualFunction(ofPF index: Int32, device: String, vf: Int, _ setting: VFSetting) throws {
+        let message = try Self.virtualFunctionRequest(ofPF: index, vf: vf, setting)
+        _ = try socket.request(message, operation: "set VF \(vf) \(setting)", device: "\(device) (PF) in \(namespaceName)")
+    }
+
+    /// The RTM_SETLINK request of `setVirtualFunction`, unsent.
+    static func virtualFunctionRequest(ofPF index: Int32, vf: Int, _ setting: VFSetting) throws -> NetlinkMessage {
         let message = try NetlinkMessage(type: Int(RTM_SETLINK))
         var header = ifinfomsg()
         header.ifi_index = index
@@ -163,9 +185,30 @@ extension RouteNetlink {
                     try message.put(Int(IFLA_VF_TRUST), raw: ifla_vf_trust(vf: number, setting: on ? 1 : 0))
                 case .linkState(let state):
                     try message.put(Int(IFLA_VF_LINK_STATE), raw: ifla_vf_link_state(vf: number, link_state: state.rawValue))
+                case .nodeGUID(let guid):
+                    try message.put(Int(IFLA_VF_IB_NODE_GUID), bytes: vfGUIDPayload(vf: number, guid: guid))
+                case .portGUID(let guid):
+                    try message.put(Int(IFLA_VF_IB_PORT_GUID), bytes: vfGUIDPayload(vf: number, guid: guid))
                 }
             }
         }
-        _ = try socket.request(message, operation: "set VF \(vf) \(setting)", device: "\(device) (PF) in \(namespaceName)")
+        return message
     }
+
+    /// `struct ifla_vf_guid { __u32 vf; __u64 guid; }` in host byte order, laid out as
+    /// the C compiler lays out the uapi header's struct, padding zeroed (16 bytes on
+    /// x86-64 and arm64, the GUID at offset 8).
+    static func vfGUIDPayload(vf: UInt32, guid: UInt64) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: MemoryLayout<ifla_vf_guid>.size)
+        let vfOffset = MemoryLayout<ifla_vf_guid>.offset(of: \.vf)!
+        let guidOffset = MemoryLayout<ifla_vf_guid>.offset(of: \.guid)!
+        withUnsafeBytes(of: vf) { bytes.replaceSubrange(vfOffset..<vfOffset + 4, with: $0) }
+        withUnsafeBytes(of: guid) { bytes.replaceSubrange(guidOffset..<guidOffset + 8, with: $0) }
+        return bytes
+    }
+}
+
+/// Eight colon-separated bytes, as `ip link` prints a VF's GUID.
+func formatGUID(_ guid: UInt64) -> String {
+    formatHardwareAddress((0..<8).map { UInt8(truncatingIfNeeded: guid >> (56 - 8 * UInt64($0))) })
 }
