@@ -29,6 +29,12 @@ struct DaemonState {
     /// --state-dir, as the operators' DaemonSets have): said once, not at every event.
     var statusUnwritable = false
     var lastCDISpecs: [String: String] = [:]
+    /// Each served pool's notes from the last good rescan (InfiniBand VFs with no GUID),
+    /// for the status file.
+    var notes: [String: [DaemonStatus.Note]] = [:]
+    /// By pool, the devices whose note has been logged: once per device while it stays
+    /// in the pool, not at every rescan.
+    var loggedNotes: [String: Set<String>] = [:]
     /// devlink, read only for `ddpProfiles` selectors and at most every 30 s.
     let firmware: CachedFirmwareQuery?
     /// plugins_registry, when pools register through kubelet's plugin watcher.
@@ -92,6 +98,10 @@ struct DaemonState {
             logger.info("\(name): removed from the config, stopping")
             stopServer(name, removeFiles: true)
         }
+        for name in Set(notes.keys).union(loggedNotes.keys) where !wanted.contains(name) {
+            notes[name] = nil
+            loggedNotes[name] = nil
+        }
         for pool in assignment.pools {
             let health = pool.health(in: snapshot)
             for (id, state) in health.sorted(by: { $0.key < $1.key }) where !state.healthy {
@@ -105,8 +115,22 @@ struct DaemonState {
                 startServer(pool, snapshot: snapshot, health: health)
             }
             if configuration.useCDI { writeCDISpec(pool, snapshot: snapshot) }
+            recordNotes(pool, snapshot: snapshot)
         }
         reconcile()
+    }
+
+    /// The pool's notes for the status file, each device's logged the first time it
+    /// has one. Reporting only: with ib-kubernetes a VF's GUID is zero until the CNI
+    /// sets it, so its health toward kubelet is not touched.
+    private mutating func recordNotes(_ pool: ResourcePool, snapshot: HostSnapshot) {
+        let found = MissingGUID.notes(of: pool, in: snapshot)
+        notes[pool.qualifiedName] = found.isEmpty ? nil : found
+        var logged = loggedNotes[pool.qualifiedName, default: []].intersection(pool.devices.map(\.id))
+        for note in found where logged.insert(note.device).inserted {
+            logger.notice("\(pool.qualifiedName): \(note.device): \(note.reason); \(MissingGUID.remedy)")
+        }
+        loggedNotes[pool.qualifiedName] = logged.isEmpty ? nil : logged
     }
 
     /// devlink is read (one netlink dump) only when a pool compares DDP profiles.
@@ -212,7 +236,8 @@ struct DaemonState {
                 let waiting = waiting(name)
                 return (name, DaemonStatus.Pool(registered: server.isRegistered, streaming: server.watcherCount > 0,
                                                  socket: server.socketPath, devices: server.pool.devices.count,
-                                                 waitingFor: waiting?.what, waitingSince: waiting?.since))
+                                                 waitingFor: waiting?.what, waitingSince: waiting?.since,
+                                                 notes: notes[name] ?? []))
             }),
             configuredPools: config.pools.map(\.qualifiedName))
         let path = configuration.statusFile

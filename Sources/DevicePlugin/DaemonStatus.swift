@@ -4,6 +4,19 @@ import JSONValue
 /// and at each poll, read by `sriov-rdma-dp health` (a probe in another process). The
 /// one definition of its keys for both sides.
 public struct DaemonStatus: Equatable, Sendable {
+    /// Something about one of a pool's devices a person should know that leaves it
+    /// healthy toward kubelet, such as an InfiniBand VF with no GUID (`MissingGUID`).
+    public struct Note: Hashable, Sendable {
+        /// The device ID kubelet sees.
+        public var device: String
+        public var reason: String
+
+        public init(device: String, reason: String) {
+            self.device = device
+            self.reason = reason
+        }
+    }
+
     public struct Pool: Equatable, Sendable {
         /// kubelet accepted Register.
         public var registered: Bool
@@ -16,6 +29,8 @@ public struct DaemonStatus: Equatable, Sendable {
         public var waitingFor: String? = nil
         /// Since when (wall-clock seconds) it waits.
         public var waitingSince: Double? = nil
+        /// Notes on its devices, by device ID; they do not make the daemon unhealthy.
+        public var notes: [Note] = []
     }
 
     public var pid: Int
@@ -35,6 +50,9 @@ public struct DaemonStatus: Equatable, Sendable {
                                            "socket": .string(pool.socket), "devices": JSON(pool.devices)]
             if let waitingFor = pool.waitingFor { members["waitingFor"] = .string(waitingFor) }
             if let since = pool.waitingSince { members["waitingSince"] = .number(String(since)) }
+            if !pool.notes.isEmpty {
+                members["notes"] = .array(pool.notes.map { JSON(sortingKeysOf: ["device": .string($0.device), "reason": .string($0.reason)]) })
+            }
             return JSON(sortingKeysOf: members)
         }
         return JSON(sortingKeysOf: [
@@ -61,6 +79,12 @@ public struct DaemonStatus: Equatable, Sendable {
         }
         return problems
     }
+
+    /// Every pool's notes, one line each (`<pool>: <device>: <reason>`), by pool name:
+    /// `health` prints them without failing.
+    public var noteLines: [String] {
+        pools.sorted { $0.key < $1.key }.flatMap { name, pool in pool.notes.map { "\(name): \($0.device): \($0.reason)" } }
+    }
 }
 
 extension DaemonStatus {
@@ -74,9 +98,13 @@ extension DaemonStatus {
         for (name, pool) in json["pools"]?.objectValue ?? [] {
             var since: Double?
             if case .number(let text)? = pool["waitingSince"] { since = Double(text) }
+            let notes = (pool["notes"]?.arrayValue ?? []).compactMap { note -> Note? in
+                guard let device = note["device"]?.stringValue, let reason = note["reason"]?.stringValue else { return nil }
+                return Note(device: device, reason: reason)
+            }
             pools[name] = Pool(registered: pool["registered"]?.boolValue ?? false, streaming: pool["streaming"]?.boolValue ?? false,
                                socket: pool["socket"]?.stringValue ?? "", devices: pool["devices"]?.intValue ?? 0,
-                               waitingFor: pool["waitingFor"]?.stringValue, waitingSince: since)
+                               waitingFor: pool["waitingFor"]?.stringValue, waitingSince: since, notes: notes)
         }
         configuredPools = (json["configuredPools"]?.arrayValue ?? []).compactMap(\.stringValue)
     }

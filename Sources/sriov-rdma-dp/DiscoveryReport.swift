@@ -57,13 +57,23 @@ struct DiscoveryReport {
             out += "\nRDMA: none. \(sysRoot)/class/infiniband is empty: no RDMA driver has registered a device.\n"
         } else {
             out += "\nRDMA: \(snapshot.rdmaDevices.count) device\(snapshot.rdmaDevices.count == 1 ? "" : "s").\n"
+            let missingGUIDs = missingGUIDs
+            let missingByDevice = Dictionary(grouping: missingGUIDs, by: \.rdmaDevice)
             for device in snapshot.rdmaDevices {
                 let parent = device.pciAddress.map { "PCI \($0)" }
                     ?? device.auxiliaryDevice.map { "scalable function \($0)" } ?? "no PCI parent (software device)"
                 let netdevs = device.netdevs.isEmpty ? "no netdev" : "netdev \(device.netdevs.joined(separator: ", "))"
+                let guid = device.nodeGUID.map { "node GUID \($0), " } ?? ""
                 let chars = device.characterDevices.all.map(\.lastPathComponent).joined(separator: " ")
-                out += "  \(device.name): \(parent), \(netdevs), \(device.ports.isEmpty ? "no ports, " : "")char devices: \(chars.isEmpty ? "none" : chars)\n"
+                out += "  \(device.name): \(parent), \(netdevs), \(guid)\(device.ports.isEmpty ? "no ports, " : "")char devices: \(chars.isEmpty ? "none" : chars)\n"
                 for port in device.ports { out += "     \(describe(port))\n" }
+                for missing in missingByDevice[device.name] ?? [] {
+                    out += "     warning: \(missing.function): \(missing.reason)\n"
+                }
+            }
+            if !missingGUIDs.isEmpty {
+                let count = missingGUIDs.count
+                out += "\nInfiniBand GUIDs: \(count) function\(count == 1 ? " has" : "s have") none (warnings above). To fix: \(MissingGUID.remedy).\n"
             }
         }
         let functions = snapshot.scalableFunctions
@@ -132,6 +142,10 @@ struct DiscoveryReport {
         return out
     }
 
+    /// InfiniBand RDMA devices with a zero or all-ones node GUID, which ib-sriov-cni
+    /// refuses to attach unless the network brings a GUID.
+    private var missingGUIDs: [MissingGUID] { MissingGUID.all(in: snapshot) }
+
     /// The same facts as data, for scripts.
     var json: String {
         let pciDevices: [JSON] = snapshot.pciDevices.filter { $0.isNetworkController || $0.classCode >> 16 == 0x12 }.map { device in
@@ -178,7 +192,8 @@ struct DiscoveryReport {
             }
             return JSON(sortingKeysOf: ["name": .string(device.name), "pciAddress": nullable(device.pciAddress?.description),
                                         "netdevs": strings(device.netdevs), "ports": .array(ports),
-                                        "charDevices": strings(device.characterDevices.all)])
+                                        "charDevices": strings(device.characterDevices.all),
+                                        "nodeGUID": nullable(device.nodeGUID?.description)])
         }
         let functions = snapshot.scalableFunctions
         var root: [String: JSON] = ["pciDevices": .array(pciDevices), "netdevs": .array(netdevs), "rdmaDevices": .array(rdmaDevices),
@@ -193,6 +208,12 @@ struct DiscoveryReport {
                                         JSON(sortingKeysOf: ["name": .string(device.name), "parent": nullable(device.parentAddress?.description),
                                                              "driver": nullable(device.driver), "type": nullable(device.type?.rawValue),
                                                              "vhostDevice": nullable(device.vhostDevice)])
+                                    }),
+                                    "infiniBandGUIDWarnings": .array(missingGUIDs.map { missing in
+                                        JSON(sortingKeysOf: ["function": .string(missing.function.description),
+                                                             "rdmaDevice": .string(missing.rdmaDevice),
+                                                             "nodeGUID": .string(missing.nodeGUID.description),
+                                                             "reason": .string(missing.reason), "remedy": .string(MissingGUID.remedy)])
                                     })]
         if assignment != nil || !configWarnings.isEmpty {
             root["configWarnings"] = strings(configWarnings.map(\.description))

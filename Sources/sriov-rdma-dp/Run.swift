@@ -120,7 +120,8 @@ struct Run: AsyncParsableCommand {
 
 struct Health: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Exit 0 only when the daemon runs and every pool is registered and streaming (for liveness and readiness probes)."
+        abstract: "Exit 0 only when the daemon runs and every pool is registered and streaming (for liveness and readiness probes).",
+        discussion: "Also prints the daemon's notes on pool devices (an InfiniBand VF with no GUID), which do not change the exit status."
     )
 
     @Option(help: "The --state-dir the daemon was started with.")
@@ -136,11 +137,11 @@ struct Health: ParsableCommand {
             throw ExitCode(1)
         }
         let problems = status.problems(now: wallClockSeconds(), maxAge: maxAge) { kill(pid_t($0), 0) == 0 }
-        if problems.isEmpty {
-            print("healthy: \(status.pools.count) pools registered and streaming")
-        } else {
-            print("unhealthy: " + problems.joined(separator: "; "))
-            throw ExitCode(1)
-        }
+        let verdict = problems.isEmpty
+            ? "healthy: \(status.pools.count) pools registered and streaming"
+            : "unhealthy: " + problems.joined(separator: "; ")
+        // Notes (an InfiniBand VF with no GUID) are told, never a reason to fail the probe.
+        print(([verdict] + status.noteLines.map { "note: " + $0 }).joined(separator: "\n"))
+        if !problems.isEmpty { throw ExitCode(1) }
     }
 }
