@@ -13,13 +13,16 @@ public struct AttachHost: Sendable {
     /// How long DEL waits for a VF netdev to come back to the host after its pod
     /// namespace was destroyed (the kernel returns it asynchronously, as `devN`).
     public var netdevReturnTimeout: Duration
+    /// How long an InfiniBand VF's netdev may take to come back after a driver rebind.
+    public var rebindTimeout: Duration
 
     public init(roots: HostRoots = HostRoots(), namespacePath: String? = nil, lockTimeout: Duration = .seconds(60),
-                netdevReturnTimeout: Duration = .seconds(10)) {
+                netdevReturnTimeout: Duration = .seconds(10), rebindTimeout: Duration = .seconds(30)) {
         self.roots = roots
         self.namespacePath = namespacePath
         self.lockTimeout = lockTimeout
         self.netdevReturnTimeout = netdevReturnTimeout
+        self.rebindTimeout = rebindTimeout
     }
 
     /// The sysfs root from SRIOV_RDMA_SYSFS_ROOT (for test rigs), else /sys.

@@ -17,6 +17,9 @@ struct AttachPlan {
     var hostLink: LinkInfo
     var pf: PF?
     var rdmaDevice: RDMAMove?
+    /// An IPoIB netdev: moving the RDMA device recreates it in the host namespace (a
+    /// new ifindex), so the netdev is looked up again before it moves.
+    var netdevRecreatedByRDMAMove = false
 
     /// The VF's PF, and the VF's entry in its VF table before ADD.
     struct PF {
@@ -63,7 +66,8 @@ extension AttachVF {
         guard let location = try VFLocation.locate(address, roots: host.roots) else {
             throw CNIError(.deviceOperationFailed, "VF \(address) (\(conf.deviceIDSource)) does not exist on this node")
         }
-        if conf.needsPF && location.pf == nil {
+        // An InfiniBand network checks its device's link layer first (attachInfiniBand).
+        if conf.needsPF && location.pf == nil && conf.infiniBand == nil {
             throw CNIError(.invalidNetworkConfig, "device \(address) is not an SR-IOV VF (it has no physfn), so "
                            + "vlan, spoofchk, trust, link_state and rates cannot be set through a PF")
         }
@@ -85,9 +89,10 @@ extension AttachVF {
     }
 
     /// What the netdev VF looks like, with every check that can fail before the first
-    /// change.
+    /// change. `pf`: the PF's view when the caller has it, or has no use for it
+    /// (an InfiniBand VF that keeps its GUID); by default it is read here.
     func inspect(_ location: VFLocation, podNamespace: NetworkNamespace, podNetlink: RouteNetlink,
-                 hostNamespace: NetworkNamespace) throws -> AttachPlan {
+                 hostNamespace: NetworkNamespace, pf knownPF: AttachPlan.PF?? = .none) throws -> AttachPlan {
         let address = location.address
         guard let netdevName = location.netdev else {
             throw CNIError(.deviceOperationFailed, "VF \(address) has no network interface in the host namespace",
@@ -102,7 +107,7 @@ extension AttachVF {
             throw CNIError(.deviceOperationFailed, "netdev \(netdevName) belongs to \(parent), not to VF \(address)")
         }
 
-        let pf = try pfEntry(location, hostNetlink: hostNetlink)
+        let pf = try knownPF ?? pfEntry(location, hostNetlink: hostNetlink)
 
         // RDMA isolation is checked before the first change, so a shared-mode host fails cleanly.
         var rdmaDevice: AttachPlan.RDMAMove?

@@ -21,15 +21,18 @@ extension AttachVF {
     /// through the PF, IPAM only allocates (there is no netdev to give addresses to),
     /// nothing moves. The record says so, so DEL restores the settings and releases
     /// IPAM without looking for a netdev, whatever the config of the DEL says.
+    /// An InfiniBand VF on vfio-pci comes with its `infiniBand` record and its GUID
+    /// change in `extraSettings`, run after the PF settings.
     func attachUserspace(_ location: VFLocation, driver: String, ipam: PluginDelegate?, state: StateDirectory,
-                         rollback: inout Rollback) throws -> CNIResult {
+                         rollback: inout Rollback, infiniBand: AttachmentRecord.InfiniBandRecord? = nil,
+                         extraSettings: (inout Rollback) throws -> Void = { _ in }) throws -> CNIResult {
         let environment = call.environment
         let address = location.address
         if let mtu = conf.mtu {
             call.logger.warning("mtu \(mtu) is not applied: VF \(address) is bound to \(driver) and has no netdev; "
                                 + "the userspace program sets its own MTU")
         }
-        if !location.rdmaDevices.isEmpty {
+        if !location.rdmaDevices.isEmpty, infiniBand == nil {
             call.logger.warning("VF \(address) on \(driver) still has RDMA devices \(location.rdmaDevices.joined(separator: ", ")); "
                                 + "they stay in the host namespace")
         }
@@ -39,12 +42,14 @@ extension AttachVF {
             network: call.config.name, containerID: environment.containerID, ifname: environment.ifname,
             netns: environment.netns, deviceID: address, pf: pf?.handle, host: nil, userspaceDriver: driver,
             originalVF: pf?.originalVF, appliedVF: pf == nil ? [] : conf.vfSettings, ipamType: call.config.ipamType)
+        record.infiniBand = infiniBand
         try rollback.step(.recordState, undo: .init("remove the state record") { [fileName = record.fileName] in
             try state.remove(fileName)
         }) {
             try state.write(record.fileName, record.json)
         }
         if let pf { try applyVFSettings(pf, hostNetlink: hostNetlink, rollback: &rollback) }
+        try extraSettings(&rollback)
 
         var ipamResult = CNIResult()
         try rollback.step(.ipam) { rollback in

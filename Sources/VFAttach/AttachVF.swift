@@ -48,6 +48,10 @@ struct AttachVF {
             try rollback.checkpoint(.lock)
             try claimAllocation(state: state, rollback: &rollback, hostNamespace: hostNamespace)
             let location = try locateVF()
+            if let ib = conf.infiniBand {
+                return try attachInfiniBand(location, ib: ib, ipam: ipam, state: state, rollback: &rollback,
+                                            podNamespace: podNamespace, podNetlink: podNetlink, hostNamespace: hostNamespace)
+            }
             if let driver = location.userspaceDriver {
                 return try attachUserspace(location, driver: driver, ipam: ipam, state: state, rollback: &rollback)
             }
@@ -100,16 +104,13 @@ struct AttachVF {
 
     /// The phases in order, between the state record written first (phase "adding")
     /// and rewritten with the result last (phase "added").
-    private func attach(_ plan: AttachPlan, ipam: PluginDelegate?, state: StateDirectory,
-                        rollback: inout Rollback) throws -> CNIResult {
+    /// `record`: the one an InfiniBand ADD wrote before its GUID change, with the
+    /// netdev as it was before the rebind; else a new one from the plan.
+    func attach(_ plan: AttachPlan, record existing: AttachmentRecord? = nil, ipam: PluginDelegate?, state: StateDirectory,
+                rollback: inout Rollback) throws -> CNIResult {
         let environment = call.environment
-        var record = AttachmentRecord(
-            network: call.config.name, containerID: environment.containerID, ifname: plan.ifname, netns: environment.netns,
-            deviceID: plan.address, pf: plan.pf?.handle,
-            host: AttachmentRecord.HostNetdev(name: plan.hostLink.name, mac: MACAddress(bytes: plan.hostLink.hardwareAddress),
-                                              mtu: plan.hostLink.mtu, up: plan.hostLink.isUp, alias: plan.hostLink.alias),
-            originalVF: plan.pf?.originalVF, appliedVF: plan.pf == nil ? [] : conf.vfSettings, ipamType: call.config.ipamType,
-            rdma: plan.rdmaDevice.map { AttachmentRecord.RDMARecord(device: $0.entry.name, moved: true) })
+        var record = existing ?? makeRecord(plan)
+        record.rdma = plan.rdmaDevice.map { AttachmentRecord.RDMARecord(device: $0.entry.name, moved: true) }
         try rollback.step(.recordState, undo: .init("remove the state record") { [fileName = record.fileName] in
             try state.remove(fileName)
         }) {
@@ -128,6 +129,18 @@ struct AttachVF {
         call.logger.info("attached VF \(plan.address) (\(plan.hostLink.name)) as \(plan.ifname) in \(environment.netns)"
                          + (plan.rdmaDevice.map { " with RDMA device \($0.entry.name)" } ?? ""))
         return result
+    }
+
+    /// The record of a netdev VF before any change.
+    func makeRecord(_ plan: AttachPlan) -> AttachmentRecord {
+        let environment = call.environment
+        return AttachmentRecord(
+            network: call.config.name, containerID: environment.containerID, ifname: plan.ifname, netns: environment.netns,
+            deviceID: plan.address, pf: plan.pf?.handle,
+            host: AttachmentRecord.HostNetdev(name: plan.hostLink.name, mac: MACAddress(bytes: plan.hostLink.hardwareAddress),
+                                              mtu: plan.hostLink.mtu, up: plan.hostLink.isUp, alias: plan.hostLink.alias),
+            originalVF: plan.pf?.originalVF, appliedVF: plan.pf == nil ? [] : conf.vfSettings, ipamType: call.config.ipamType,
+            rdma: plan.rdmaDevice.map { AttachmentRecord.RDMARecord(device: $0.entry.name, moved: true) })
     }
 
     /// ADD's last step: the result (the interface, IPAM's addresses and routes, DNS

@@ -26,6 +26,8 @@ struct AttachmentRecord: Equatable, Sendable {
     var appliedVF: [VFSettingKind]
     var ipamType: String?
     var rdma: RDMARecord?
+    /// An InfiniBand VF's identity before and after ADD (type ib-sriov).
+    var infiniBand: InfiniBandRecord?
     var phase: String
     var result: JSON?
 
@@ -40,6 +42,60 @@ struct AttachmentRecord: Equatable, Sendable {
     struct RDMARecord: Equatable, Sendable {
         var device: String
         var moved: Bool
+    }
+
+    struct InfiniBandRecord: Equatable, Sendable {
+        /// The VF's GUIDs before ADD; nil when they could not be read.
+        var originalNodeGUID: InfiniBandGUID?
+        var originalPortGUID: InfiniBandGUID?
+        /// The GUID ADD gives the VF; nil when the VF keeps its own.
+        var guid: InfiniBandGUID?
+        /// The VF's kernel driver, unbound and bound again so that the VF takes `guid`;
+        /// nil on vfio-pci, which is not rebound.
+        var rebindDriver: String?
+        var pkey: PartitionKey?
+        /// The rebind has happened: the netdev was recreated.
+        var rebound = false
+
+        /// What DEL sets back: the original GUID, all ones for all zeros or unknown
+        /// (ib-sriov-cni: a zero GUID cannot be set, all ones means none).
+        var restoredNodeGUID: InfiniBandGUID { Self.restorable(originalNodeGUID) }
+        var restoredPortGUID: InfiniBandGUID { Self.restorable(originalPortGUID) }
+
+        private static func restorable(_ guid: InfiniBandGUID?) -> InfiniBandGUID {
+            guard let guid, !guid.isZero else { return .allOnes }
+            return guid
+        }
+
+        var json: JSON {
+            var members: [(String, JSON)] = []
+            if let originalNodeGUID { members.append(("originalNodeGUID", .string(originalNodeGUID.description))) }
+            if let originalPortGUID { members.append(("originalPortGUID", .string(originalPortGUID.description))) }
+            if let guid { members.append(("guid", .string(guid.description))) }
+            if let rebindDriver { members.append(("rebindDriver", .string(rebindDriver))) }
+            if let pkey { members.append(("pkey", .string(pkey.description))) }
+            members.append(("rebound", .bool(rebound)))
+            return .object(members)
+        }
+
+        init(originalNodeGUID: InfiniBandGUID?, originalPortGUID: InfiniBandGUID?, guid: InfiniBandGUID?,
+             rebindDriver: String?, pkey: PartitionKey?, rebound: Bool = false) {
+            self.originalNodeGUID = originalNodeGUID
+            self.originalPortGUID = originalPortGUID
+            self.guid = guid
+            self.rebindDriver = rebindDriver
+            self.pkey = pkey
+            self.rebound = rebound
+        }
+
+        init(json: JSON) {
+            originalNodeGUID = json["originalNodeGUID"]?.stringValue.flatMap(InfiniBandGUID.init)
+            originalPortGUID = json["originalPortGUID"]?.stringValue.flatMap(InfiniBandGUID.init)
+            guid = json["guid"]?.stringValue.flatMap(InfiniBandGUID.init)
+            rebindDriver = json["rebindDriver"]?.stringValue
+            pkey = json["pkey"]?.stringValue.flatMap(PartitionKey.init)
+            rebound = json["rebound"]?.boolValue ?? false
+        }
     }
 
     static func fileName(containerID: String, ifname: String) -> String {
@@ -85,14 +141,15 @@ struct AttachmentRecord: Equatable, Sendable {
         members.append(("appliedVF", .array(appliedVF.map { .string($0.rawValue) })))
         if let ipamType { members.append(("ipam", .string(ipamType))) }
         if let rdma { members.append(("rdma", .object([("device", .string(rdma.device)), ("moved", .bool(rdma.moved))]))) }
+        if let infiniBand { members.append(("infiniBand", infiniBand.json)) }
         if let result { members.append(("result", result)) }
         return .object(members)
     }
 
     init(network: String, containerID: String, ifname: String, netns: String, deviceID: PCIAddress, pf: PFHandle?,
          host: HostNetdev?, userspaceDriver: String? = nil, originalVF: VirtualFunctionInfo?,
-         appliedVF: [VFSettingKind] = [], ipamType: String?, rdma: RDMARecord? = nil, phase: String = "adding",
-         result: JSON? = nil) {
+         appliedVF: [VFSettingKind] = [], ipamType: String?, rdma: RDMARecord? = nil,
+         infiniBand: InfiniBandRecord? = nil, phase: String = "adding", result: JSON? = nil) {
         self.network = network
         self.containerID = containerID
         self.ifname = ifname
@@ -105,6 +162,7 @@ struct AttachmentRecord: Equatable, Sendable {
         self.appliedVF = appliedVF
         self.ipamType = ipamType
         self.rdma = rdma
+        self.infiniBand = infiniBand
         self.phase = phase
         self.result = result
     }
@@ -153,7 +211,8 @@ struct AttachmentRecord: Equatable, Sendable {
             rdma = RDMARecord(device: device, moved: value["moved"]?.boolValue ?? false)
         }
         self.init(network: network, containerID: containerID, ifname: ifname, netns: netns, deviceID: deviceID, pf: pf,
-                  host: hostNetdev, userspaceDriver: userspaceDriver, originalVF: original, appliedVF: applied, ipamType: json["ipam"]?.stringValue, rdma: rdma,
+                  host: hostNetdev, userspaceDriver: userspaceDriver, originalVF: original, appliedVF: applied,
+                  ipamType: json["ipam"]?.stringValue, rdma: rdma, infiniBand: json["infiniBand"].map(InfiniBandRecord.init(json:)),
                   phase: phase, result: json["result"])
     }
 }

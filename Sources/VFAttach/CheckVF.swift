@@ -80,6 +80,9 @@ struct CheckVF {
         }
 
         try checkVFSettings(record, problems: &problems, hostNamespace: try host.openNamespace())
+        if let guid = record.infiniBand?.guid, let inPod = InfiniBandGUID(ipoibAddress: link.hardwareAddress), inPod != guid {
+            problems.append("\(ifname) has port GUID \(inPod), ADD gave the VF \(guid)")
+        }
         if let rdma = record.rdma, rdma.moved {
             let visible = try RDMANetlink(in: podNamespace).devices().contains { $0.name == rdma.device }
             if !visible { problems.append("RDMA device \(rdma.device) is not in \(environment.netns)") }
@@ -130,7 +133,8 @@ struct CheckVF {
     }
 
     private func checkVFSettings(_ record: AttachmentRecord, problems: inout [String], hostNamespace: NetworkNamespace) throws {
-        guard let pf = record.pf, !record.appliedVF.isEmpty else { return }
+        let guid = record.infiniBand?.guid
+        guard let pf = record.pf, !record.appliedVF.isEmpty || guid != nil else { return }
         let hostNetlink = try RouteNetlink(in: hostNamespace)
         guard let pfLink = try hostNetlink.link(named: pf.netdev) else {
             problems.append("PF \(pf.netdev) is gone")
@@ -139,6 +143,14 @@ struct CheckVF {
         guard let vf = try hostNetlink.virtualFunctions(ofPF: pfLink.index, device: pf.netdev).first(where: { $0.index == pf.vfIndex }) else {
             problems.append("PF \(pf.netdev) has no VF \(pf.vfIndex)")
             return
+        }
+        // Drivers that report VF GUIDs (mlx5 in InfiniBand mode) show what the VF holds.
+        if let guid {
+            for (name, value) in [("node", vf.nodeGUID), ("port", vf.portGUID)] {
+                if let value, value != guid.rawValue {
+                    problems.append("VF \(pf.vfIndex) has \(name) GUID \(InfiniBandGUID(rawValue: value)), ADD gave it \(guid)")
+                }
+            }
         }
         for kind in record.appliedVF {
             switch kind {

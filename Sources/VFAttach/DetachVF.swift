@@ -53,7 +53,9 @@ struct DetachVF {
 
         // IPAM is released first and always: an address must not leak because the VF,
         // the namespace or our state is gone.
-        if let type = call.config.ipamType {
+        // An ib-sriov network with DHCP never got an ADD through (refused, as by
+        // ib-sriov-cni): there is no lease to release, and no daemon to ask.
+        if let type = call.config.ipamType, !(type == "dhcp" && PluginType(call.config.type) == .ibSRIOV) {
             try PluginDelegate(type: type, environment: environment).delete(call.config)
         }
 
@@ -114,7 +116,8 @@ struct DetachVF {
     func restore(_ record: AttachmentRecord, podNamespace: NetworkNamespace?, hostNamespace: NetworkNamespace,
                  netnsWasGiven: Bool = true) throws {
         var failures: [String] = []
-        if let rdma = record.rdma, rdma.moved, let podNamespace {
+        func returnRDMA() {
+            guard let rdma = record.rdma, rdma.moved, let podNamespace else { return }
             do {
                 let podRDMA = try RDMANetlink(in: podNamespace)
                 if let entry = try podRDMA.devices().first(where: { $0.name == rdma.device }) {
@@ -122,6 +125,19 @@ struct DetachVF {
                 }
             } catch {
                 failures.append("RDMA device \(rdma.device): \(error)")
+            }
+        }
+        // An IPoIB netdev goes before its RDMA device, as in ib-sriov-cni: moving the
+        // RDMA device recreates the netdev in the host namespace.
+        if record.infiniBand == nil { returnRDMA() }
+        if let driver = record.infiniBand?.rebindDriver, let location = try locate(record.deviceID), location.driver == nil {
+            // A rebind cut short left the VF without a driver, and so without a netdev.
+            call.logger.warning("VF \(record.deviceID) is bound to no driver: binding it to \(driver) again")
+            do {
+                try DriverRebind(roots: host.roots, state: state, address: record.deviceID, driver: driver)
+                    .rebind(timeout: host.rebindTimeout)
+            } catch {
+                failures.append("rebind: \(error)")
             }
         }
         let hostNetlink = try RouteNetlink(in: hostNamespace)
@@ -142,6 +158,14 @@ struct DetachVF {
             throw error
         } catch {
             failures.append("netdev: \(error)")
+        }
+        if let infiniBand = record.infiniBand {
+            returnRDMA()
+            do {
+                try restoreInfiniBand(record, infiniBand, hostNetlink: hostNetlink)
+            } catch {
+                failures.append("GUID: \(error)")
+            }
         }
         guard failures.isEmpty else {
             throw CNIError(.deviceOperationFailed, "could not restore VF \(record.deviceID) (\(record.ifname))",
@@ -183,6 +207,34 @@ struct DetachVF {
                 try hostNetlink.setVirtualFunction(ofPF: pfLink.index, device: pfName, vf: pf.vfIndex, setting)
             }
         }
+    }
+
+    /// An InfiniBand VF's GUIDs back to what they were before ADD, then a rebind so
+    /// that the VF takes them, and its netdev renamed back. A VF found unbound (a
+    /// rebind that ADD or an earlier DEL did not finish) is bound again.
+    func restoreInfiniBand(_ record: AttachmentRecord, _ infiniBand: AttachmentRecord.InfiniBandRecord,
+                           hostNetlink: RouteNetlink) throws {
+        guard infiniBand.guid != nil, let pf = record.pf else { return }
+        var pfName = pf.netdev
+        var pfLink = try hostNetlink.link(named: pfName)
+        if pfLink == nil, let name = HostSnapshot.scan(roots: host.roots, functions: [pf.address]).pfName(of: pf.address) {
+            pfName = name
+            pfLink = try hostNetlink.link(named: name)
+        }
+        guard let pfLink else {
+            call.logger.warning("PF \(pf.address) is gone: VF \(pf.vfIndex) GUIDs need no restore")
+            return
+        }
+        try hostNetlink.setVirtualFunction(ofPF: pfLink.index, device: pfName, vf: pf.vfIndex,
+                                           .nodeGUID(infiniBand.restoredNodeGUID.rawValue))
+        try hostNetlink.setVirtualFunction(ofPF: pfLink.index, device: pfName, vf: pf.vfIndex,
+                                           .portGUID(infiniBand.restoredPortGUID.rawValue))
+        guard let driver = infiniBand.rebindDriver else { return }
+        try DriverRebind(roots: host.roots, state: state, address: record.deviceID, driver: driver).rebind(timeout: host.rebindTimeout)
+        // The rebind may name the netdev anew: the name before ADD comes back.
+        guard let original = record.host, let name = try locate(record.deviceID)?.netdev, name != original.name,
+              let link = try hostNetlink.link(named: name) else { return }
+        try restoreInPlace(link, netlink: hostNetlink, record: record, original: original)
     }
 
     /// Whether `link` in the pod is this attachment's VF: its PCI parent when the
@@ -266,7 +318,8 @@ struct DetachVF {
         if change.name != nil || change.mtu != nil || change.alias != nil {
             try netlink.setLink(index: link.index, device: link.name, change)
         }
-        if link.hardwareAddress != original.mac.bytes {
+        // An IPoIB address follows from the port GUID, which restoreInfiniBand puts back.
+        if link.hardwareAddress != original.mac.bytes, record.infiniBand == nil {
             try setVFNetdevMAC(original.mac.bytes, linkIndex: link.index, device: original.name, netlink: netlink,
                                pf: record.pf, trusted: record.originalVF?.trust ?? false)
         }

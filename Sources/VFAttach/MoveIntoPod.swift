@@ -7,8 +7,6 @@ extension AttachVF {
     func moveIntoPod(_ plan: AttachPlan, rollback: inout Rollback) throws {
         let (podNetlink, hostNetlink) = (plan.podNetlink, plan.hostNetlink)
         let (podNamespace, hostNamespace) = (plan.podNamespace, plan.hostNamespace)
-        let hostLink = plan.hostLink
-        let originalName = hostLink.name
         let ifname = plan.ifname
 
         // The RDMA device goes before the netdev, as in ib-sriov-cni: a soft-RoCE device
@@ -30,6 +28,9 @@ extension AttachVF {
                 }
             }
         }
+
+        let hostLink = try netdevToMove(plan)
+        let originalName = hostLink.name
 
         // A stale alternative name equal to the pod's name would block the rename
         // (sriov-cni#445): drop it while the link is still in the host.
@@ -66,5 +67,17 @@ extension AttachVF {
             try hostNetlink.setLink(index: hostLink.index, device: originalName,
                                     LinkChange(name: ifname, alias: originalName, namespace: podNamespace))
         }
+    }
+
+    /// The VF netdev as it is now: the plan's, or for an IPoIB netdev whose RDMA device
+    /// moved, the one the kernel recreated in the host namespace (ib-sriov-cni moves
+    /// the RDMA device first for this reason).
+    private func netdevToMove(_ plan: AttachPlan) throws -> LinkInfo {
+        guard plan.netdevRecreatedByRDMAMove, plan.rdmaDevice != nil else { return plan.hostLink }
+        guard let name = try VFLocation.locate(plan.address, roots: host.roots)?.netdev,
+              let link = try plan.hostNetlink.link(named: name) else {
+            throw CNIError(.deviceOperationFailed, "VF \(plan.address) has no IPoIB netdev in the host after its RDMA device moved")
+        }
+        return link
     }
 }

@@ -21,12 +21,4 @@ public enum PluginType: Equatable, Sendable {
         default: self = .sriovRDMA
         }
     }
-
-    /// ADD and CHECK of an `ib-sriov` network, refused until InfiniBand VFs are served:
-    /// before anything is touched, naming what to do instead.
-    static var infiniBandRefusal: CNIError {
-        CNIError(.invalidNetworkConfig, "type ib-sriov: InfiniBand VFs are not supported by this plugin yet",
-                 details: "keep ib-sriov-cni installed as ib-sriov for InfiniBand networks; "
-                     + "sriov-rdma-cni serves types sriov, sriov-rdma and rdma")
-    }
 }

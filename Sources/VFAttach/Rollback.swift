@@ -85,6 +85,7 @@ enum ADDStep: String, CaseIterable, Sendable {
     case lock, allocate, recordState
     case linkDown, netdevMAC
     case vfVLAN, vfMAC, vfRate, vfSpoofCheck, vfTrust, vfLinkState
+    case vfGUID, rebind
     case moveRDMA
     case removeStaleAltNames, moveToPodNetns
     case setMTU, linkUp, ipam, configureIP, persistState

@@ -29,6 +29,8 @@ public struct SRIOVNetConf: Sendable {
     /// device stays where it is (shared netns mode).
     public var rdmaIsolation: Bool
     public var stateDir: String
+    /// The InfiniBand keys of a `"type": "ib-sriov"` network; nil for Ethernet types.
+    public var infiniBand: InfiniBandConf?
 
     public static let defaultStateDir = "/var/lib/cni/sriov-rdma"
 
@@ -53,8 +55,10 @@ public struct SRIOVNetConf: Sendable {
     /// The full parse for ADD and CHECK. `rdmaIsolation` defaults to `defaultRDMAIsolation`:
     /// true for our own type, false as type `sriov` (sriov-cni never moves the RDMA
     /// device, so a host in shared RDMA netns mode keeps working when it is swapped in).
-    public init(config: NetworkConfig, environment: CNIEnvironment, defaultRDMAIsolation: Bool = true) throws(CNIError) {
+    public init(config: NetworkConfig, environment: CNIEnvironment, defaultRDMAIsolation: Bool = true,
+                infiniBand isInfiniBand: Bool = false) throws(CNIError) {
         let json = config.json
+        if isInfiniBand { infiniBand = try InfiniBandConf(json: json, environment: environment) }
         stateDir = try Self.string(json, "stateDir") ?? Self.defaultStateDir
         guard stateDir.hasPrefix("/") else { throw Self.invalid("stateDir", .string(stateDir), "must be an absolute path") }
         (deviceID, deviceIDSource) = try Self.deviceID(json)
@@ -97,7 +101,9 @@ public struct SRIOVNetConf: Sendable {
         case .bool(let value)?: rdmaIsolation = value
         case let other?: throw Self.invalid("rdmaIsolation", other, "must be true or false")
         }
-        mac = try Self.mac(json, environment: environment)
+        if infiniBand == nil {
+            mac = try Self.mac(json, environment: environment)
+        }
     }
 
     // MARK: Keys this plugin does not act on
@@ -111,27 +117,21 @@ public struct SRIOVNetConf: Sendable {
         "mtu", "rdmaIsolation", "stateDir",
     ]
 
-    /// ib-sriov-cni's keys: acting on them needs the InfiniBand support this plugin
-    /// does not have yet, and ignoring them would start a pod with a VF whose GUID
-    /// nobody set.
-    static let infiniBandKeys = ["guid", "pkey", "ibKubernetesEnabled", "vfioPciMode"]
-    static let infiniBandRuntimeKeys = ["infinibandGUID"]
-
-    /// Refuses a config with InfiniBand keys; returns the other keys it does not know,
-    /// for the caller to warn about.
-    static func unservedKeys(_ json: JSON, type: String) throws(CNIError) -> [String] {
+    /// Refuses InfiniBand keys in an Ethernet network; returns the keys this plugin
+    /// does not know, for the caller to warn about.
+    static func unservedKeys(_ json: JSON, type: PluginType, typeName: String) throws(CNIError) -> [String] {
         guard case .object(let members) = json else { return [] }
-        var infiniBand = members.map(\.0).filter { infiniBandKeys.contains($0) }
-        if let runtime = json["runtimeConfig"], case .object(let runtimeMembers) = runtime {
-            infiniBand += runtimeMembers.map(\.0).filter { infiniBandRuntimeKeys.contains($0) }.map { "runtimeConfig." + $0 }
+        let known = type == .ibSRIOV ? knownKeys.union(InfiniBandConf.keys) : knownKeys
+        if type != .ibSRIOV {
+            var infiniBand = members.map(\.0).filter { InfiniBandConf.keys.contains($0) }
+            if json["runtimeConfig"]?["infinibandGUID"] != nil { infiniBand.append("runtimeConfig.infinibandGUID") }
+            if !infiniBand.isEmpty {
+                throw CNIError(.invalidNetworkConfig,
+                               "\(infiniBand.joined(separator: ", ")) (InfiniBand keys) cannot be acted on by type \(typeName)",
+                               details: "InfiniBand VFs are served by type ib-sriov")
+            }
         }
-        if !infiniBand.isEmpty {
-            throw CNIError(.invalidNetworkConfig,
-                           "\(infiniBand.joined(separator: ", ")) (ib-sriov-cni's) cannot be acted on by type \(type): "
-                               + "InfiniBand VFs are not served yet",
-                           details: "keep ib-sriov-cni for InfiniBand networks")
-        }
-        return members.map(\.0).filter { !knownKeys.contains($0) }
+        return members.map(\.0).filter { !known.contains($0) }
     }
 
     // MARK: Field readers

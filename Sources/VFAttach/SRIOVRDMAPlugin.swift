@@ -1,7 +1,7 @@
 import CNI
 
 /// The CNI plugin of type `sriov-rdma`: SR-IOV VFs and their RDMA devices into pods;
-/// also types `sriov` (sriov-cni's defaults), `ib-sriov` (refused for now) and the
+/// also types `sriov` (sriov-cni's defaults), `ib-sriov` (InfiniBand VFs) and the
 /// chained `rdma` (`PluginType`).
 public struct SRIOVRDMAPlugin: CNIPlugin {
     public var host: AttachHost
@@ -15,15 +15,13 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
     public func add(_ call: CNICall) throws -> CNIResult {
         switch PluginType(call.config.type) {
         case .rdmaChained: return try ChainedRDMA(call: call, host: host).add()
-        case .ibSRIOV: throw PluginType.infiniBandRefusal
-        case .sriovRDMA, .sriov: break
+        case .ibSRIOV, .sriovRDMA, .sriov: break
         }
         let conf = try netConf(call)
         return try AttachVF(call: call, conf: conf, host: host, faultInjection: faultInjection).run()
     }
 
     public func delete(_ call: CNICall) throws {
-        // DEL of an ib-sriov network finds no state of ours and succeeds, as DEL must.
         if PluginType(call.config.type) == .rdmaChained { return try ChainedRDMA(call: call, host: host).delete() }
         try DetachVF(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).run()
     }
@@ -31,21 +29,22 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
     public func check(_ call: CNICall) throws {
         switch PluginType(call.config.type) {
         case .rdmaChained: return try ChainedRDMA(call: call, host: host).check()
-        case .ibSRIOV: throw PluginType.infiniBandRefusal
-        case .sriovRDMA, .sriov: break
+        case .ibSRIOV, .sriovRDMA, .sriov: break
         }
         try CheckVF(call: call, conf: try netConf(call), host: host).run()
     }
 
-    /// The config of ADD and CHECK: InfiniBand keys refused, other unknown keys named
-    /// in a warning (a key this plugin would silently ignore is not ignored silently).
+    /// The config of ADD and CHECK: InfiniBand keys refused outside ib-sriov, other
+    /// unknown keys named in a warning (a key this plugin would silently ignore is not
+    /// ignored silently).
     private func netConf(_ call: CNICall) throws(CNIError) -> SRIOVNetConf {
-        let unknown = try SRIOVNetConf.unservedKeys(call.config.json, type: call.config.type)
+        let type = PluginType(call.config.type)
+        let unknown = try SRIOVNetConf.unservedKeys(call.config.json, type: type, typeName: call.config.type)
         if !unknown.isEmpty {
             call.logger.warning("ignoring config keys this plugin does not know: \(unknown.joined(separator: ", "))")
         }
         return try SRIOVNetConf(config: call.config, environment: call.environment,
-                                defaultRDMAIsolation: PluginType(call.config.type) == .sriovRDMA)
+                                defaultRDMAIsolation: type == .sriovRDMA, infiniBand: type == .ibSRIOV)
     }
 
     public func status(_ call: CNICall) throws {

@@ -14,13 +14,22 @@ struct VFLocation: Sendable {
     /// RDMA devices of the function: a PCI child (mlx5_3), or a soft device on its
     /// netdev (rxe0).
     var rdmaDevices: [String]
+    /// ARPHRD_* of the netdev (32 for IPoIB), nil without a netdev.
+    var netdevLinkType: Int?
+    /// The port GUID in the netdev's IPoIB address; nil for other netdevs.
+    var portGUID: InfiniBandGUID?
+    /// Link layers of the VF's RDMA ports ("InfiniBand", "Ethernet"); nil without RDMA devices.
+    var rdmaLinkLayers: [String]?
+    /// The node GUID of the PF's RDMA device.
+    var pfNodeGUID: InfiniBandGUID?
 
     /// nil when the PCI function does not exist (the VF is gone).
     static func locate(_ address: PCIAddress, roots: HostRoots) throws(VFLocationError) -> VFLocation? {
         // The VF and its PF only: a node may have thousands of functions, and this runs at every CNI call.
         let snapshot = HostSnapshot.scan(roots: roots, functions: [address])
         guard let device = snapshot.device(at: address) else { return nil }
-        let netdev = snapshot.interfaces(of: address).filter { !$0.isRepresentor }.map(\.name).sorted().first
+        let netdevInfo = snapshot.interfaces(of: address).filter { !$0.isRepresentor }.sorted { $0.name < $1.name }.first
+        let netdev = netdevInfo?.name
         var pf: PFHandle?
         if let pfAddress = device.pfAddress {
             guard let index = device.vfIndex else { throw .indexUnknown(vf: address, pf: pfAddress) }
@@ -29,8 +38,14 @@ struct VFLocation: Sendable {
             }
             pf = PFHandle(address: pfAddress, netdev: pfNetdev, vfIndex: index)
         }
-        let rdma = snapshot.rdmaDevices(of: address).map(\.name)
-        return VFLocation(address: address, driver: device.driver, netdev: netdev, pf: pf, rdmaDevices: rdma)
+        let rdmaInfo = snapshot.rdmaDevices(of: address)
+        let ports = rdmaInfo.flatMap(\.ports)
+        var location = VFLocation(address: address, driver: device.driver, netdev: netdev, pf: pf, rdmaDevices: rdmaInfo.map(\.name))
+        location.netdevLinkType = netdevInfo?.linkType
+        location.portGUID = netdevInfo?.macAddress.flatMap { InfiniBandGUID(ipoibAddress: $0.bytes) }
+        location.rdmaLinkLayers = rdmaInfo.isEmpty ? nil : ports.compactMap(\.linkLayer)
+        location.pfNodeGUID = device.pfAddress.flatMap { snapshot.rdmaDevices(of: $0).compactMap(\.nodeGUID).first }
+        return location
     }
 }
 

@@ -30,6 +30,28 @@ final class AttachmentRecordTests: XCTestCase {
         + #""originalVF":{"mac":"00:00:00:00:00:00","vlan":0,"vlanQoS":0,"vlanProto":33024,"min_tx_rate":0,"#
         + #""max_tx_rate":0,"spoofchk":true,"trust":false},"appliedVF":["vlan"],"ipam":"host-local"}"#
 
+    /// An InfiniBand VF whose GUID ADD set: the original GUIDs, the rebind driver, the pkey.
+    let writtenForAnInfiniBandVF = #"{"version":1,"phase":"added","network":"ib-net","containerID":"cid1","ifname":"net1","#
+        + #""netns":"/var/run/netns/pod","deviceID":"0000:3b:00.2","#
+        + #""pf":{"address":"0000:3b:00.0","netdev":"ibp59s0","vf":0},"#
+        + #""host":{"name":"ibp59s0v0","mac":"00:00:01:07:fe:80:00:00:00:00:00:00:00:00:00:00:00:00:00:00","mtu":4092,"up":false},"#
+        + #""appliedVF":[],"ipam":"host-local","infiniBand":{"originalNodeGUID":"00:00:00:00:00:00:00:00","#
+        + #""originalPortGUID":"00:00:00:00:00:00:00:00","guid":"02:00:00:00:00:00:00:2a","rebindDriver":"mlx5_core","#
+        + #""pkey":"0x8005","rebound":true}}"#
+
+    func testARecordOfAnInfiniBandVFReadsBackAndIsWrittenOutByteForByte() throws {
+        let record = try AttachmentRecord(json: JSON.parse(Array(writtenForAnInfiniBandVF.utf8)), file: "cid1-net1.json")
+        let infiniBand = try XCTUnwrap(record.infiniBand)
+        XCTAssertEqual(infiniBand.guid, InfiniBandGUID("02:00:00:00:00:00:00:2a"))
+        XCTAssertEqual(infiniBand.rebindDriver, "mlx5_core")
+        XCTAssertTrue(infiniBand.rebound)
+        // All zeros cannot be set back: DEL writes all ones, as ib-sriov-cni does.
+        XCTAssertEqual(infiniBand.restoredNodeGUID, .allOnes)
+        XCTAssertEqual(infiniBand.restoredPortGUID, .allOnes)
+        XCTAssertEqual(record.host?.mac.bytes.count, 20)
+        XCTAssertEqual(record.json.serialized, writtenForAnInfiniBandVF)
+    }
+
     func testARecordOfAUserspaceVFReadsBackAndIsWrittenOutByteForByte() throws {
         let record = try AttachmentRecord(json: JSON.parse(Array(writtenForAUserspaceVF.utf8)), file: "cid1-net1.json")
         XCTAssertNil(record.host)

@@ -43,15 +43,15 @@ def test_type_sriov_as_the_operator_renders_it_attaches_and_restores(rig):
     assert rig.snapshot() == before
 
 
-def test_type_ib_sriov_is_refused_before_anything_changes_and_del_succeeds(rig):
+def test_type_ib_sriov_on_an_ethernet_vf_is_refused_before_anything_changes_and_del_succeeds(rig):
     before = rig.snapshot()
     conf = {"cniVersion": "1.0.0", "name": "ib-net", "type": "ib-sriov", "pkey": "0x7fff", "link_state": "enable",
             "rdmaIsolation": True, "capabilities": '{"infinibandGUID":true}', "deviceID": rig.address(0),
             "stateDir": str(rig.state_dir)}
     call = rig.cni("ADD", conf)
     assert call.status != 0
-    assert (call.json["code"], call.json["msg"]) == (7, "type ib-sriov: InfiniBand VFs are not supported by this plugin yet")
-    assert "keep ib-sriov-cni installed as ib-sriov" in call.json["details"]
+    assert (call.json["code"], call.json["msg"]) == (7, f"VF {rig.address(0)} netdev vf0 has link type ether, not InfiniBand")
+    assert "use type sriov for Ethernet VFs" in call.json["details"]
     assert rig.snapshot() == before
     # The runtime cleans up after a failed ADD: DEL must succeed.
     assert rig.cni("DEL", conf).status == 0
@@ -120,7 +120,8 @@ def test_infiniband_keys_under_an_ethernet_type_are_refused_not_ignored(rig, key
         call = rig.cni("ADD", conf)
         assert call.status != 0, call
         assert call.json["code"] == 7
-        assert named in call.json["msg"] and "InfiniBand VFs are not served yet" in call.json["msg"]
+        assert named in call.json["msg"] and f"cannot be acted on by type {plugin_type}" in call.json["msg"]
+        assert call.json["details"] == "InfiniBand VFs are served by type ib-sriov"
         assert rig.snapshot() == before
         assert rig.cni("DEL", conf).status == 0
 

@@ -38,10 +38,6 @@ DIFFERENCES = {
                    "expected to be called as part of a plugin chain\""),
     "rdmacni-test-cmdadd-auxdev.json": (
         "refused", "the rdma step for a scalable function (deviceID mlx5_core.sf.6) is not served: only PCI VFs"),
-    "sno-golden-simpleib-fixed.json": ("refused", "type ib-sriov is refused until InfiniBand VFs are served"),
-    "ibsriov-readme-usage.json": ("refused", "type ib-sriov is refused until InfiniBand VFs are served"),
-    "ibsriov-example-nad-pkey.json": ("refused", "type ib-sriov is refused until InfiniBand VFs are served"),
-    "nvno-example-sriovibnetwork-fixed.json": ("refused", "type ib-sriov is refused until InfiniBand VFs are served"),
 }
 # rdma-cni's DEL test config: run as DEL, which succeeds with nothing to undo.
 DELETES = {"rdmacni-test-cmddel.json"}
