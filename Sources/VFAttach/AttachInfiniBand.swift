@@ -172,7 +172,13 @@ extension AttachVF {
                 try DriverRebind(roots: host.roots, state: state, address: location.address, driver: driver).rebind(timeout: host.rebindTimeout)
             }
         }) {
-            try hostNetlink.setVirtualFunction(ofPF: index, device: netdev, vf: vf, .nodeGUID(guid.rawValue))
+            do {
+                try hostNetlink.setVirtualFunction(ofPF: index, device: netdev, vf: vf, .nodeGUID(guid.rawValue))
+            } catch let error as NetlinkError where error.errno == EOPNOTSUPP {
+                throw CNIError(.deviceOperationFailed, "the driver of PF \(netdev) cannot set VF GUIDs (EOPNOTSUPP)",
+                               details: "\(error); VF GUIDs are set on InfiniBand VFs (mlx5 in InfiniBand mode): "
+                                   + "is \(location.address) an InfiniBand VF?")
+            }
             done.nodeSet = true
             try hostNetlink.setVirtualFunction(ofPF: index, device: netdev, vf: vf, .portGUID(guid.rawValue))
             done.portSet = true
