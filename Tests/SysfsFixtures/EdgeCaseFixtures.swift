@@ -9,26 +9,34 @@ public enum EdgeCaseFixtures {
     /// VF 2 (0000:5e:00.4, mlx5_3) `0x0001`, partition 1 as limited member.
     public static func infiniBandPartitions() throws -> SysfsFixture {
         let tree = try SysfsFixture()
+        var uverbs = 0
+        try infiniBandPF(tree, index: &uverbs, pfPKeys: ["0xffff", "0x7fff"], pfNodeGUID: nil, vfs: [
+            (["0xffff", "0x7fff"], nil), (["0x8001", "0x7fff", "0x0000"], nil), (["0x0001"], nil),
+        ])
+        return tree
+    }
+
+    /// The InfiniBand ConnectX-6 PF 0000:5e:00.0 (ibp94s0, mlx5_0) with one VF per entry of
+    /// `vfs` (0000:5e:00.2 on, ibp94s0vN, mlx5_N+1), each with its P_Key table and node GUID.
+    static func infiniBandPF(_ tree: SysfsFixture, index uverbs: inout Int, pfPKeys: [String], pfNodeGUID: String?,
+                             vfs: [(pKeys: [String], nodeGUID: String?)]) throws {
         let pf = try tree.pciFunction("0000:5e:00.0", vendor: "0x15b3", device: "0x101b", classCode: "0x020700",
                                       driver: "mlx5_core", numaNode: 0)
-        try tree.sriov(pf, totalVFs: 8, numVFs: 3)
+        try tree.sriov(pf, totalVFs: 8, numVFs: vfs.count)
         try tree.netdev("ibp94s0", under: pf, mtu: 4092, mac: "00:00:10:49:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:5e:00:00", type: 32)
-        var uverbs = 0
         try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_0", under: pf, netdev: "ibp94s0", index: &uverbs,
-                                        linkLayer: "InfiniBand", pKeys: ["0xffff", "0x7fff"])
-        let tables = [["0xffff", "0x7fff"], ["0x8001", "0x7fff", "0x0000"], ["0x0001"]]
-        for (index, pKeys) in tables.enumerated() {
+                                        linkLayer: "InfiniBand", pKeys: pfPKeys, nodeGUID: pfNodeGUID)
+        for (index, vf) in vfs.enumerated() {
             let address = "0000:5e:00.\(2 + index)"
-            let vf = try tree.pciFunction(address, vendor: "0x15b3", device: "0x101c", classCode: "0x020700",
-                                          driver: "mlx5_core", numaNode: 0)
-            try tree.linkVF(vf, address: address, index: index, pfDir: pf, pfAddress: "0000:5e:00.0")
+            let directory = try tree.pciFunction(address, vendor: "0x15b3", device: "0x101c", classCode: "0x020700",
+                                                 driver: "mlx5_core", numaNode: 0)
+            try tree.linkVF(directory, address: address, index: index, pfDir: pf, pfAddress: "0000:5e:00.0")
             let name = "ibp94s0v\(index)"
-            try tree.netdev(name, under: vf, mtu: 4092, mac: "00:00:10:49:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:5e:00:0\(2 + index)",
-                            type: 32)
-            try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_\(index + 1)", under: vf, netdev: name, index: &uverbs,
-                                            linkLayer: "InfiniBand", pKeys: pKeys)
+            try tree.netdev(name, under: directory, mtu: 4092,
+                            mac: "00:00:10:49:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:5e:00:0\(2 + index)", type: 32)
+            try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_\(index + 1)", under: directory, netdev: name, index: &uverbs,
+                                            linkLayer: "InfiniBand", pKeys: vf.pKeys, nodeGUID: vf.nodeGUID)
         }
-        return tree
     }
 
     /// An InfiniBand ConnectX-6 PF (0000:5e:00.0, IPoIB netdev ibp94s0, mlx5_0, node
@@ -40,25 +48,10 @@ public enum EdgeCaseFixtures {
     /// device) whose node GUID is all zeros too: RoCE needs none.
     public static func infiniBandGUIDs() throws -> SysfsFixture {
         let tree = try SysfsFixture()
-        let pf = try tree.pciFunction("0000:5e:00.0", vendor: "0x15b3", device: "0x101b", classCode: "0x020700",
-                                      driver: "mlx5_core", numaNode: 0)
-        try tree.sriov(pf, totalVFs: 8, numVFs: 3)
-        try tree.netdev("ibp94s0", under: pf, mtu: 4092, mac: "00:00:10:49:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:5e:00:00", type: 32)
         var uverbs = 0
-        try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_0", under: pf, netdev: "ibp94s0", index: &uverbs,
-                                        linkLayer: "InfiniBand", nodeGUID: "0c42:a103:005e:0000")
-        let guids = ["0000:0000:0000:0000", "0c42:a103:005e:0003", "ffff:ffff:ffff:ffff"]
-        for (index, guid) in guids.enumerated() {
-            let address = "0000:5e:00.\(2 + index)"
-            let vf = try tree.pciFunction(address, vendor: "0x15b3", device: "0x101c", classCode: "0x020700",
-                                          driver: "mlx5_core", numaNode: 0)
-            try tree.linkVF(vf, address: address, index: index, pfDir: pf, pfAddress: "0000:5e:00.0")
-            let name = "ibp94s0v\(index)"
-            try tree.netdev(name, under: vf, mtu: 4092, mac: "00:00:10:49:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:5e:00:0\(2 + index)",
-                            type: 32)
-            try SRIOVNodeFixture.rdmaDevice(tree, "mlx5_\(index + 1)", under: vf, netdev: name, index: &uverbs,
-                                            linkLayer: "InfiniBand", nodeGUID: guid)
-        }
+        try infiniBandPF(tree, index: &uverbs, pfPKeys: ["0xffff"], pfNodeGUID: "0c42:a103:005e:0000", vfs: [
+            (["0xffff"], "0000:0000:0000:0000"), (["0xffff"], "0c42:a103:005e:0003"), (["0xffff"], "ffff:ffff:ffff:ffff"),
+        ])
         let rocePF = try tree.pciFunction("0000:3b:00.0", vendor: "0x15b3", device: "0x101d", classCode: "0x020000",
                                           driver: "mlx5_core", numaNode: 0)
         try tree.sriov(rocePF, totalVFs: 8, numVFs: 1)
