@@ -64,6 +64,11 @@ def cni_image(tmp_path_factory):
     return Image("sriov-rdma-cni", str(tmp_path_factory.mktemp("cni-image")))
 
 
+@pytest.fixture(scope="module")
+def ib_cni_image(tmp_path_factory):
+    return Image("sriov-rdma-ib-cni", str(tmp_path_factory.mktemp("ib-cni-image")))
+
+
 def test_the_images_hold_what_deploy_and_the_operators_start(daemon_image, cni_image):
     assert daemon_image.ref == f"sriov-rdma:{VERSION}"
     assert daemon_image.command == ["/usr/bin/sriovdp", "run"]
@@ -181,3 +186,19 @@ def test_cni_image_installs_the_plugin_as_the_operator_runs_it(cni_image, scratc
     answer = subprocess.run([str(bin_dir / "sriov")], input='{"cniVersion":"1.0.0"}', env={"CNI_COMMAND": "VERSION"},
                             capture_output=True, text=True, timeout=10)
     assert answer.returncode == 0 and '"supportedVersions"' in answer.stdout, answer
+
+
+def test_ib_cni_image_installs_the_plugin_as_ib_sriov_only(ib_cni_image, scratch):
+    """In ib-sriov-cni's image's place, run as sriov-network-operator runs that image
+    (`--no-sleep`): the plugin lands as ib-sriov and nothing else."""
+    assert ib_cni_image.ref == f"sriov-rdma-ib-cni:{VERSION}"
+    assert ib_cni_image.command == ["/usr/bin/sriov-rdma-cni", "install", "--names=ib-sriov"]
+    bin_dir = scratch / "host-cni-bin"
+    bin_dir.mkdir()
+    entrypoint = ib_cni_image.config["Entrypoint"]
+    installer = Container(scratch, None, entrypoint[0], entrypoint[1:] + ["--no-sleep"],
+                          {str(bin_dir): ("/host/opt/cni/bin", False)}, "ib-cni.log", image_root=ib_cni_image.rootfs)
+    installer.start()
+    assert installer.process.wait(timeout=30) == 0, installer.log_path.read_text()
+    installer.log.close()
+    assert sorted(os.listdir(bin_dir)) == ["ib-sriov"]
