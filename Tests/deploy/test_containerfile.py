@@ -59,7 +59,7 @@ def test_every_image_reference_is_a_base_image():
     assert references == ["docker.io/library/swift:6.3-bookworm", "docker.io/library/debian:bookworm-slim"]
     assert re.findall(r"^ARG (\w+_IMAGE)=", CONTAINERFILE, flags=re.M) == ["SWIFT_IMAGE", "RUNTIME_IMAGE"]
     assert [line for line in CONTAINERFILE.splitlines() if line.startswith("FROM ")] == [
-        "FROM ${SWIFT_IMAGE} AS build", "FROM scratch AS cni", "FROM ${RUNTIME_IMAGE}"]
+        "FROM ${SWIFT_IMAGE} AS build", "FROM scratch AS cni", "FROM cni AS ib-cni", "FROM ${RUNTIME_IMAGE}"]
 
 
 def test_cni_stage_is_the_static_plugin_alone_with_the_installer_as_entry_point():
