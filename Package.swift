@@ -79,6 +79,10 @@ let package = Package(
         .target(name: "GRPC", dependencies: ["HTTP2", "HPACK", "ProtoWire", "CLinux", "SystemSupport"]),
         // Kubelet device-plugin API v1beta1: messages over ProtoWire, services over GRPC.
         .target(name: "DevicePluginAPI", dependencies: ["ProtoWire", "GRPC"]),
+        // The DRA driver's node side: claims prepared from the pools, checkpointed, CDI per claim.
+        .target(name: "DRADriver", dependencies: [
+            "ResourcePools", "HostDevices", "Netlink", "JSONValue", "SystemSupport",
+        ], swiftSettings: libnlHeaders),
 
         // The daemon: per-pool servers, registration, health, rescans, kubelet restarts.
         .target(name: "DevicePlugin", dependencies: [
@@ -134,6 +138,8 @@ let package = Package(
         .testTarget(name: "HPACKTests", dependencies: ["HPACK", "TestSupport"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "HPACK"]),
         .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI", "TestSupport"]),
+        .testTarget(name: "DRADriverTests", dependencies: ["DRADriver", "ResourcePools", "HostDevices", "JSONValue", "Netlink", "SysfsFixtures"],
+                    swiftSettings: libnlHeaders),
         // Scratch network namespaces and host tools for the CNI tests.
         .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNL", "NetnsTestSupport"], swiftSettings: libnlHeaders),
