@@ -79,6 +79,8 @@ let package = Package(
         .target(name: "GRPC", dependencies: ["HTTP2", "HPACK", "ProtoWire", "CLinux", "SystemSupport"]),
         // Kubelet device-plugin API v1beta1: messages over ProtoWire, services over GRPC.
         .target(name: "DevicePluginAPI", dependencies: ["ProtoWire", "GRPC"]),
+        // kubelet's DRA plugin API (dra v1 and v1beta1, dra-health v1alpha1 and v1).
+        .target(name: "DRAAPI", dependencies: ["ProtoWire", "GRPC"]),
         // The DRA driver's node side: claims prepared from the pools, checkpointed, CDI per claim.
         .target(name: "DRADriver", dependencies: [
             "ResourcePools", "HostDevices", "Netlink", "JSONValue", "SystemSupport",
@@ -138,6 +140,7 @@ let package = Package(
         .testTarget(name: "HPACKTests", dependencies: ["HPACK", "TestSupport"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "HPACK"]),
         .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI", "TestSupport"]),
+        .testTarget(name: "DRAAPITests", dependencies: ["DRAAPI", "ProtoWire", "TestSupport"]),
         .testTarget(name: "DRADriverTests", dependencies: ["DRADriver", "ResourcePools", "HostDevices", "JSONValue", "Netlink", "SysfsFixtures"],
                     swiftSettings: libnlHeaders),
         // Scratch network namespaces and host tools for the CNI tests.
