@@ -83,7 +83,7 @@ let package = Package(
         .target(name: "DRAAPI", dependencies: ["ProtoWire", "GRPC"]),
         // The DRA driver's node side: claims prepared from the pools, checkpointed, CDI per claim.
         .target(name: "DRADriver", dependencies: [
-            "ResourcePools", "HostDevices", "Netlink", "JSONValue", "SystemSupport",
+            "DRAAPI", "DevicePluginAPI", "GRPC", "ResourcePools", "HostDevices", "Netlink", "JSONValue", "SystemSupport",
         ], swiftSettings: libnlHeaders),
 
         // The daemon: per-pool servers, registration, health, rescans, kubelet restarts.
@@ -116,7 +116,7 @@ let package = Package(
 
         // A DevicePlugin server and Register client for the Python interop suite (Tests/interop).
         .executableTarget(name: "dp-interop-server", dependencies: [
-            "DevicePluginAPI", "GRPC",
+            "DevicePluginAPI", "GRPC", "DRADriver", "HostDevices", "ResourcePools", "JSONValue", "SystemSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tests/InteropServer", linkerSettings: executableLinking),
 

@@ -13,7 +13,7 @@ struct InteropServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dp-interop-server",
         abstract: "DevicePlugin test server and Register client for the gRPC interop suite.",
-        subcommands: [Serve.self, Register.self]
+        subcommands: [Serve.self, Register.self, DRAServe.self]
     )
 }
 
