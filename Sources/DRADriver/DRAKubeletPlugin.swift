@@ -1,3 +1,4 @@
+import DRACheckpoint
 import DRAAPI
 import DevicePluginAPI
 import GRPC
