@@ -81,9 +81,11 @@ let package = Package(
         .target(name: "DevicePluginAPI", dependencies: ["ProtoWire", "GRPC"]),
         // kubelet's DRA plugin API (dra v1 and v1beta1, dra-health v1alpha1 and v1).
         .target(name: "DRAAPI", dependencies: ["ProtoWire", "GRPC"]),
+        // What the DRA driver and the CNI share: the claim checkpoint.
+        .target(name: "DRACheckpoint", dependencies: ["HostDevices", "JSONValue", "SystemSupport"]),
         // The DRA driver's node side: claims prepared from the pools, checkpointed, CDI per claim.
         .target(name: "DRADriver", dependencies: [
-            "DRAAPI", "DevicePluginAPI", "GRPC", "ResourcePools", "HostDevices", "Netlink", "JSONValue", "SystemSupport",
+            "DRACheckpoint", "DRAAPI", "DevicePluginAPI", "GRPC", "ResourcePools", "HostDevices", "Netlink", "JSONValue", "SystemSupport",
         ], swiftSettings: libnlHeaders),
 
         // The daemon: per-pool servers, registration, health, rescans, kubelet restarts.
@@ -102,7 +104,7 @@ let package = Package(
         // A JSON value, parser and printer: the CNI config and results, the device plugin's config and files.
         .target(name: "JSONValue"),
         .target(name: "CNI", dependencies: ["JSONValue", "SystemSupport"]),
-        .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices", "DeviceInfoSpec", "SystemSupport"]),
+        .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices", "DeviceInfoSpec", "DRACheckpoint", "SystemSupport"]),
 
         .executableTarget(name: "sriov-rdma-cni", dependencies: ["CNI", "VFAttach", "SystemSupport"],
                           linkerSettings: cniLinking),

@@ -1,3 +1,5 @@
+// The files the DRA driver shares with the CNI: the claim checkpoint and what is in
+// it. Light enough for the static CNI binary (no gRPC, no API client).
 import HostDevices
 import JSONValue
 import SystemSupport
@@ -26,6 +28,17 @@ public struct ClaimCheckpoint: Equatable, Sendable {
         public var pods: [String]
         public var devices: [PreparedDevice]
         public var cdiSpecPath: String?
+
+        public init(uid: String, namespace: String, name: String, state: State, pods: [String], devices: [PreparedDevice],
+                    cdiSpecPath: String?) {
+            self.uid = uid
+            self.namespace = namespace
+            self.name = name
+            self.state = state
+            self.pods = pods
+            self.devices = devices
+            self.cdiSpecPath = cdiSpecPath
+        }
     }
 
     public struct PreparedDevice: Equatable, Sendable {
@@ -41,7 +54,23 @@ public struct ClaimCheckpoint: Equatable, Sendable {
         public var shareID: String?
         public var cdiDeviceIDs: [String]
         public var parameters: VFParameters
-        public var applied: AppliedPFSettings?
+        /// What Prepare changed in the PF's VF table, as the driver recorded it
+        /// (DRADriver's AppliedPFSettings); the CNI does not read it.
+        public var applied: JSON?
+
+        public init(requestNames: [String], pool: String, device: String, id: String, resource: String,
+                    pciAddress: PCIAddress?, shareID: String?, cdiDeviceIDs: [String], parameters: VFParameters, applied: JSON?) {
+            self.requestNames = requestNames
+            self.pool = pool
+            self.device = device
+            self.id = id
+            self.resource = resource
+            self.pciAddress = pciAddress
+            self.shareID = shareID
+            self.cdiDeviceIDs = cdiDeviceIDs
+            self.parameters = parameters
+            self.applied = applied
+        }
     }
 
     public static func load(_ path: String) throws(DRAError) -> ClaimCheckpoint {
@@ -64,17 +93,6 @@ public struct ClaimCheckpoint: Equatable, Sendable {
         return checkpoint
     }
 
-    public func save(_ path: String) throws(DRAError) {
-        let claims = self.claims.values.sorted { $0.uid < $1.uid }.map(\.json)
-        let json = JSON.object([("version", JSON(1)), ("claims", .array(claims))])
-        do {
-            if let slash = path.lastIndex(of: "/"), slash != path.startIndex { try createDirectories(String(path[..<slash])) }
-            try writeFileAtomically(Array(json.serialized.utf8), to: path, mode: 0o600)
-        } catch {
-            throw .checkpoint("cannot write \(path): \(error)")
-        }
-    }
-
     /// The devices prepared for pod `uid`, across its claims (the CNI's look-up).
     public func devices(ofPod uid: String) -> [(claim: PreparedClaim, device: PreparedDevice)] {
         claims.values.sorted { $0.uid < $1.uid }.filter { $0.state == .prepared && $0.pods.contains(uid) }
@@ -83,15 +101,6 @@ public struct ClaimCheckpoint: Equatable, Sendable {
 }
 
 extension ClaimCheckpoint.PreparedClaim {
-    var json: JSON {
-        var members: [(String, JSON)] = [
-            ("uid", .string(uid)), ("namespace", .string(namespace)), ("name", .string(name)), ("state", .string(state.rawValue)),
-            ("pods", .array(pods.map(JSON.string))), ("devices", .array(devices.map(\.json))),
-        ]
-        if let cdiSpecPath { members.append(("cdiSpec", .string(cdiSpecPath))) }
-        return .object(members)
-    }
-
     init?(json: JSON) {
         guard let uid = json["uid"]?.stringValue, let namespace = json["namespace"]?.stringValue,
               let name = json["name"]?.stringValue, let state = json["state"]?.stringValue.flatMap(ClaimCheckpoint.State.init)
@@ -108,19 +117,6 @@ extension ClaimCheckpoint.PreparedClaim {
 }
 
 extension ClaimCheckpoint.PreparedDevice {
-    var json: JSON {
-        var members: [(String, JSON)] = [
-            ("requestNames", .array(requestNames.map(JSON.string))), ("pool", .string(pool)), ("device", .string(device)),
-            ("id", .string(id)), ("resource", .string(resource)),
-        ]
-        if let pciAddress { members.append(("pciAddress", .string(pciAddress.description))) }
-        if let shareID { members.append(("shareID", .string(shareID))) }
-        members.append(("cdiDeviceIDs", .array(cdiDeviceIDs.map(JSON.string))))
-        members.append(("parameters", parameters.json))
-        if let applied { members.append(("applied", applied.json)) }
-        return .object(members)
-    }
-
     init?(json: JSON) {
         guard let pool = json["pool"]?.stringValue, let device = json["device"]?.stringValue, let id = json["id"]?.stringValue,
               let resource = json["resource"]?.stringValue,
@@ -129,6 +125,6 @@ extension ClaimCheckpoint.PreparedDevice {
         self.init(requestNames: (json["requestNames"]?.arrayValue ?? []).compactMap(\.stringValue), pool: pool, device: device,
                   id: id, resource: resource, pciAddress: json["pciAddress"]?.stringValue.flatMap(PCIAddress.init),
                   shareID: json["shareID"]?.stringValue, cdiDeviceIDs: (json["cdiDeviceIDs"]?.arrayValue ?? []).compactMap(\.stringValue),
-                  parameters: parameters, applied: json["applied"].flatMap(AppliedPFSettings.init(json:)))
+                  parameters: parameters, applied: json["applied"])
     }
 }

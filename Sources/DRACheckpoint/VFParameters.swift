@@ -140,20 +140,4 @@ public struct VFParameters: Equatable, Sendable {
         }
         return bytes
     }
-
-    public var json: JSON {
-        var members: [(String, JSON)] = []
-        if let vlan { members.append(("vlan", JSON(Int(vlan)))) }
-        if let vlanQoS { members.append(("vlanQoS", JSON(Int(vlanQoS)))) }
-        if let vlanProto { members.append(("vlanProto", .string(vlanProto == 0x88A8 ? "802.1ad" : "802.1q"))) }
-        if let mac { members.append(("mac", .string(mac.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined(separator: ":")))) }
-        if let spoofCheck { members.append(("spoofchk", .bool(spoofCheck))) }
-        if let trust { members.append(("trust", .bool(trust))) }
-        if let minTxRate { members.append(("minTxRate", JSON(Int(minTxRate)))) }
-        if let maxTxRate { members.append(("maxTxRate", JSON(Int(maxTxRate)))) }
-        if let linkState { members.append(("linkState", .string(linkState))) }
-        if let rdmaIsolation { members.append(("rdmaIsolation", .bool(rdmaIsolation))) }
-        if let mtu { members.append(("mtu", JSON(Int(mtu)))) }
-        return .object(members)
-    }
 }

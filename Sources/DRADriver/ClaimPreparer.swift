@@ -1,3 +1,4 @@
+import DRACheckpoint
 import HostDevices
 import JSONValue
 import ResourcePools
@@ -135,7 +136,7 @@ public final class ClaimPreparer: Sendable {
             for index in entry.devices.indices {
                 guard let address = entry.devices[index].pciAddress else { continue }
                 do {
-                    entry.devices[index].applied = try pfSettings.apply(entry.devices[index].parameters, to: address, snapshot: snapshot)
+                    entry.devices[index].applied = try pfSettings.apply(entry.devices[index].parameters, to: address, snapshot: snapshot)?.json
                 } catch let error as DRAError {
                     throw error
                 } catch {
@@ -169,7 +170,7 @@ public final class ClaimPreparer: Sendable {
         guard let entry = checkpoint.claims[uid] else { return }
         var failures: [String] = []
         for device in entry.devices {
-            guard let applied = device.applied else { continue }
+            guard let applied = device.applied.flatMap(AppliedPFSettings.init(json:)) else { continue }
             do {
                 try pfSettings.restore(applied)
             } catch {

@@ -1,3 +1,4 @@
+@_exported import DRACheckpoint
 import ResourcePools
 
 /// The names this driver gives in the DRA API: the driver itself, a pool per node and
@@ -56,24 +57,5 @@ func isDNSSubdomain(_ text: String) -> Bool {
         guard let first = label.utf8.first, let last = label.utf8.last, label.utf8.count <= 63 else { return false }
         return isLowerAlphanumeric(first) && isLowerAlphanumeric(last)
             && label.utf8.allSatisfy { isLowerAlphanumeric($0) || $0 == UInt8(ascii: "-") }
-    }
-}
-
-/// What the DRA driver refuses, each naming what was wrong.
-public enum DRAError: Error, Equatable, Sendable, CustomStringConvertible {
-    case invalidName(String)
-    /// A ResourceClaim this driver cannot prepare: the claim named, and why.
-    case claim(namespace: String, name: String, String)
-    /// Claim parameters (opaque config) this driver refuses.
-    case parameters(String)
-    case checkpoint(String)
-
-    public var description: String {
-        switch self {
-        case .invalidName(let text): text
-        case let .claim(namespace, name, why): "ResourceClaim \(namespace)/\(name): \(why)"
-        case .parameters(let text): text
-        case .checkpoint(let text): "checkpoint: \(text)"
-        }
     }
 }

@@ -1,3 +1,4 @@
+import DRACheckpoint
 import JSONValue
 
 /// What Prepare reads of a ResourceClaim (resource.k8s.io/v1): its identity, the

@@ -1,3 +1,4 @@
+import DRACheckpoint
 import HostDevices
 import JSONValue
 import ResourcePools
