@@ -114,7 +114,7 @@ public struct SRIOVNetConf: Sendable {
         "args", "disableCheck", "disableGC",
         "deviceID", "pciBusID", "vlan", "vlanQoS", "vlanProto", "mac", "spoofchk", "trust", "link_state",
         "min_tx_rate", "max_tx_rate", "logLevel", "logFile",
-        "mtu", "rdmaIsolation", "stateDir",
+        "mtu", "rdmaIsolation", "stateDir", "dra",
     ]
 
     /// Refuses InfiniBand keys in an Ethernet network; returns the keys this plugin

@@ -17,12 +17,14 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
         case .rdmaChained: return try ChainedRDMA(call: call, host: host).add()
         case .ibSRIOV, .sriovRDMA, .sriov: break
         }
+        if AttachDRA.isDRA(call.config) { return try AttachDRA(call: call, host: host).add() }
         let conf = try netConf(call)
         return try AttachVF(call: call, conf: conf, host: host, faultInjection: faultInjection).run()
     }
 
     public func delete(_ call: CNICall) throws {
         if PluginType(call.config.type) == .rdmaChained { return try ChainedRDMA(call: call, host: host).delete() }
+        if AttachDRA.isDRA(call.config) { return try AttachDRA(call: call, host: host).delete() }
         try DetachVF(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).run()
     }
 
@@ -31,6 +33,7 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
         case .rdmaChained: return try ChainedRDMA(call: call, host: host).check()
         case .ibSRIOV, .sriovRDMA, .sriov: break
         }
+        if AttachDRA.isDRA(call.config) { return try AttachDRA(call: call, host: host).check() }
         try CheckVF(call: call, conf: try netConf(call), host: host).run()
     }
 
