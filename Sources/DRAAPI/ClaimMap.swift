@@ -52,3 +52,50 @@ extension ProtoReader {
         map[entry.key] = entry.value
     }
 }
+
+/// The two requests: field 1, `repeated Claim claims`.
+public protocol ClaimsRequest: ProtoMessage {
+    var claims: [Claim] { get set }
+}
+
+extension ClaimsRequest {
+    public init(claims: [Claim]) {
+        self.init()
+        self.claims = claims
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        writer.write(field: 1, repeatedMessage: claims)
+    }
+
+    public mutating func decodeField(number: Int, wireType: WireType, from reader: inout ProtoReader) throws {
+        switch (number, wireType) {
+        case (1, .lengthDelimited): claims.append(try reader.readMessage(Claim.self))
+        default: try reader.skipField(wireType)
+        }
+    }
+}
+
+/// The two responses: field 1, `map<string, Response> claims`, keyed by claim UID.
+public protocol ClaimsResponse: ProtoMessage {
+    associatedtype Response: ProtoMessage
+    var claims: [String: Response] { get set }
+}
+
+extension ClaimsResponse {
+    public init(claims: [String: Response]) {
+        self.init()
+        self.claims = claims
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        writer.write(field: 1, claimMap: claims)
+    }
+
+    public mutating func decodeField(number: Int, wireType: WireType, from reader: inout ProtoReader) throws {
+        switch (number, wireType) {
+        case (1, .lengthDelimited): try reader.readClaimMapEntry(into: &claims)
+        default: try reader.skipField(wireType)
+        }
+    }
+}

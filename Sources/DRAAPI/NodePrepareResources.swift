@@ -5,46 +5,20 @@
 import ProtoWire
 
 /// `NodePrepareResourcesRequest`: the claims kubelet wants prepared for a pod.
-public struct NodePrepareResourcesRequest: Equatable, Sendable, ProtoMessage {
+public struct NodePrepareResourcesRequest: Equatable, Sendable, ClaimsRequest {
     /// Field 1.
     public var claims: [Claim] = []
 
     public init() {}
-
-    public init(claims: [Claim]) { self.claims = claims }
-
-    public func encode(to writer: inout ProtoWriter) {
-        writer.write(field: 1, repeatedMessage: claims)
-    }
-
-    public mutating func decodeField(number: Int, wireType: WireType, from reader: inout ProtoReader) throws {
-        switch (number, wireType) {
-        case (1, .lengthDelimited): claims.append(try reader.readMessage(Claim.self))
-        default: try reader.skipField(wireType)
-        }
-    }
 }
 
 /// `NodePrepareResourcesResponse`: one answer per claim of the request; a claim left
 /// out is retried by kubelet.
-public struct NodePrepareResourcesResponse: Equatable, Sendable, ProtoMessage {
+public struct NodePrepareResourcesResponse: Equatable, Sendable, ClaimsResponse {
     /// Field 1, `map<string, NodePrepareResourceResponse>`, keyed by claim UID.
     public var claims: [String: NodePrepareResourceResponse] = [:]
 
     public init() {}
-
-    public init(claims: [String: NodePrepareResourceResponse]) { self.claims = claims }
-
-    public func encode(to writer: inout ProtoWriter) {
-        writer.write(field: 1, claimMap: claims)
-    }
-
-    public mutating func decodeField(number: Int, wireType: WireType, from reader: inout ProtoReader) throws {
-        switch (number, wireType) {
-        case (1, .lengthDelimited): try reader.readClaimMapEntry(into: &claims)
-        default: try reader.skipField(wireType)
-        }
-    }
 }
 
 /// `NodePrepareResourceResponse`: one claim's devices, or why preparing it failed.

@@ -4,46 +4,20 @@ import ProtoWire
 
 /// `NodeUnprepareResourcesRequest`: the claims kubelet no longer needs prepared. It
 /// carries only namespace, UID and name, so what preparing did must be checkpointed.
-public struct NodeUnprepareResourcesRequest: Equatable, Sendable, ProtoMessage {
+public struct NodeUnprepareResourcesRequest: Equatable, Sendable, ClaimsRequest {
     /// Field 1.
     public var claims: [Claim] = []
 
     public init() {}
-
-    public init(claims: [Claim]) { self.claims = claims }
-
-    public func encode(to writer: inout ProtoWriter) {
-        writer.write(field: 1, repeatedMessage: claims)
-    }
-
-    public mutating func decodeField(number: Int, wireType: WireType, from reader: inout ProtoReader) throws {
-        switch (number, wireType) {
-        case (1, .lengthDelimited): claims.append(try reader.readMessage(Claim.self))
-        default: try reader.skipField(wireType)
-        }
-    }
 }
 
 /// `NodeUnprepareResourcesResponse`: every claim of the request has an entry, even
 /// one that succeeded.
-public struct NodeUnprepareResourcesResponse: Equatable, Sendable, ProtoMessage {
+public struct NodeUnprepareResourcesResponse: Equatable, Sendable, ClaimsResponse {
     /// Field 1, `map<string, NodeUnprepareResourceResponse>`, keyed by claim UID.
     public var claims: [String: NodeUnprepareResourceResponse] = [:]
 
     public init() {}
-
-    public init(claims: [String: NodeUnprepareResourceResponse]) { self.claims = claims }
-
-    public func encode(to writer: inout ProtoWriter) {
-        writer.write(field: 1, claimMap: claims)
-    }
-
-    public mutating func decodeField(number: Int, wireType: WireType, from reader: inout ProtoReader) throws {
-        switch (number, wireType) {
-        case (1, .lengthDelimited): try reader.readClaimMapEntry(into: &claims)
-        default: try reader.skipField(wireType)
-        }
-    }
 }
 
 /// `NodeUnprepareResourceResponse`: why unpreparing one claim failed, or "".
