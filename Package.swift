@@ -51,6 +51,9 @@ let package = Package(
         // because its -lnl-3 would pull in the shared library.
         .systemLibrary(name: "CNL", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
+        // HTTP/1.1 and TLS for the Kubernetes API client (the DRA driver's): TLS is not
+        // written here (issue #21).
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // Volatile loads and stores for the write test's memory polling.
         .systemLibrary(name: "CRDMAPerfSupport"),
         // Linux headers Swift's Glibc module leaves out (epoll, eventfd, inotify).
@@ -81,6 +84,9 @@ let package = Package(
         .target(name: "DevicePluginAPI", dependencies: ["ProtoWire", "GRPC"]),
         // kubelet's DRA plugin API (dra v1 and v1beta1, dra-health v1alpha1 and v1).
         .target(name: "DRAAPI", dependencies: ["ProtoWire", "GRPC"]),
+        // A Kubernetes API client over libcurl: in-cluster config or a kubeconfig, JSON,
+        // get, list, watch, create, update, patch, delete, retries.
+        .target(name: "KubeAPI", dependencies: ["CCurl", "JSONValue", "SystemSupport"]),
         // What the DRA driver and the CNI share: the claim checkpoint.
         .target(name: "DRACheckpoint", dependencies: ["HostDevices", "JSONValue", "SystemSupport"]),
         // The DRA driver's node side: claims prepared from the pools, checkpointed, CDI per claim.
@@ -143,6 +149,8 @@ let package = Package(
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "HPACK"]),
         .testTarget(name: "GRPCTests", dependencies: ["GRPC", "DevicePluginAPI", "TestSupport"]),
         .testTarget(name: "DRAAPITests", dependencies: ["DRAAPI", "ProtoWire", "TestSupport"]),
+        .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI", "JSONValue", "TestSupport"],
+                    exclude: ["apiserver_standin.py"]),
         .testTarget(name: "DRADriverTests", dependencies: ["DRADriver", "ResourcePools", "HostDevices", "JSONValue", "Netlink", "SysfsFixtures"],
                     swiftSettings: libnlHeaders),
         // Scratch network namespaces and host tools for the CNI tests.
