@@ -47,7 +47,7 @@ def test_build_stage_has_every_system_library_and_builds_static_binaries():
     assert "AS build" in build_from
     providers = re.findall(r'providers: \[\.apt\(\[(.*?)\]\)\]', (REPO / "Package.swift").read_text())
     wanted = {name.strip().strip('"') for group in providers for name in group.split(",")}
-    assert wanted == {"libibverbs-dev", "librdmacm-dev", "libnl-3-dev", "libnl-route-3-dev", "libpci-dev"}
+    assert wanted == {"libibverbs-dev", "librdmacm-dev", "libnl-3-dev", "libnl-route-3-dev", "libpci-dev", "libcurl4-openssl-dev"}
     assert wanted | {"pkg-config"} <= set(build_packages)
     for product in ["sriov-rdma-dp", "sriov-rdma-cni", "rdma-lat"]:
         assert f"swift build -c release --static-swift-stdlib --product {product}" in CONTAINERFILE
