@@ -459,6 +459,15 @@ def cmd_suite(opts) -> int:
     case_secs = sum(float(v[1]) for v in got.values() if re.fullmatch(r"[\d.]+", v[1]))
     print(f"total: {total:.1f} s (boot {boot:.1f} s, cases {case_secs:.1f} s); logs in {suite_out}"
           if boot is not None else f"total: {total:.1f} s; logs in {suite_out}", flush=True)
+    qemu_fault = next((l for l in guest.tail if l.startswith("qemu-system") and "Assertion" in l), None)
+    if missing and qemu_fault and not guest.timed_out and not getattr(opts, "qemu_retried", False):
+        # QEMU itself aborted (seen once under TCG: physmem.c iotlb_to_section), which
+        # says nothing of the cases: the suite runs once more, whole, in a new VM.
+        print(f"lab-{opts.name}: QEMU failed on the host ({qemu_fault.strip()}); "
+              f"running the suite once more in a new VM", flush=True)
+        opts.qemu_retried = True
+        os.close(_lock)
+        return cmd_suite(opts)
     print(f"lab-{opts.name}: {passed} passed, {failed} failed", flush=True)
     if guest.timed_out:
         return EXIT_TIMEOUT
