@@ -260,8 +260,14 @@ def test_one_hundred_kubelet_restarts_with_random_timing_every_pool_watched_agai
         registrations = len(kubelet.registrations)
         kubelet.restart(pause=rng.choice([0.0, 0.0, rng.uniform(0.0, 0.3)]))
         started = time.monotonic()
-        wait_for(lambda: all(kubelet.allocatable(name) == count for name, count in expected.items()), timeout=30.0,
-                 what=f"both pools allocatable after restart {attempt + 1}")
+        try:
+            wait_for(lambda: all(kubelet.allocatable(name) == count for name, count in expected.items()), timeout=30.0,
+                     what=f"both pools allocatable after restart {attempt + 1}")
+        except AssertionError as error:
+            # What the daemon and the stand-in saw, for the one who reads the failure.
+            log = open(os.path.join(node.base, "dp.log")).read().splitlines()
+            raise AssertionError(f"{error}\nregistrations since: {kubelet.registrations[registrations:]}\n"
+                                 f"devices: {kubelet.devices}\ndaemon log, last 60 lines:\n" + "\n".join(log[-60:])) from None
         back = time.monotonic() - started
         slow.append(back)
         # Stay watched: a late teardown of a superseded client would drop a pool to 0 here.
