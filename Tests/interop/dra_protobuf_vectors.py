@@ -9,7 +9,6 @@ Re-run after changing a vector (from the repository root; any venv with grpcio-t
 and protobuf works, e.g. the main checkout's):
 
     .venv/bin/python Tests/interop/dra_protobuf_vectors.py
-    # or: /work/main/.venv/bin/python Tests/interop/dra_protobuf_vectors.py
 
 It compiles Tests/interop/dra-v1.proto, dra-v1beta1.proto, dra-health-v1.proto and
 dra-health-v1alpha1.proto with `python -m grpc_tools.protoc` into a temporary
