@@ -92,11 +92,12 @@ let package = Package(
         // The DRA driver's node side: claims prepared from the pools, checkpointed, CDI per claim.
         .target(name: "DRADriver", dependencies: [
             "DRACheckpoint", "DRAAPI", "DevicePluginAPI", "GRPC", "ResourcePools", "HostDevices", "Netlink", "JSONValue", "SystemSupport",
+            "KubeAPI",
         ], swiftSettings: libnlHeaders),
 
         // The daemon: per-pool servers, registration, health, rescans, kubelet restarts.
         .target(name: "DevicePlugin", dependencies: [
-            "ResourcePools", "HostDevices", "DevicePluginAPI", "GRPC", "CLinux", "JSONValue", "SystemSupport",
+            "ResourcePools", "HostDevices", "DevicePluginAPI", "GRPC", "CLinux", "JSONValue", "SystemSupport", "DRADriver", "KubeAPI",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -151,7 +152,7 @@ let package = Package(
         .testTarget(name: "DRAAPITests", dependencies: ["DRAAPI", "ProtoWire", "TestSupport"]),
         .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI", "JSONValue", "TestSupport"],
                     exclude: ["apiserver_standin.py"]),
-        .testTarget(name: "DRADriverTests", dependencies: ["DRADriver", "ResourcePools", "HostDevices", "JSONValue", "Netlink", "SysfsFixtures"],
+        .testTarget(name: "DRADriverTests", dependencies: ["DRADriver", "KubeAPI", "ResourcePools", "HostDevices", "JSONValue", "Netlink", "SysfsFixtures"],
                     swiftSettings: libnlHeaders),
         // Scratch network namespaces and host tools for the CNI tests.
         .target(name: "NetnsTestSupport", path: "Tests/NetnsTestSupport"),

@@ -16,7 +16,7 @@ import Glibc
 /// `resource.kubernetes.io/pcieRoot` (what GPU–NIC alignment matches on), and this
 /// driver's own under its name: the resource name, PF netdev and address, VF index,
 /// vendor and device IDs, kernel driver, link type, netdev, RDMA device, NUMA node.
-public struct ResourceSlices {
+public struct ResourceSlices: Sendable {
     public var names: DRANames
     /// The Node object's UID: the slices' owner, so they go with the node.
     public var nodeUID: String?
@@ -32,14 +32,16 @@ public struct ResourceSlices {
     /// The slices of every pool this node serves through DRA, for `generation`.
     public func slices(pools: [ResourcePool], snapshot: HostSnapshot, generation: Int) -> [JSON] {
         pools.flatMap { pool -> [JSON] in
-            let devices = pool.devices.map { device(pool: pool, device: $0, snapshot: snapshot) }
-            let chunks = stride(from: 0, to: max(devices.count, 1), by: Self.maxDevicesPerSlice).map {
-                Array(devices[min($0, devices.count)..<min($0 + Self.maxDevicesPerSlice, devices.count)])
-            }
-            return chunks.map { chunk in
-                slice(pool: names.pool(pool.config), generation: generation, count: chunks.count, devices: chunk)
-            }
+            let chunks = Self.chunks(pool.devices.map { device(pool: pool, device: $0, snapshot: snapshot) })
+            return chunks.map { slice(pool: names.pool(pool.config), generation: generation, count: chunks.count, devices: $0) }
         }
+    }
+
+    /// Each DRA pool's devices as its slices list them: what `SlicePublisher.publish` takes.
+    public func devices(pools: [ResourcePool], snapshot: HostSnapshot) -> [String: [JSON]] {
+        Dictionary(pools.map { pool in
+            (names.pool(pool.config), pool.devices.map { device(pool: pool, device: $0, snapshot: snapshot) })
+        }, uniquingKeysWith: { first, second in first + second })
     }
 
     func slice(pool: String, generation: Int, count: Int, devices: [JSON]) -> JSON {
