@@ -15,12 +15,21 @@ Not authenticated, logged or faulted, for the tests to steer it:
   POST /_control/tokens         {"tokens": ["..."]}: the accepted bearer tokens
   POST /_control/compact        watches from an older resourceVersion get 410 Gone
 
+With --openapi (Tests/interop/resource-v1-openapi.json: kubernetes' published OpenAPI
+schema of resource.k8s.io/v1), every ResourceSlice, ResourceClaim and DeviceClass written
+(create, update, patch, status) is checked against the schema (types, required fields,
+no unknown fields) and against the API server's own validation rules for the fields a
+driver writes (slice pool and node selection, at most 128 devices, device names,
+attributes and their values, claim status.devices naming allocated devices), and
+refused with 422 Invalid naming the field, as kube-apiserver refuses it.
+
 Prints the port it listens on (on 127.0.0.1) as its first line of output.
 """
 import argparse
 import base64
 import copy
 import json
+import random
 import re
 import socket
 import ssl
@@ -32,6 +41,172 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+KINDS = {"resourceslices": "ResourceSlice", "resourceclaims": "ResourceClaim", "deviceclasses": "DeviceClass"}
+
+
+def is_dns_subdomain(text, limit=253):
+    return isinstance(text, str) and 0 < len(text) <= limit and all(
+        0 < len(label) <= 63 and DNS_LABEL.match(label) for label in text.split("."))
+
+
+class Validator:
+    """resource.k8s.io/v1 objects against the published OpenAPI schema, then the rules
+    of kube-apiserver's validation (pkg/apis/resource/validation) that concern what a
+    driver writes."""
+
+    def __init__(self, path):
+        with open(path) as handle:
+            document = json.load(handle)
+        self.schemas = document["schemas"]
+        self.roots = document["roots"]
+
+    def errors(self, resource, obj):
+        kind = KINDS.get(resource)
+        if kind is None:
+            return []
+        errors = []
+        self.check(self.schemas[self.roots[kind]], obj, "", errors)
+        if not errors:
+            errors += getattr(self, "rules_" + kind)(obj)
+        return errors
+
+    def resolve(self, schema):
+        while True:
+            if "$ref" in schema:
+                schema = self.schemas[schema["$ref"].rsplit("/", 1)[1]]
+            elif "allOf" in schema and len(schema["allOf"]) == 1 and not schema.get("properties"):
+                schema = self.schemas[schema["allOf"][0]["$ref"].rsplit("/", 1)[1]] if "$ref" in schema["allOf"][0] \
+                    else schema["allOf"][0]
+            else:
+                return schema
+
+    def check(self, schema, value, path, errors):
+        schema = self.resolve(schema)
+        if value is None:
+            return
+        if "oneOf" in schema or "anyOf" in schema:
+            branches = schema.get("oneOf") or schema.get("anyOf")
+            if not any(not self._errors(branch, value, path) for branch in branches):
+                errors.append("%s: Invalid value: %s: matches none of the allowed types" % (path or "<root>", json.dumps(value)[:80]))
+            return
+        kind = schema.get("type")
+        where = path or "<root>"
+        if kind == "object" or "properties" in schema:
+            if not isinstance(value, dict):
+                errors.append("%s: Invalid value: must be an object, not %s" % (where, type(value).__name__))
+                return
+            for required in schema.get("required", []):
+                if required not in value:
+                    errors.append("%s.%s: Required value" % (path, required) if path else "%s: Required value" % required)
+            properties = schema.get("properties")
+            additional = schema.get("additionalProperties")
+            for key, item in value.items():
+                child = "%s.%s" % (path, key) if path else key
+                if properties and key in properties:
+                    self.check(properties[key], item, child, errors)
+                elif isinstance(additional, dict):
+                    self.check(additional, item, "%s[%s]" % (path, key), errors)
+                elif properties:
+                    errors.append('%s: Invalid value: unknown field "%s"' % (where, key))
+        elif kind == "array":
+            if not isinstance(value, list):
+                errors.append("%s: Invalid value: must be a list, not %s" % (where, type(value).__name__))
+                return
+            for index, item in enumerate(value):
+                self.check(schema.get("items", {}), item, "%s[%d]" % (path, index), errors)
+        elif kind == "string":
+            if not isinstance(value, str):
+                errors.append("%s: Invalid value: %s: must be a string" % (where, json.dumps(value)[:80]))
+        elif kind == "integer":
+            if isinstance(value, bool) or not isinstance(value, int):
+                errors.append("%s: Invalid value: %s: must be an integer" % (where, json.dumps(value)[:80]))
+        elif kind == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                errors.append("%s: Invalid value: %s: must be a number" % (where, json.dumps(value)[:80]))
+        elif kind == "boolean":
+            if not isinstance(value, bool):
+                errors.append("%s: Invalid value: %s: must be a boolean" % (where, json.dumps(value)[:80]))
+
+    def _errors(self, schema, value, path):
+        errors = []
+        self.check(schema, value, path, errors)
+        return errors
+
+    def rules_ResourceSlice(self, obj):
+        errors = []
+        spec = obj.get("spec", {})
+        if not is_dns_subdomain(spec.get("driver", ""), 63):
+            errors.append("spec.driver: Invalid value: %r: must be a DNS subdomain of at most 63 characters" % spec.get("driver"))
+        pool = spec.get("pool", {})
+        name = pool.get("name", "")
+        if not name or len(name) > 253 or not all(is_dns_subdomain(part) for part in name.split("/")):
+            errors.append("spec.pool.name: Invalid value: %r: must be DNS subdomains separated by /" % name)
+        if pool.get("resourceSliceCount", 0) <= 0:
+            errors.append("spec.pool.resourceSliceCount: Invalid value: %r: must be greater than zero" % pool.get("resourceSliceCount"))
+        if pool.get("generation", 0) < 0:
+            errors.append("spec.pool.generation: Invalid value: must be greater than or equal to 0")
+        chosen = [key for key in ("nodeName", "nodeSelector", "allNodes", "perDeviceNodeSelection")
+                  if spec.get(key) not in (None, "", False)]
+        if len(chosen) != 1:
+            errors.append("spec: Invalid value: exactly one of `nodeName`, `nodeSelector`, `allNodes`, "
+                          "`perDeviceNodeSelection` is required, not %s" % (chosen or "none"))
+        devices = spec.get("devices") or []
+        limit = 64 if any(d.get("taints") or d.get("consumesCounters") for d in devices) else 128
+        if len(devices) > limit:
+            errors.append("spec.devices: Too many: %d: must have at most %d items" % (len(devices), limit))
+        seen = set()
+        for index, device in enumerate(devices):
+            where = "spec.devices[%d]" % index
+            device_name = device.get("name", "")
+            if not DNS_LABEL.match(device_name) or len(device_name) > 63:
+                errors.append("%s.name: Invalid value: %r: must be a DNS label" % (where, device_name))
+            if device_name in seen:
+                errors.append("%s.name: Duplicate value: %r" % (where, device_name))
+            seen.add(device_name)
+            attributes = device.get("attributes") or {}
+            if len(attributes) + len(device.get("capacity") or {}) > 32:
+                errors.append("%s.attributes: Too many: at most 32 attributes and capacities combined" % where)
+            for key, value in attributes.items():
+                domain, _, identifier = key.rpartition("/")
+                if (domain and not is_dns_subdomain(domain, 63)) or not C_IDENTIFIER.match(identifier) or len(identifier) > 32:
+                    errors.append("%s.attributes[%s]: Invalid value: a qualified name is an optional DNS subdomain "
+                                  "of at most 63 characters, /, and a C identifier of at most 32" % (where, key))
+                set_fields = [f for f in ("int", "bool", "string", "version") if value.get(f) is not None]
+                if len(set_fields) != 1:
+                    errors.append("%s.attributes[%s]: Invalid value: exactly one value must be specified" % (where, key))
+                if isinstance(value.get("string"), str) and len(value["string"]) > 64:
+                    errors.append("%s.attributes[%s].string: Too long: may not be more than 64 bytes" % (where, key))
+        return errors
+
+    def rules_ResourceClaim(self, obj):
+        errors = []
+        status = obj.get("status") or {}
+        allocated = {(r.get("driver"), r.get("pool"), r.get("device"), r.get("shareID"))
+                     for r in ((status.get("allocation") or {}).get("devices") or {}).get("results") or []}
+        for index, entry in enumerate(status.get("devices") or []):
+            where = "status.devices[%d]" % index
+            key = (entry.get("driver"), entry.get("pool"), entry.get("device"), entry.get("shareID"))
+            if key not in allocated:
+                errors.append("%s: Invalid value: %s: must be an allocated device in the claim" % (where, "/".join(str(k) for k in key[:3])))
+            if len(entry.get("conditions") or []) > 8:
+                errors.append("%s.conditions: Too many: must have at most 8 items" % where)
+            if entry.get("data") is not None and len(json.dumps(entry["data"])) > 10 * 1024:
+                errors.append("%s.data: Too long: may not be more than 10Ki" % where)
+            network = entry.get("networkData") or {}
+            if len(network.get("interfaceName") or "") > 256:
+                errors.append("%s.networkData.interfaceName: Too long" % where)
+            if len(network.get("hardwareAddress") or "") > 128:
+                errors.append("%s.networkData.hardwareAddress: Too long" % where)
+        return errors
+
+    def rules_DeviceClass(self, obj):
+        errors = []
+        extended = (obj.get("spec") or {}).get("extendedResourceName")
+        if extended is not None and not re.match(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", extended):
+            errors.append("spec.extendedResourceName: Invalid value: %r: must be a qualified resource name" % extended)
+        return errors
 
 
 def status_object(code, reason, message):
@@ -102,9 +277,10 @@ def matches(obj, label_selector, field_selector):
             return False
     for requirement in filter(None, (field_selector or "").split(",")):
         key, value = requirement.split("=", 1)
-        if key == "metadata.name" and obj["metadata"]["name"] != value:
-            return False
-        if key == "metadata.namespace" and obj["metadata"].get("namespace") != value:
+        current = obj
+        for part in key.split("."):
+            current = current.get(part) if isinstance(current, dict) else None
+        if ("" if current is None else str(current)) != value:
             return False
     return True
 
@@ -320,12 +496,22 @@ class Handler(BaseHTTPRequestHandler):
                     for key in ("uid", "creationTimestamp", "namespace"):
                         if key in current["metadata"]:
                             updated["metadata"][key] = current["metadata"][key]
+                self.validate(location, updated, location.name)
                 objects[location.name] = updated
                 store.record(location, "MODIFIED", updated)
                 return 200, updated
             if method == "PATCH":
                 return self.patch(location, objects, current, query, raw_body)
             raise APIError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def validate(self, location, obj, name):
+        validator = self.server.validator
+        if validator is None or not location.collection.startswith("/apis/resource.k8s.io/v1/"):
+            return
+        errors = validator.errors(location.resource, obj)
+        if errors:
+            raise APIError(422, "Invalid", '%s.resource.k8s.io "%s" is invalid: %s'
+                           % (KINDS[location.resource], name, ", ".join(errors)))
 
     def list(self, location, objects, query):
         selected = [o for _, o in sorted(objects.items())
@@ -345,6 +531,9 @@ class Handler(BaseHTTPRequestHandler):
             raise APIError(400, "BadRequest", "the body is not an object")
         metadata = body.setdefault("metadata", {})
         name = metadata.get("name")
+        if not name and metadata.get("generateName"):
+            name = metadata["generateName"] + "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+            metadata["name"] = name
         kind = body.get("kind", "Object")
         if not name:
             raise APIError(422, "Invalid", '%s "" is invalid: metadata.name: Required value: name or generateName '
@@ -355,6 +544,7 @@ class Handler(BaseHTTPRequestHandler):
                            "and must start and end with an alphanumeric character" % (kind, name, name))
         if name in objects:
             raise APIError(409, "AlreadyExists", '%s "%s" already exists' % (location.resource, name))
+        self.validate(location, body, name)
         metadata["uid"] = str(uuid.uuid4())
         metadata["creationTimestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         if location.namespace:
@@ -388,6 +578,7 @@ class Handler(BaseHTTPRequestHandler):
             kept = copy.deepcopy(current)
             kept["status"] = updated.get("status")
             updated = kept
+        self.validate(location, updated, location.name)
         objects[location.name] = updated
         self.store.record(location, "MODIFIED", updated)
         return 200, updated
@@ -443,10 +634,11 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, context, store):
+    def __init__(self, address, context, store, validator=None):
         super().__init__(address, Handler)
         self.context = context
         self.store = store
+        self.validator = validator
 
     def finish_request(self, request, client_address):
         # The TLS handshake in the connection's own thread: a client that gives up on it
@@ -473,13 +665,15 @@ def main():
     parser.add_argument("--key", required=True, help="its private key (PEM)")
     parser.add_argument("--client-ca", help="accept client certificates this CA issued")
     parser.add_argument("--token", action="append", default=[], help="an accepted bearer token")
+    parser.add_argument("--openapi", help="check resource.k8s.io/v1 writes against this schema (see above)")
     arguments = parser.parse_args()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(arguments.cert, arguments.key)
     if arguments.client_ca:
         context.load_verify_locations(arguments.client_ca)
         context.verify_mode = ssl.CERT_OPTIONAL
-    server = Server(("127.0.0.1", 0), context, Store(arguments.token))
+    validator = Validator(arguments.openapi) if arguments.openapi else None
+    server = Server(("127.0.0.1", 0), context, Store(arguments.token), validator)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
