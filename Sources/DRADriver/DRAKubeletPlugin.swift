@@ -34,14 +34,18 @@ public final class DRAKubeletPlugin: Sendable {
     public let registrationSocket: String
     public let endpoint: String
     private let inventory: @Sendable () -> Inventory
+    /// Called with the claims a Prepare call prepared, after it answered kubelet.
+    private let afterPrepare: (@Sendable ([ClaimCheckpoint.PreparedClaim]) -> Void)?
     private let servers = Mutex<[GRPCServer]>([])
     private let watchers = Mutex<(next: Int, streams: [Int: AsyncStream<NodeWatchResourcesResponse>.Continuation])>((0, [:]))
     /// kubelet's last verdict on the registration.
     public let registration = Mutex<RegistrationStatus?>(nil)
 
     public init(preparer: ClaimPreparer, pluginsRegistryDirectory: String, pluginDirectory: String,
-                inventory: @escaping @Sendable () -> Inventory) {
+                inventory: @escaping @Sendable () -> Inventory,
+                afterPrepare: (@Sendable ([ClaimCheckpoint.PreparedClaim]) -> Void)? = nil) {
         self.preparer = preparer
+        self.afterPrepare = afterPrepare
         registrationSocket = pluginsRegistryDirectory + "/\(preparer.names.driver)-reg.sock"
         endpoint = pluginDirectory + "/dra.sock"
         self.inventory = inventory
@@ -109,7 +113,15 @@ public final class DRAKubeletPlugin: Sendable {
         for (service, withShareID) in [(DRAPluginService.v1, true), (DRAPluginService.v1beta1, false)] {
             router.register(service.nodePrepareResources) { [weak self] request, _ in
                 guard let self else { throw GRPCStatus(.unavailable, "the DRA plugin is stopping") }
-                return prepare(request, withShareID: withShareID)
+                let response = prepare(request, withShareID: withShareID)
+                if let afterPrepare {
+                    let prepared = preparer.prepared
+                    let claims = request.claims.compactMap { claim in
+                        response.claims[claim.uid]?.error.isEmpty == true ? prepared.claims[claim.uid] : nil
+                    }
+                    afterPrepare(claims)
+                }
+                return response
             }
             router.register(service.nodeUnprepareResources) { [weak self] request, _ in
                 guard let self else { throw GRPCStatus(.unavailable, "the DRA plugin is stopping") }

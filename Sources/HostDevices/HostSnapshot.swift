@@ -31,6 +31,12 @@ public struct HostSnapshot: Sendable {
     private let rdmaByAuxiliary: [String: [Int]]
     private let auxiliaryByName: [String: Int]
 
+    /// A node with nothing on it: what a consumer holds before the first scan.
+    public static func empty(roots: HostRoots = HostRoots()) -> HostSnapshot {
+        HostSnapshot(pciDevices: [], networkInterfaces: [], rdmaDevices: [], kernelHasRDMAClass: false,
+                     deviceNodes: DeviceNodes(), roots: roots)
+    }
+
     init(pciDevices: [PCIDevice], networkInterfaces: [NetworkInterface], rdmaDevices: [RDMADevice],
          kernelHasRDMAClass: Bool, deviceNodes: DeviceNodes, roots: HostRoots, firmware: FirmwareReading = .notRead,
          vdpaDevices: [VDPADevice] = [], auxiliaryDevices: [AuxiliaryDevice] = []) {
