@@ -52,6 +52,13 @@ public final class Daemon: Sendable {
     public func run() async throws {
         var state = try DaemonState(configuration: configuration, logger: logger, sink: sink)
         try? FileSystem.createDirectory(configuration.kubeletDirectory, mode: 0o750)
+        if let dra = state.dra {
+            do {
+                try dra.start()
+            } catch {
+                throw DaemonError("DRA driver: \(error)")
+            }
+        }
         startWatchers()
         state.rescan()
         state.writeStatus()

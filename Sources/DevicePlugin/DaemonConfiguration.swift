@@ -1,4 +1,6 @@
+import DRADriver
 import HostDevices
+import KubeAPI
 import Logging
 
 /// Everything `sriov-rdma-dp run` is told on its command line.
@@ -24,6 +26,8 @@ public struct DaemonConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// Reads devlink device info for `ddpProfiles` selectors; nil when `roots` are not the host's.
     public var firmwareQuery: (any FirmwareQuery)?
+    /// Pools served through DRA instead of the device plugin; nil: none.
+    public var dra: DRASettings?
 
     public init(configPath: String, resourcePrefix: String) {
         self.configPath = configPath
@@ -34,4 +38,31 @@ public struct DaemonConfiguration: Sendable {
     public var deviceInfoDirectory: String { stateDirectory + "/k8s.cni.cncf.io/devinfo/dp" }
     public var cdiDirectory: String { stateDirectory + "/cdi" }
     public var statusFile: String { DaemonStatus.path(stateDirectory: stateDirectory) }
+}
+
+/// Which pools go through DRA, and how the DRA driver reaches kubelet and the API server.
+public struct DRASettings: Sendable {
+    public enum Selection: Sendable, Equatable {
+        /// Every configured pool.
+        case all
+        /// These resource names (`intel.com/sriov_a`, or without prefix `sriov_a`).
+        case named(Set<String>)
+
+        public func contains(qualifiedName: String, resourceName: String) -> Bool {
+            switch self {
+            case .all: true
+            case .named(let names): names.contains(qualifiedName) || names.contains(resourceName)
+            }
+        }
+    }
+
+    public var selection: Selection
+    public var service: DRAService.Configuration
+    public var client: KubeClient
+
+    public init(selection: Selection, service: DRAService.Configuration, client: KubeClient) {
+        self.selection = selection
+        self.service = service
+        self.client = client
+    }
 }

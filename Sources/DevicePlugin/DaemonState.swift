@@ -1,3 +1,4 @@
+import DRADriver
 import DevicePluginAPI
 import GRPC
 import HostDevices
@@ -39,6 +40,10 @@ struct DaemonState {
     let firmware: CachedFirmwareQuery?
     /// plugins_registry, when pools register through kubelet's plugin watcher.
     let pluginWatcherDirectory: String?
+    /// The DRA driver, when --dra-pools names pools; started by the daemon.
+    let dra: DRAService?
+    /// The pools DRA served at the last good rescan (for the status file).
+    var draPools: [String: Int] = [:]
 
     init(configuration: DaemonConfiguration, logger: Logger, sink: AsyncStream<Daemon.Event>.Continuation) throws {
         self.configuration = configuration
@@ -47,6 +52,31 @@ struct DaemonState {
         firmware = configuration.firmwareQuery.map { CachedFirmwareQuery(source: $0, logger: logger) }
         pluginWatcherDirectory = configuration.pluginsRegistryDirectory.flatMap { FileSystem.isDirectory($0) ? $0 : nil }
         config = try Self.loadConfig(configuration)
+        if let settings = configuration.dra {
+            let shared = config.pools.filter {
+                $0.deviceType == .rdmaShared && settings.selection.contains(qualifiedName: $0.qualifiedName, resourceName: $0.resourceName)
+            }
+            if case .named(let names) = settings.selection {
+                let known = Set(config.pools.flatMap { [$0.qualifiedName, $0.resourceName] })
+                for name in names.sorted() where !known.contains(name) {
+                    logger.warning("--dra-pools names \(name), which \(configuration.configPath) does not configure")
+                }
+            }
+            if case .named = settings.selection, !shared.isEmpty {
+                throw DaemonError("--dra-pools: \(shared.map(\.qualifiedName).joined(separator: ", ")) "
+                                  + "is a shared RDMA pool (rdmaShared), which is served through the device plugin only: "
+                                  + "DRA has no device that many pods share without allocating it")
+            }
+            let logger = self.logger
+            do {
+                dra = try DRAService(configuration: settings.service, client: settings.client,
+                                     log: { logger.info("\($0)") })
+            } catch {
+                throw DaemonError("DRA driver: \(error)")
+            }
+        } else {
+            dra = nil
+        }
         for warning in config.warnings { logger.warning("\(configuration.configPath): \(warning)") }
         if let directory = pluginWatcherDirectory {
             logger.info("registering through kubelet's plugin watcher: pool sockets go to \(directory)")
@@ -93,7 +123,9 @@ struct DaemonState {
             scanFault = nil
         }
         let assignment = PoolAssignment(config: config, snapshot: snapshot, explained: false)
-        let wanted = Set(assignment.pools.map(\.qualifiedName))
+        // One node never serves a resource name both ways: a pool DRA serves has no device-plugin server.
+        let throughDRA = assignment.pools.filter(servedThroughDRA)
+        let wanted = Set(assignment.pools.filter { !servedThroughDRA($0) }.map(\.qualifiedName))
         for name in servers.keys.sorted() where !wanted.contains(name) {
             logger.info("\(name): removed from the config, stopping")
             stopServer(name, removeFiles: true)
@@ -102,7 +134,16 @@ struct DaemonState {
             notes[name] = nil
             loggedNotes[name] = nil
         }
-        for pool in assignment.pools {
+        if let dra {
+            dra.update(pools: throughDRA, snapshot: snapshot,
+                       health: throughDRA.reduce(into: [:]) { $0.merge($1.health(in: snapshot)) { first, _ in first } })
+            draPools = Dictionary(throughDRA.map { ($0.qualifiedName, $0.devices.count) }, uniquingKeysWith: +)
+            for pool in throughDRA {
+                if configuration.useCDI { writeCDISpec(pool, snapshot: snapshot) }
+                recordNotes(pool, snapshot: snapshot)
+            }
+        }
+        for pool in assignment.pools where !servedThroughDRA(pool) {
             let health = pool.health(in: snapshot)
             for (id, state) in health.sorted(by: { $0.key < $1.key }) where !state.healthy {
                 if let previous = servers[pool.qualifiedName]?.pool, previous.device(id) != nil {
@@ -131,6 +172,12 @@ struct DaemonState {
             logger.notice("\(pool.qualifiedName): \(note.device): \(note.reason); \(MissingGUID.remedy)")
         }
         loggedNotes[pool.qualifiedName] = logged.isEmpty ? nil : logged
+    }
+
+    /// Whether `pool` goes through the DRA driver (--dra-pools) rather than a device-plugin server.
+    func servedThroughDRA(_ pool: ResourcePool) -> Bool {
+        guard let settings = configuration.dra, pool.config.deviceType != .rdmaShared else { return false }
+        return settings.selection.contains(qualifiedName: pool.qualifiedName, resourceName: pool.config.resourceName)
     }
 
     /// devlink is read (one netlink dump) only when a pool compares DDP profiles.
@@ -201,6 +248,7 @@ struct DaemonState {
     }
 
     mutating func shutdown() {
+        dra?.stop()
         for name in servers.keys.sorted() { stopServer(name, removeFiles: true) }
         for retired in retiring.values { retired.server.stop() }
         retiring.removeAll()
@@ -228,6 +276,25 @@ struct DaemonState {
         }
     }
 
+    /// DRA pools in the status file: registered when kubelet accepted the DRA plugin,
+    /// streaming when the last slice publication worked (kubelet's health watch is
+    /// optional in DRA and not waited for).
+    private var draStatus: [String: DaemonStatus.Pool] {
+        guard let dra else { return [:] }
+        let registered = dra.registered == true
+        var published = true
+        var waiting: String?
+        if case .failed(let why)? = dra.sliceOutcome {
+            published = false
+            waiting = "ResourceSlices to be published: \(why)"
+        }
+        if !registered { waiting = "kubelet to register DRA driver \(dra.configuration.names.driver)" }
+        return Dictionary(uniqueKeysWithValues: draPools.map { name, count in
+            (name, DaemonStatus.Pool(registered: registered, streaming: published, socket: dra.plugin.endpoint, devices: count,
+                                     waitingFor: waiting, notes: notes[name] ?? []))
+        })
+    }
+
     /// The status file, read by `sriov-rdma-dp health`.
     mutating func writeStatus() {
         let status = DaemonStatus(
@@ -238,7 +305,7 @@ struct DaemonState {
                                                  socket: server.socketPath, devices: server.pool.devices.count,
                                                  waitingFor: waiting?.what, waitingSince: waiting?.since,
                                                  notes: notes[name] ?? []))
-            }),
+            }).merging(draStatus) { first, _ in first },
             configuredPools: config.pools.map(\.qualifiedName))
         let path = configuration.statusFile
         do {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import DevicePlugin
+import DRADriver
+import KubeAPI
 import Dispatch
 import HostDevices
 import Netlink
@@ -51,6 +53,23 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds between rescans when the kernel sends no events.")
     var pollInterval: Double = 1
 
+    @Option(help: ArgumentHelp(
+        "Pools to serve through DRA instead of the device plugin: comma-separated resource names, or `all` (Kubernetes 1.34 and later).",
+        discussion: "A pool served through DRA gets no device-plugin socket on this node: its devices are published as ResourceSlices of driver --dra-driver-name, prepared for claims through kubelet's DRA plugin API, and a DeviceClass with extendedResourceName lets pods that ask for the resource name by limits be served by it."))
+    var draPools: String?
+
+    @Option(help: "The DRA driver's name: the ResourceSlices' spec.driver, the DeviceClasses' selector, the domain of our device attributes.")
+    var draDriverName = DRANames.defaultDriver
+
+    @Option(help: "This node's name, as its Node object is named (default: $NODE_NAME, as the DaemonSet sets it from spec.nodeName).")
+    var nodeName: String?
+
+    @Option(help: "A kubeconfig for the API server (default: $KUBECONFIG, else the pod's ServiceAccount). Only read with --dra-pools.")
+    var kubeconfig: String?
+
+    @Option(help: "The DRA driver's directory for its endpoint and checkpoint (default: plugins/<driver> beside --kubelet-dir).")
+    var draPluginDir: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical, or a glog verbosity (0: info, 1-4: debug, 5 and more: trace).")
     var logLevel = "info"
 
@@ -95,6 +114,9 @@ struct Run: AsyncParsableCommand {
         configuration.strictConfig = strictConfig
         configuration.pollInterval = .milliseconds(Int(pollInterval * 1000))
         configuration.logLevel = level
+        if let draPools {
+            configuration.dra = try draSettings(draPools, pluginsRegistry: configuration.pluginsRegistryDirectory ?? "", logger: logger)
+        }
 
         let daemon = Daemon(configuration: configuration, logger: logger)
         signal(SIGTERM, SIG_IGN)
@@ -115,6 +137,48 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(1)
         }
         withExtendedLifetime(sources) {}
+    }
+}
+
+extension Run {
+    /// The DRA half of the configuration: which pools, the driver's names and
+    /// directories, and an API client (in-cluster or a kubeconfig).
+    func draSettings(_ list: String, pluginsRegistry: String, logger: Logger) throws -> DRASettings {
+        func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+        guard let node = nodeName ?? environment("NODE_NAME"), !node.isEmpty else {
+            throw ValidationError("--dra-pools needs this node's name: set --node-name or NODE_NAME (fieldRef spec.nodeName)")
+        }
+        let names: DRANames
+        do {
+            names = try DRANames(driver: draDriverName, node: node)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let selection: DRASettings.Selection
+        let entries = list.split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty }
+        if entries == ["all"] {
+            selection = .all
+        } else if entries.isEmpty {
+            throw ValidationError("--dra-pools is empty: name resource names (comma-separated) or `all`")
+        } else {
+            selection = .named(Set(entries))
+        }
+        let config: KubeConfig
+        do {
+            if let path = kubeconfig ?? environment("KUBECONFIG"), !path.isEmpty {
+                config = try KubeConfig.kubeconfig(at: path)
+            } else {
+                config = try KubeConfig.inCluster()
+            }
+        } catch {
+            throw ValidationError("--dra-pools needs the API server: \(error)")
+        }
+        let pluginDirectory = draPluginDir ?? kubeletDir.deletingLastPathComponent + "/plugins/" + names.driver
+        let service = DRAService.Configuration(names: names, pluginsRegistryDirectory: pluginsRegistry,
+                                               pluginDirectory: pluginDirectory, cdiDirectory: stateDir + "/cdi")
+        logger.info("DRA: pools \(list) through driver \(names.driver) on node \(node), API server \(config.server)")
+        return DRASettings(selection: selection, service: service,
+                           client: KubeClient(config: config, options: KubeClient.Options(version: productVersion)))
     }
 }
 
