@@ -41,7 +41,7 @@ final class ExecutablesTests: XCTestCase, RunsReleaseExecutables {
                                                "libstdc++.so.6", "libgcc_s.so.1"]
         let extra: [String: Set<String>] = [
             // libibverbs (and the shared libnl it links) for `discover`'s port facts (Sources/RDMAVerbs).
-            "sriov-rdma-dp": ["libpci.so.3", "libz.so.1", "libudev.so.1", "libibverbs.so.1", "libnl-route-3.so.200", "libnl-3.so.200"],
+            "sriov-rdma-dp": ["libpci.so.3", "libz.so.1", "libudev.so.1", "libibverbs.so.1", "libnl-route-3.so.200", "libnl-3.so.200", "libcurl.so.4"],
             "rdma-lat": ["libibverbs.so.1", "librdmacm.so.1", "libnl-route-3.so.200", "libnl-3.so.200"],
         ]
         // sriov-rdma-cni links nothing at run time: testCNIBinaryIsFullyStatic.
