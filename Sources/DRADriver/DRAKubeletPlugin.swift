@@ -36,6 +36,8 @@ public final class DRAKubeletPlugin: Sendable {
     private let inventory: @Sendable () -> Inventory
     /// Called with the claims a Prepare call prepared, after it answered kubelet.
     private let afterPrepare: (@Sendable ([ClaimCheckpoint.PreparedClaim]) -> Void)?
+    /// Called when kubelet registered the plugin (also after kubelet restarted).
+    private let onRegistered: (@Sendable () -> Void)?
     private let servers = Mutex<[GRPCServer]>([])
     private let watchers = Mutex<(next: Int, streams: [Int: AsyncStream<NodeWatchResourcesResponse>.Continuation])>((0, [:]))
     /// kubelet's last verdict on the registration.
@@ -43,9 +45,11 @@ public final class DRAKubeletPlugin: Sendable {
 
     public init(preparer: ClaimPreparer, pluginsRegistryDirectory: String, pluginDirectory: String,
                 inventory: @escaping @Sendable () -> Inventory,
-                afterPrepare: (@Sendable ([ClaimCheckpoint.PreparedClaim]) -> Void)? = nil) {
+                afterPrepare: (@Sendable ([ClaimCheckpoint.PreparedClaim]) -> Void)? = nil,
+                onRegistered: (@Sendable () -> Void)? = nil) {
         self.preparer = preparer
         self.afterPrepare = afterPrepare
+        self.onRegistered = onRegistered
         registrationSocket = pluginsRegistryDirectory + "/\(preparer.names.driver)-reg.sock"
         endpoint = pluginDirectory + "/dra.sock"
         self.inventory = inventory
@@ -103,6 +107,7 @@ public final class DRAKubeletPlugin: Sendable {
         router.register(PluginRegistrationService.getInfo) { _, _ in info }
         router.register(PluginRegistrationService.notifyRegistrationStatus) { [weak self] status, _ in
             self?.registration.withLock { $0 = status }
+            if status.pluginRegistered { self?.onRegistered?() }
             return RegistrationStatusResponse()
         }
         return router

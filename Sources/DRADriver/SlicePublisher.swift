@@ -34,7 +34,9 @@ extension KubeClient: SliceStore {
 /// are updated in place (their names stay), missing ones are created, extra ones
 /// deleted, so a reader that takes only the highest generation sees one whole pool.
 /// Slices of pools no longer served are deleted. A failed pass is retried with backoff
-/// (1 s doubling to 30 s) until it succeeds or newer devices arrive.
+/// (1 s doubling to 30 s) until it succeeds or newer devices arrive. `resync` (kubelet
+/// registered the driver: kubelet deletes a node's slices when it starts) and a timer
+/// (every `resyncInterval`) list the slices again and repair what differs.
 public final class SlicePublisher: Sendable {
     public static let collection = "/apis/resource.k8s.io/v1/resourceslices"
 
@@ -59,6 +61,8 @@ public final class SlicePublisher: Sendable {
         var version = 0
         var publishedVersion = -1
         var lastOutcome: Outcome?
+        /// List again and repair, even with no new devices.
+        var resyncRequested = false
     }
 
     public let names: DRANames
@@ -67,18 +71,26 @@ public final class SlicePublisher: Sendable {
     let log: @Sendable (String) -> Void
     private let shared = Mutex(Shared())
     private let wake = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
     private let thread = Mutex<OSThread?>(nil)
     private let backoff: (first: Duration, limit: Duration)
+    let resyncInterval: Duration
 
     /// `log` gets a line per write and per failure.
     public init(names: DRANames, store: any SliceStore, backoff: (first: Duration, limit: Duration) = (.seconds(1), .seconds(30)),
-                log: @escaping @Sendable (String) -> Void) {
+                resyncInterval: Duration = .seconds(300), log: @escaping @Sendable (String) -> Void) {
         self.names = names
         self.store = store
         builder = ResourceSlices(names: names)
         self.backoff = backoff
+        self.resyncInterval = resyncInterval
         self.log = log
+    }
+
+    /// Lists the slices again and repairs what differs from the last `publish`
+    /// (someone else deleted or changed them: kubelet wipes a node's slices at its start).
+    public func resync() {
+        shared.withLock { $0.resyncRequested = true }
+        wake.signal()
     }
 
     /// Starts the publishing thread.
@@ -97,11 +109,14 @@ public final class SlicePublisher: Sendable {
         wake.signal()
     }
 
-    /// Stops the thread after the pass under way; with `deleteSlices`, this node's
-    /// slices are deleted first (a node that stops serving DRA must not keep
-    /// advertising devices the scheduler would allocate).
+    /// Stops the thread: the request under way is the last one sent, unless
+    /// `deleteSlices`, when this node's slices are deleted first (a node that stops
+    /// serving DRA must not keep advertising devices the scheduler would allocate).
     public func stop(deleteSlices: Bool) {
-        if deleteSlices { publish([:]) }
+        if deleteSlices {
+            publish([:])
+            _ = waitUntilPublished(timeout: .seconds(10))
+        }
         shared.withLock { $0.stopping = true }
         wake.signal()
         if let running = thread.withLock({ $0 }) {
@@ -130,35 +145,50 @@ public final class SlicePublisher: Sendable {
         var delay: Duration?
         var ownerUID: String?
         while true {
+            let timedOut: Bool
             if let delay {
-                _ = wake.wait(timeout: .now() + .milliseconds(Int(delay.components.seconds) * 1000 + Int(delay.components.attoseconds / 1_000_000_000_000_000)))
+                timedOut = wake.wait(timeout: .now() + dispatchInterval(delay)) == .timedOut
             } else {
-                wake.wait()
+                timedOut = wake.wait(timeout: .now() + dispatchInterval(resyncInterval)) == .timedOut && known != nil
             }
-            let (wanted, version, stopping) = shared.withLock { ($0.wanted, $0.version, $0.stopping) }
-            if let wanted, shared.withLock({ $0.publishedVersion != version }) {
-                do throws(KubeAPIError) {
-                    if known == nil { known = try adopt() }
-                    if ownerUID == nil && !wanted.isEmpty { ownerUID = nodeUID() }
-                    var slices = known ?? [:]
-                    let writes = try sync(wanted, into: &slices, ownerUID: ownerUID)
-                    known = slices
-                    delay = nil
-                    shared.withLock { state in
-                        if state.version == version { state.publishedVersion = version }
-                        state.lastOutcome = .published(writes: writes)
-                    }
-                } catch {
-                    known = nil  // list again: someone else may have changed them
-                    let next = delay.map { min($0 * 2, backoff.limit) } ?? backoff.first
-                    log("ResourceSlices not published (again in \(next)): \(error)")
-                    shared.withLock { $0.lastOutcome = .failed(error.description) }
-                    delay = next
-                    if stopping { return }
-                    continue
-                }
+            let (wanted, version, stopping, resync) = shared.withLock { state in
+                defer { state.resyncRequested = false }
+                return (state.wanted, state.version, state.stopping, state.resyncRequested)
             }
             if stopping { return }
+            if resync || (timedOut && delay == nil) { known = nil }
+            guard let wanted, known == nil || shared.withLock({ $0.publishedVersion != version }) else { continue }
+            do throws(KubeAPIError) {
+                let adopted = known == nil
+                if adopted { known = try adopt() }
+                if ownerUID == nil && !wanted.isEmpty { ownerUID = nodeUID() }
+                var slices = known ?? [:]
+                let writes = try sync(wanted, into: &slices, ownerUID: ownerUID, adopted: adopted)
+                known = slices
+                delay = nil
+                shared.withLock { state in
+                    if state.version == version { state.publishedVersion = version }
+                    state.lastOutcome = .published(writes: writes)
+                }
+            } catch {
+                known = nil  // list again: someone else may have changed them
+                if shared.withLock({ $0.stopping }) { return }
+                let next = delay.map { min($0 * 2, backoff.limit) } ?? backoff.first
+                log("ResourceSlices not published (again in \(next)): \(error)")
+                shared.withLock { $0.lastOutcome = .failed(error.description) }
+                delay = next
+            }
+        }
+    }
+
+    private func dispatchInterval(_ duration: Duration) -> DispatchTimeInterval {
+        .milliseconds(Int(duration.components.seconds) * 1000 + Int(duration.components.attoseconds / 1_000_000_000_000_000))
+    }
+
+    /// Stops a pass between requests when the daemon is stopping.
+    private func checkStopping(_ verb: KubeVerb, _ path: String) throws(KubeAPIError) {
+        if shared.withLock({ $0.stopping && !($0.wanted?.isEmpty ?? false) }) {
+            throw KubeAPIError(verb: verb, path: path, failure: .request("the daemon is stopping"))
         }
     }
 
@@ -191,12 +221,14 @@ public final class SlicePublisher: Sendable {
     }
 
     /// Brings the API server's slices to `wanted`; the number of writes.
-    private func sync(_ wanted: [String: [JSON]], into slices: inout [String: [Slice]], ownerUID: String?) throws(KubeAPIError) -> Int {
+    private func sync(_ wanted: [String: [JSON]], into slices: inout [String: [Slice]], ownerUID: String?,
+                      adopted: Bool) throws(KubeAPIError) -> Int {
         var writes = 0
         var builder = self.builder
         builder.nodeUID = ownerUID
         for pool in slices.keys.sorted() where wanted[pool] == nil {
             for slice in slices[pool] ?? [] {
+                try checkStopping(.delete, Self.collection + "/" + slice.name)
                 try store.delete(Self.collection + "/" + slice.name)
                 writes += 1
             }
@@ -207,15 +239,25 @@ public final class SlicePublisher: Sendable {
             let chunks = ResourceSlices.chunks(wanted[pool] ?? [])
             let existing = slices[pool] ?? []
             let generation = existing.map(\.generation).max() ?? 0
+            func byName(_ devices: [JSON]) -> [JSON] {
+                devices.sorted { ($0["name"]?.stringValue ?? "") < ($1["name"]?.stringValue ?? "") }
+            }
+            // The same devices however the slices split them (adopted slices come back in name order),
+            // one generation, the right count, and the Node as owner once it is known.
             let current = existing.count == chunks.count && existing.allSatisfy { $0.generation == generation }
-                && zip(existing, chunks).allSatisfy { $0.devices == $1 }
+                && byName(existing.flatMap(\.devices)) == byName(wanted[pool] ?? [])
                 && existing.allSatisfy { ResourceSlices.resourceSliceCount(of: $0.object) == chunks.count }
-            if current && !existing.isEmpty { continue }
+                && existing.allSatisfy { ownerUID == nil || $0.object["metadata"]?["ownerReferences"]?.arrayValue?.first?["uid"]?.stringValue == ownerUID }
+            if current && !existing.isEmpty {
+                if adopted { log("pool \(pool): generation \(generation), \(wanted[pool]?.count ?? 0) devices in \(chunks.count) ResourceSlices, current") }
+                continue
+            }
             let next = existing.isEmpty ? 1 : generation + 1
             var published: [Slice] = []
             for (index, devices) in chunks.enumerated() {
                 var body = builder.slice(pool: pool, generation: next, count: chunks.count, devices: devices)
                 let object: JSON
+                try checkStopping(index < existing.count ? .update : .create, Self.collection)
                 if index < existing.count {
                     body = body.settingMetadata(name: existing[index].name, resourceVersion: existing[index].resourceVersion)
                     object = try store.update(Self.collection + "/" + existing[index].name, body)

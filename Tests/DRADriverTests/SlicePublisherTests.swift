@@ -2,6 +2,9 @@ import JSONValue
 import KubeAPI
 import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @testable import DRADriver
 
@@ -92,6 +95,11 @@ final class MemorySliceStore: SliceStore {
             return state.writes
         }
     }
+}
+
+func sleepForTest(_ duration: Duration) throws {
+    let start = ContinuousClock.now
+    while ContinuousClock.now - start < duration { usleep(1000) }
 }
 
 @Suite struct SlicePublisherTests {
@@ -200,6 +208,51 @@ final class MemorySliceStore: SliceStore {
         #expect(publisher.waitUntilPublished(timeout: .seconds(10)))
         #expect(store.takeWrites() == ["update n-sriov-rdma.io-x1"])
         #expect(generations(store) == [3])
+    }
+
+    @Test func resyncRepublishesSlicesSomeoneElseDeleted() throws {
+        let store = MemorySliceStore()
+        let publisher = try publisher(store)
+        defer { publisher.stop(deleteSlices: false) }
+        publisher.publish([pool: devices(3)])
+        #expect(publisher.waitUntilPublished(timeout: .seconds(10)))
+        // kubelet's start: every slice of the node deleted behind our back.
+        store.state.withLock { $0.objects = [:] }
+        _ = store.takeWrites()
+        publisher.resync()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while store.slices.isEmpty && ContinuousClock.now < deadline { try? sleepForTest(.milliseconds(10)) }
+        #expect(store.takeWrites().count == 1)
+        #expect(store.slices.first?["spec"]?["devices"]?.arrayValue?.count == 3)
+    }
+
+    @Test func theNodeOwnerIsAddedOnceTheNodeCanBeRead() throws {
+        let store = MemorySliceStore()
+        store.state.withLock { $0.node = nil }
+        let publisher = try publisher(store)
+        defer { publisher.stop(deleteSlices: false) }
+        publisher.publish([pool: devices(1)])
+        #expect(publisher.waitUntilPublished(timeout: .seconds(10)))
+        #expect(store.slices[0]["metadata"]?["ownerReferences"] == nil)
+        store.state.withLock { $0.node = .object([("metadata", .object([("name", .string("n")), ("uid", .string("node-uid"))]))]) }
+        publisher.resync()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while store.slices[0]["metadata"]?["ownerReferences"] == nil && ContinuousClock.now < deadline { try? sleepForTest(.milliseconds(10)) }
+        #expect(store.slices[0]["metadata"]?["ownerReferences"]?.arrayValue?.first?["uid"] == .string("node-uid"))
+    }
+
+    @Test func aRestartedPublisherKeepsAPoolOfManySlices() throws {
+        let store = MemorySliceStore()
+        let first = try publisher(store)
+        first.publish([pool: devices(300)])
+        #expect(first.waitUntilPublished(timeout: .seconds(10)))
+        first.stop(deleteSlices: false)
+        _ = store.takeWrites()
+        let second = try publisher(store)
+        defer { second.stop(deleteSlices: false) }
+        second.publish([pool: devices(300)])
+        #expect(second.waitUntilPublished(timeout: .seconds(10)))
+        #expect(store.takeWrites() == [])
     }
 
     @Test func withoutTheNodeSlicesHaveNoOwner() throws {
