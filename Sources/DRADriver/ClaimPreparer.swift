@@ -55,11 +55,21 @@ public final class ClaimPreparer: Sendable {
     /// Prepares each claim: its devices, or why not.
     public func prepare(_ claims: [ClaimReference], pools: [ResourcePool],
                         snapshot: HostSnapshot) -> [String: Result<[ClaimCheckpoint.PreparedDevice], DRAError>] {
-        checkpoint.withLock { checkpoint in
+        // Claims are read before the checkpoint is locked: a slow API server must not hold
+        // up other Prepare and Unprepare calls.
+        let prepared = checkpoint.withLock { checkpoint in
+            Set(claims.filter { checkpoint.claims[$0.uid]?.state == .prepared }.map(\.uid))
+        }
+        var read: [String: Result<JSON, any Error>] = [:]
+        for claim in claims where !prepared.contains(claim.uid) && read[claim.uid] == nil {
+            read[claim.uid] = Result { try reader.claim(namespace: claim.namespace, name: claim.name) }
+        }
+        return checkpoint.withLock { checkpoint in
             var results: [String: Result<[ClaimCheckpoint.PreparedDevice], DRAError>] = [:]
             for claim in claims {
                 do throws(DRAError) {
-                    results[claim.uid] = .success(try prepare(claim, pools: pools, snapshot: snapshot, checkpoint: &checkpoint))
+                    results[claim.uid] = .success(try prepare(claim, read: read[claim.uid], pools: pools, snapshot: snapshot,
+                                                              checkpoint: &checkpoint))
                 } catch {
                     results[claim.uid] = .failure(error)
                 }
@@ -84,7 +94,7 @@ public final class ClaimPreparer: Sendable {
         }
     }
 
-    private func prepare(_ reference: ClaimReference, pools: [ResourcePool], snapshot: HostSnapshot,
+    private func prepare(_ reference: ClaimReference, read: Result<JSON, any Error>?, pools: [ResourcePool], snapshot: HostSnapshot,
                          checkpoint: inout ClaimCheckpoint) throws(DRAError) -> [ClaimCheckpoint.PreparedDevice] {
         if let existing = checkpoint.claims[reference.uid] {
             if existing.state == .prepared { return existing.devices }
@@ -93,7 +103,7 @@ public final class ClaimPreparer: Sendable {
         }
         let json: JSON
         do {
-            json = try reader.claim(namespace: reference.namespace, name: reference.name)
+            json = try (read ?? Result { try reader.claim(namespace: reference.namespace, name: reference.name) }).get()
         } catch {
             throw .claim(namespace: reference.namespace, name: reference.name, "cannot be read: \(error)")
         }

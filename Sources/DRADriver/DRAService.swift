@@ -1,4 +1,5 @@
 import DRACheckpoint
+import DevicePluginAPI
 import HostDevices
 import JSONValue
 import KubeAPI
@@ -57,7 +58,8 @@ public final class DRAService: Sendable {
                                          cdiDirectory: configuration.cdiDirectory, reader: reader, pfSettings: pfSettings)
         let inventory = InventoryBox()
         self.inventory = inventory
-        publisher = SlicePublisher(names: configuration.names, store: store, log: log)
+        let publisher = SlicePublisher(names: configuration.names, store: store, log: log)
+        self.publisher = publisher
         let writer = statusWriter
         let names = configuration.names
         plugin = DRAKubeletPlugin(preparer: preparer, pluginsRegistryDirectory: configuration.pluginsRegistryDirectory,
@@ -66,7 +68,9 @@ public final class DRAService: Sendable {
                                   afterPrepare: { claims in
                                       guard let writer, !claims.isEmpty else { return }
                                       Self.writeStatus(claims, writer: writer, names: names, inventory: inventory, log: log)
-                                  })
+                                  },
+                                  // kubelet deletes every slice of its node when it starts, before plugins register again.
+                                  onRegistered: { publisher.resync() })
     }
 
     /// Serves kubelet and starts publishing; `update` then gives the pools.
@@ -76,8 +80,9 @@ public final class DRAService: Sendable {
         log("DRA driver \(configuration.names.driver) serving \(plugin.endpoint), registration \(plugin.registrationSocket)")
     }
 
-    /// Stops serving kubelet and publishing. The slices stay (the node's own them and
-    /// a restarted daemon adopts them) unless `deleteSlices`.
+    /// Stops serving kubelet and publishing (a request under way is the last). The
+    /// slices stay (the Node owns them and a restarted daemon adopts them) unless
+    /// `deleteSlices`.
     public func stop(deleteSlices: Bool = false) {
         plugin.stop()
         publisher.stop(deleteSlices: deleteSlices)
@@ -104,8 +109,8 @@ public final class DRAService: Sendable {
 
     public var sliceOutcome: SlicePublisher.Outcome? { publisher.lastOutcome }
 
-    /// kubelet's verdict on the registration: nil before it has answered.
-    public var registered: Bool? { plugin.registration.withLock { $0.map(\.pluginRegistered) } }
+    /// kubelet's verdict on the registration (registered, or its error): nil before it has answered.
+    public var registration: RegistrationStatus? { plugin.registration.withLock { $0 } }
 
     /// Claim status is written after Prepare has answered, off kubelet's call: a slow API
     /// server must not hold up the pod, and a claim whose status cannot be written is

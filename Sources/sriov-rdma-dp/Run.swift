@@ -88,6 +88,19 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("--log-level \(logLevel): use one of trace, debug, info, notice, warning, error, critical, or a glog verbosity 0-10")
         }
         guard pollInterval >= 0.1 else { throw ValidationError("--poll-interval must be at least 0.1 seconds") }
+        if draPools == nil {
+            let given = [("--dra-driver-name", draDriverName != DRANames.defaultDriver), ("--node-name", nodeName != nil),
+                         ("--kubeconfig", kubeconfig != nil), ("--dra-plugin-dir", draPluginDir != nil)].filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("\(given.joined(separator: ", ")) only applies with --dra-pools, which is not given")
+            }
+        }
+        if let draPools {
+            let entries = draPools.split(separator: ",").map { $0.filter { $0 != " " } }.filter { !$0.isEmpty }
+            if entries.contains("all") && entries.count > 1 {
+                throw ValidationError("--dra-pools \(draPools): `all` stands alone, or name the pools")
+            }
+        }
     }
 
     func run() async throws {
@@ -177,8 +190,13 @@ extension Run {
         let service = DRAService.Configuration(names: names, pluginsRegistryDirectory: pluginsRegistry,
                                                pluginDirectory: pluginDirectory, cdiDirectory: stateDir + "/cdi")
         logger.info("DRA: pools \(list) through driver \(names.driver) on node \(node), API server \(config.server)")
-        return DRASettings(selection: selection, service: service,
-                           client: KubeClient(config: config, options: KubeClient.Options(version: productVersion)))
+        // kubelet gives NodePrepareResources 45 s in all: a claim GET must end well within it.
+        var options = KubeClient.Options(version: productVersion)
+        options.connectTimeout = .seconds(5)
+        options.requestTimeout = .seconds(10)
+        options.retry = RetryPolicy(maximumAttempts: 3, initialDelay: .milliseconds(200), maximumDelay: .seconds(2),
+                                    maximumRetryAfter: .seconds(5))
+        return DRASettings(selection: selection, service: service, client: KubeClient(config: config, options: options))
     }
 }
 
