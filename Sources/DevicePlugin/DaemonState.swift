@@ -53,20 +53,13 @@ struct DaemonState {
         pluginWatcherDirectory = configuration.pluginsRegistryDirectory.flatMap { FileSystem.isDirectory($0) ? $0 : nil }
         config = try Self.loadConfig(configuration)
         if let settings = configuration.dra {
-            let shared = config.pools.filter {
-                $0.deviceType == .rdmaShared && settings.selection.contains(qualifiedName: $0.qualifiedName, resourceName: $0.resourceName)
-            }
             if case .named(let names) = settings.selection {
                 let known = Set(config.pools.flatMap { [$0.qualifiedName, $0.resourceName] })
                 for name in names.sorted() where !known.contains(name) {
                     logger.warning("--dra-pools names \(name), which \(configuration.configPath) does not configure")
                 }
             }
-            if case .named = settings.selection, !shared.isEmpty {
-                throw DaemonError("--dra-pools: \(shared.map(\.qualifiedName).joined(separator: ", ")) "
-                                  + "is a shared RDMA pool (rdmaShared), which is served through the device plugin only: "
-                                  + "DRA has no device that many pods share without allocating it")
-            }
+            if let problem = Self.draProblem(config, settings: settings, previous: nil) { throw DaemonError(problem) }
             let logger = self.logger
             do {
                 dra = try DRAService(configuration: settings.service, client: settings.client,
@@ -130,7 +123,8 @@ struct DaemonState {
             logger.info("\(name): removed from the config, stopping")
             stopServer(name, removeFiles: true)
         }
-        for name in Set(notes.keys).union(loggedNotes.keys) where !wanted.contains(name) {
+        let served = Set(assignment.pools.map(\.qualifiedName))
+        for name in Set(notes.keys).union(loggedNotes.keys) where !served.contains(name) {
             notes[name] = nil
             loggedNotes[name] = nil
         }
@@ -138,10 +132,8 @@ struct DaemonState {
             dra.update(pools: throughDRA, snapshot: snapshot,
                        health: throughDRA.reduce(into: [:]) { $0.merge($1.health(in: snapshot)) { first, _ in first } })
             draPools = Dictionary(throughDRA.map { ($0.qualifiedName, $0.devices.count) }, uniquingKeysWith: +)
-            for pool in throughDRA {
-                if configuration.useCDI { writeCDISpec(pool, snapshot: snapshot) }
-                recordNotes(pool, snapshot: snapshot)
-            }
+            // No pool-level CDI spec: Prepare writes one per claim.
+            for pool in throughDRA { recordNotes(pool, snapshot: snapshot) }
         }
         for pool in assignment.pools where !servedThroughDRA(pool) {
             let health = pool.health(in: snapshot)
@@ -174,6 +166,47 @@ struct DaemonState {
         loggedNotes[pool.qualifiedName] = logged.isEmpty ? nil : logged
     }
 
+    /// Why `config` cannot be served with these DRA settings: a named pool that is a
+    /// shared RDMA pool, two pools with one DRA pool name (or one too long for the API),
+    /// or — on a reload — a pool that would move between DRA and the device plugin
+    /// (its VFs may be prepared for claims or held by pods: that takes a restart, after
+    /// draining the node).
+    static func draProblem(_ config: PoolsConfig, settings: DRASettings, previous: PoolsConfig?) -> String? {
+        func throughDRA(_ pool: PoolConfig) -> Bool {
+            pool.deviceType != .rdmaShared && settings.selection.contains(qualifiedName: pool.qualifiedName, resourceName: pool.resourceName)
+        }
+        if case .named = settings.selection {
+            let shared = config.pools.filter {
+                $0.deviceType == .rdmaShared && settings.selection.contains(qualifiedName: $0.qualifiedName, resourceName: $0.resourceName)
+            }
+            if !shared.isEmpty {
+                return "--dra-pools: \(shared.map(\.qualifiedName).joined(separator: ", ")) is a shared RDMA pool (rdmaShared), "
+                    + "which is served through the device plugin only: DRA has no device that many pods share without allocating it"
+            }
+        }
+        var seen: [String: String] = [:]
+        for pool in config.pools where throughDRA(pool) {
+            let name = settings.service.names.pool(pool)
+            if let other = seen[name] {
+                return "DRA: \(other) and \(pool.qualifiedName) would both be published as DRA pool \(name); rename one"
+            }
+            if name.utf8.count > 253 {
+                return "DRA: pool name \(name) of \(pool.qualifiedName) is longer than the API's 253 characters"
+            }
+            seen[name] = pool.qualifiedName
+        }
+        if let previous {
+            let before = Dictionary(previous.pools.map { ($0.qualifiedName, throughDRA($0)) }, uniquingKeysWith: { first, _ in first })
+            for pool in config.pools {
+                if let was = before[pool.qualifiedName], was != throughDRA(pool) {
+                    return "\(pool.qualifiedName) would move from \(was ? "DRA to the device plugin" : "the device plugin to DRA"); "
+                        + "drain the node and restart the daemon to change how a pool is served"
+                }
+            }
+        }
+        return nil
+    }
+
     /// Whether `pool` goes through the DRA driver (--dra-pools) rather than a device-plugin server.
     func servedThroughDRA(_ pool: ResourcePool) -> Bool {
         guard let settings = configuration.dra, pool.config.deviceType != .rdmaShared else { return false }
@@ -187,7 +220,11 @@ struct DaemonState {
 
     mutating func reloadConfig() {
         do {
-            config = try Self.loadConfig(configuration)
+            let loaded = try Self.loadConfig(configuration)
+            if let settings = configuration.dra, let problem = Self.draProblem(loaded, settings: settings, previous: config) {
+                throw DaemonError(problem)
+            }
+            config = loaded
             for warning in config.warnings { logger.warning("\(configuration.configPath): \(warning)") }
             firmware?.refresh()
             logger.info("config reloaded: \(config.pools.map(\.qualifiedName).joined(separator: ", "))")
@@ -248,8 +285,8 @@ struct DaemonState {
     }
 
     mutating func shutdown() {
-        dra?.stop()
         for name in servers.keys.sorted() { stopServer(name, removeFiles: true) }
+        dra?.stop()
         for retired in retiring.values { retired.server.stop() }
         retiring.removeAll()
         FileSystem.remove(configuration.statusFile)
@@ -276,22 +313,25 @@ struct DaemonState {
         }
     }
 
-    /// DRA pools in the status file: registered when kubelet accepted the DRA plugin,
-    /// streaming when the last slice publication worked (kubelet's health watch is
-    /// optional in DRA and not waited for).
+    /// DRA pools in the status file: registered when kubelet accepted the DRA plugin;
+    /// streaming always (kubelet's health watch is optional in DRA). A slice
+    /// publication that fails is a note, not a probe failure: restarting the daemon
+    /// cannot bring the API server back, and would take the plugin from kubelet.
     private var draStatus: [String: DaemonStatus.Pool] {
         guard let dra else { return [:] }
-        let registered = dra.registered == true
-        var published = true
+        let registration = dra.registration
         var waiting: String?
-        if case .failed(let why)? = dra.sliceOutcome {
-            published = false
-            waiting = "ResourceSlices to be published: \(why)"
+        if registration?.pluginRegistered != true {
+            let refused = registration.map { $0.error.isEmpty ? "" : " (kubelet said: \($0.error))" } ?? ""
+            waiting = "kubelet to register DRA driver \(dra.configuration.names.driver)" + refused
         }
-        if !registered { waiting = "kubelet to register DRA driver \(dra.configuration.names.driver)" }
+        var sliceNotes: [DaemonStatus.Note] = []
+        if case .failed(let why)? = dra.sliceOutcome {
+            sliceNotes.append(DaemonStatus.Note(device: "ResourceSlices", reason: "not published: \(why)"))
+        }
         return Dictionary(uniqueKeysWithValues: draPools.map { name, count in
-            (name, DaemonStatus.Pool(registered: registered, streaming: published, socket: dra.plugin.endpoint, devices: count,
-                                     waitingFor: waiting, notes: notes[name] ?? []))
+            (name, DaemonStatus.Pool(registered: registration?.pluginRegistered == true, streaming: true, socket: dra.plugin.endpoint,
+                                     devices: count, waitingFor: waiting, notes: sliceNotes + (notes[name] ?? [])))
         })
     }
 

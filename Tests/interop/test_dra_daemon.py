@@ -134,7 +134,7 @@ class Node:
             assert self.process.wait(timeout=20) == 0, self.logs()
 
     def logs(self):
-        return (self.base / "dp.log").read_text()[-4000:]
+        return (self.base / "dp.log").read_text()[-6000:]
 
 
 CONFIG = {"resourceList": [{"resourceName": "igb_vfs", "resourcePrefix": "openshift.io", "selectors": {"drivers": ["igbvf"]}}]}
@@ -193,18 +193,38 @@ def test_slices_published_followed_and_adopted(cluster):
     node.stop()
     writes_before = len([r for r in api.requests() if r["method"] != "GET"])
     node.start()
-    wait_for(lambda: any(r["method"] == "GET" and r["path"] == SLICES and r["query"].get("fieldSelector")
-                         for r in api.requests()[writes_before:]), "the restarted daemon to list its slices")
-    time.sleep(1.5)
+    wait_for(lambda: "igb-vfs: generation 3, 3 devices in 1 ResourceSlices, current" in node.logs(),
+             "the restarted daemon to adopt its slices", node=node)
     writes = [(r["method"], r["path"]) for r in api.requests() if r["method"] != "GET"]
     assert len(writes) == writes_before, writes[writes_before:]
     lists = [r for r in api.requests() if r["method"] == "GET" and r["path"] == SLICES]
     assert lists[-1]["query"]["fieldSelector"] == f"spec.nodeName={NODE},spec.driver={DRIVER}"
 
+    # A config that would move the pool to the device plugin (a shared pool) is refused; the slices stay.
+    node.write_config({"resourceList": [{"resourceName": "igb_vfs", "resourcePrefix": "openshift.io", "deviceType": "rdmaShared", "rdmaHcaMax": 10,
+                                         "selectors": {"drivers": ["igbvf"]}}]})
+    wait_for(lambda: "config reload failed, keeping the previous config: --dra-pools: openshift.io/igb_vfs is a shared RDMA pool"
+             in node.logs(), "the reload refused", node=node)
+    assert devices_of(api.slices()) == ["0000-01-10-0", "0000-01-10-2", "0000-01-10-4"]
+
     # The config drops the pool (keeping another, served through the device plugin): its slices go.
     node.write_config({"resourceList": [{"resourceName": "cx6", "selectors": {"drivers": ["mlx5_core"]}}]})
     wait_for(lambda: api.slices() == [], "the pool's slices deleted", node=node)
     assert api.rejected() == []
+
+
+def test_slices_deleted_by_kubelet_come_back_when_it_registers_the_driver(cluster, protos):
+    """kubelet deletes every ResourceSlice of its node when it starts, then registers plugins again."""
+    api, node = cluster
+    node.start()
+    slices = wait_for(lambda: api.slices() or None, "the pool's ResourceSlice")
+    for item in slices:
+        api.call("DELETE", f"{SLICES}/{item['metadata']['name']}")
+    assert api.slices() == []
+    register(node, protos)
+    again = wait_for(lambda: api.slices() or None, "the slices published again", node=node)
+    assert devices_of(again) == devices_of(slices)
+    assert again[0]["spec"]["pool"]["generation"] == 1
 
 
 def test_claim_prepared_from_the_api_with_status_then_unprepared(cluster, protos):
@@ -283,6 +303,12 @@ def test_unusable_dra_flags_are_refused_by_name(cluster):
     result = subprocess.run([dp_binary(), "run", "--config", str(node.config), "--dra-pools", "all", "--node-name", NODE,
                              "--kubeconfig", str(node.base / "missing-kubeconfig")], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "--dra-pools needs the API server" in result.stderr
+    result = subprocess.run([dp_binary(), "run", "--config", str(node.config), "--node-name", NODE], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode != 0 and "--node-name only applies with --dra-pools, which is not given" in result.stderr
+    result = subprocess.run([dp_binary(), "run", "--config", str(node.config), "--dra-pools", "all,igb_vfs"], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode != 0 and "`all` stands alone, or name the pools" in result.stderr
     result = subprocess.run([dp_binary(), "run", "--config", str(node.config), "--dra-pools", "all", "--node-name", "Not_A_Node",
                              "--kubeconfig", str(api.kubeconfig)], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "node name \"Not_A_Node\" is not a DNS subdomain" in result.stderr
