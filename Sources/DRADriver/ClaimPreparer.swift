@@ -200,8 +200,11 @@ public final class ClaimPreparer: Sendable {
 
     /// One CDI spec per claim (cdiVersion 0.6.0, kind `<driver>/vf`): a device per
     /// prepared device, named `<claim UID>-<device>` so that claims never collide, with
-    /// the device nodes the device plugin's Allocate gives; the `PCIDEVICE_*` variables
-    /// of each pool, for all of the claim's devices of that pool, at spec level.
+    /// the device nodes the device plugin's Allocate gives and its own variable
+    /// `PCIDEVICE_<RESOURCE>_<DEVICE>=<id>` (CDI refuses a device without edits, and a
+    /// VF with no RDMA device has no nodes: containerd 1.7 then refused the whole spec);
+    /// the `PCIDEVICE_*` variables of each pool, for all of the claim's devices of that
+    /// pool, at spec level.
     func cdiSpec(_ entry: ClaimCheckpoint.PreparedClaim, found: [(ResourcePool, PoolDevice)],
                  snapshot: HostSnapshot) throws(DRAError) -> (json: JSON, ids: [String]) {
         let kind = names.driver + "/vf"
@@ -219,9 +222,12 @@ public final class ClaimPreparer: Sendable {
             let nodes = allocation.devices.map {
                 JSON(sortingKeysOf: ["path": $0.containerPath, "hostPath": $0.hostPath, "permissions": $0.permissions])
             }
-            devices.append(JSON(sortingKeysOf: ["name": .string(name), "containerEdits": JSON(sortingKeysOf: ["deviceNodes": .array(nodes)])]))
-            ids.append("\(kind)=\(name)")
             let variable = pool.environmentVariable
+            let own = variable + "_" + String(entry.devices[index].device.uppercased().map { $0 == "-" ? "_" : $0 })
+            devices.append(JSON(sortingKeysOf: ["name": .string(name), "containerEdits": JSON(sortingKeysOf: [
+                "deviceNodes": .array(nodes), "env": .array([.string("\(own)=\(device.id)")]),
+            ])]))
+            ids.append("\(kind)=\(name)")
             env[variable] = env[variable].map { $0 + "," + device.id } ?? device.id
         }
         let spec = JSON(sortingKeysOf: [

@@ -71,6 +71,11 @@ final class ClaimPreparerTests: XCTestCase {
         XCTAssertEqual(first["name"]?.stringValue, "uid-1-0000-10-01-1")
         XCTAssertEqual(first["containerEdits"]?["deviceNodes"]?.arrayValue?.compactMap { $0["path"]?.stringValue },
                        ["/dev/infiniband/issm2", "/dev/infiniband/umad2", "/dev/infiniband/uverbs2", "/dev/infiniband/rdma_cm"])
+        XCTAssertEqual(first["containerEdits"]?["env"], .array([.string("PCIDEVICE_NVIDIA_COM_MLNX_RDMA_0000_10_01_1=0000:10:01.1")]))
+        // CDI (containerd 1.7's registry) refuses a whole spec when one device has no edits.
+        for device in spec["devices"]?.arrayValue ?? [] {
+            XCTAssertFalse(device["containerEdits"]?["env"]?.arrayValue?.isEmpty ?? true, "\(device)")
+        }
 
         // The checkpoint answers the CNI by pod UID, and a restarted daemon's retried Prepare.
         let restarted = try self.preparer()
