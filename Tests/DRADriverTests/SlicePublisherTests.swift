@@ -97,9 +97,14 @@ final class MemorySliceStore: SliceStore {
     }
 }
 
-func sleepForTest(_ duration: Duration) throws {
-    let start = ContinuousClock.now
-    while ContinuousClock.now - start < duration { usleep(1000) }
+/// Whether `condition` holds within 10 s, looked at every 10 ms.
+func eventually(_ condition: () -> Bool) -> Bool {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while !condition() {
+        guard ContinuousClock.now < deadline else { return false }
+        usleep(10_000)
+    }
+    return true
 }
 
 @Suite struct SlicePublisherTests {
@@ -220,8 +225,7 @@ func sleepForTest(_ duration: Duration) throws {
         store.state.withLock { $0.objects = [:] }
         _ = store.takeWrites()
         publisher.resync()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while store.slices.isEmpty && ContinuousClock.now < deadline { try? sleepForTest(.milliseconds(10)) }
+        #expect(eventually { !store.slices.isEmpty })
         #expect(store.takeWrites().count == 1)
         #expect(store.slices.first?["spec"]?["devices"]?.arrayValue?.count == 3)
     }
@@ -236,8 +240,7 @@ func sleepForTest(_ duration: Duration) throws {
         #expect(store.slices[0]["metadata"]?["ownerReferences"] == nil)
         store.state.withLock { $0.node = .object([("metadata", .object([("name", .string("n")), ("uid", .string("node-uid"))]))]) }
         publisher.resync()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while store.slices[0]["metadata"]?["ownerReferences"] == nil && ContinuousClock.now < deadline { try? sleepForTest(.milliseconds(10)) }
+        #expect(eventually { store.slices[0]["metadata"]?["ownerReferences"] != nil })
         #expect(store.slices[0]["metadata"]?["ownerReferences"]?.arrayValue?.first?["uid"] == .string("node-uid"))
     }
 
