@@ -257,14 +257,4 @@ func eventually(_ condition: () -> Bool) -> Bool {
         #expect(second.waitUntilPublished(timeout: .seconds(10)))
         #expect(store.takeWrites() == [])
     }
-
-    @Test func withoutTheNodeSlicesHaveNoOwner() throws {
-        let store = MemorySliceStore()
-        store.state.withLock { $0.node = nil }
-        let publisher = try publisher(store)
-        defer { publisher.stop(deleteSlices: false) }
-        publisher.publish([pool: devices(1)])
-        #expect(publisher.waitUntilPublished(timeout: .seconds(10)))
-        #expect(store.slices[0]["metadata"]?["ownerReferences"] == nil)
-    }
 }
