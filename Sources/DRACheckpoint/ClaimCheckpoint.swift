@@ -28,9 +28,12 @@ public struct ClaimCheckpoint: Equatable, Sendable {
         public var pods: [String]
         public var devices: [PreparedDevice]
         public var cdiSpecPath: String?
+        /// When Prepare finished (RFC 3339): the Ready condition's `lastTransitionTime`,
+        /// the same for a retried Prepare and after a daemon restart.
+        public var preparedAt: String?
 
         public init(uid: String, namespace: String, name: String, state: State, pods: [String], devices: [PreparedDevice],
-                    cdiSpecPath: String?) {
+                    cdiSpecPath: String?, preparedAt: String? = nil) {
             self.uid = uid
             self.namespace = namespace
             self.name = name
@@ -38,6 +41,7 @@ public struct ClaimCheckpoint: Equatable, Sendable {
             self.pods = pods
             self.devices = devices
             self.cdiSpecPath = cdiSpecPath
+            self.preparedAt = preparedAt
         }
     }
 
@@ -57,9 +61,13 @@ public struct ClaimCheckpoint: Equatable, Sendable {
         /// What Prepare changed in the PF's VF table, as the driver recorded it
         /// (DRADriver's AppliedPFSettings); the CNI does not read it.
         public var applied: JSON?
+        /// The device's ResourceSlice attributes when it was prepared, for the claim's
+        /// `status.devices[].data` (the VF's netdev and RDMA device leave the host later).
+        public var attributes: JSON?
 
         public init(requestNames: [String], pool: String, device: String, id: String, resource: String,
-                    pciAddress: PCIAddress?, shareID: String?, cdiDeviceIDs: [String], parameters: VFParameters, applied: JSON?) {
+                    pciAddress: PCIAddress?, shareID: String?, cdiDeviceIDs: [String], parameters: VFParameters, applied: JSON?,
+                    attributes: JSON? = nil) {
             self.requestNames = requestNames
             self.pool = pool
             self.device = device
@@ -70,6 +78,7 @@ public struct ClaimCheckpoint: Equatable, Sendable {
             self.cdiDeviceIDs = cdiDeviceIDs
             self.parameters = parameters
             self.applied = applied
+            self.attributes = attributes
         }
     }
 
@@ -112,7 +121,7 @@ extension ClaimCheckpoint.PreparedClaim {
         }
         self.init(uid: uid, namespace: namespace, name: name, state: state,
                   pods: (json["pods"]?.arrayValue ?? []).compactMap(\.stringValue), devices: devices,
-                  cdiSpecPath: json["cdiSpec"]?.stringValue)
+                  cdiSpecPath: json["cdiSpec"]?.stringValue, preparedAt: json["preparedAt"]?.stringValue)
     }
 }
 
@@ -125,6 +134,6 @@ extension ClaimCheckpoint.PreparedDevice {
         self.init(requestNames: (json["requestNames"]?.arrayValue ?? []).compactMap(\.stringValue), pool: pool, device: device,
                   id: id, resource: resource, pciAddress: json["pciAddress"]?.stringValue.flatMap(PCIAddress.init),
                   shareID: json["shareID"]?.stringValue, cdiDeviceIDs: (json["cdiDeviceIDs"]?.arrayValue ?? []).compactMap(\.stringValue),
-                  parameters: parameters, applied: json["applied"])
+                  parameters: parameters, applied: json["applied"], attributes: json["attributes"])
     }
 }

@@ -25,6 +25,7 @@ extension ClaimCheckpoint.PreparedClaim {
             ("pods", .array(pods.map(JSON.string))), ("devices", .array(devices.map(\.json))),
         ]
         if let cdiSpecPath { members.append(("cdiSpec", .string(cdiSpecPath))) }
+        if let preparedAt { members.append(("preparedAt", .string(preparedAt))) }
         return .object(members)
     }
 
@@ -41,6 +42,7 @@ extension ClaimCheckpoint.PreparedDevice {
         members.append(("cdiDeviceIDs", .array(cdiDeviceIDs.map(JSON.string))))
         members.append(("parameters", parameters.json))
         if let applied { members.append(("applied", applied)) }
+        if let attributes { members.append(("attributes", attributes)) }
         return .object(members)
     }
 

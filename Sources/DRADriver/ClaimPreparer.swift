@@ -137,7 +137,8 @@ public final class ClaimPreparer: Sendable {
             entry.devices.append(ClaimCheckpoint.PreparedDevice(
                 requestNames: [result.requestName], pool: result.pool, device: result.device, id: device.id,
                 resource: pool.qualifiedName, pciAddress: device.pciAddress, shareID: result.shareID, cdiDeviceIDs: [],
-                parameters: parameters, applied: nil))
+                parameters: parameters, applied: nil,
+                attributes: ResourceSlices(names: names).device(pool: pool, device: device, snapshot: snapshot)["attributes"]))
         }
         checkpoint.claims[claim.uid] = entry
         try checkpoint.save(checkpointPath)
@@ -166,6 +167,7 @@ public final class ClaimPreparer: Sendable {
             entry.cdiSpecPath = path
             for index in entry.devices.indices { entry.devices[index].cdiDeviceIDs = [spec.ids[index]] }
             entry.state = .prepared
+            entry.preparedAt = rfc3339(time(nil))
             checkpoint.claims[claim.uid] = entry
             try checkpoint.save(checkpointPath)
             return entry.devices

@@ -34,8 +34,8 @@ public final class DRAKubeletPlugin: Sendable {
     public let registrationSocket: String
     public let endpoint: String
     private let inventory: @Sendable () -> Inventory
-    /// Called with the claims a Prepare call prepared, after it answered kubelet.
-    private let afterPrepare: (@Sendable ([ClaimCheckpoint.PreparedClaim]) -> Void)?
+    /// Called after a Prepare or Unprepare call, before it answers kubelet: it must not block.
+    private let claimsChanged: (@Sendable () -> Void)?
     /// Called when kubelet registered the plugin (also after kubelet restarted).
     private let onRegistered: (@Sendable () -> Void)?
     private let servers = Mutex<[GRPCServer]>([])
@@ -45,10 +45,10 @@ public final class DRAKubeletPlugin: Sendable {
 
     public init(preparer: ClaimPreparer, pluginsRegistryDirectory: String, pluginDirectory: String,
                 inventory: @escaping @Sendable () -> Inventory,
-                afterPrepare: (@Sendable ([ClaimCheckpoint.PreparedClaim]) -> Void)? = nil,
+                claimsChanged: (@Sendable () -> Void)? = nil,
                 onRegistered: (@Sendable () -> Void)? = nil) {
         self.preparer = preparer
-        self.afterPrepare = afterPrepare
+        self.claimsChanged = claimsChanged
         self.onRegistered = onRegistered
         registrationSocket = pluginsRegistryDirectory + "/\(preparer.names.driver)-reg.sock"
         endpoint = pluginDirectory + "/dra.sock"
@@ -119,18 +119,14 @@ public final class DRAKubeletPlugin: Sendable {
             router.register(service.nodePrepareResources) { [weak self] request, _ in
                 guard let self else { throw GRPCStatus(.unavailable, "the DRA plugin is stopping") }
                 let response = prepare(request, withShareID: withShareID)
-                if let afterPrepare {
-                    let prepared = preparer.prepared
-                    let claims = request.claims.compactMap { claim in
-                        response.claims[claim.uid]?.error.isEmpty == true ? prepared.claims[claim.uid] : nil
-                    }
-                    afterPrepare(claims)
-                }
+                claimsChanged?()
                 return response
             }
             router.register(service.nodeUnprepareResources) { [weak self] request, _ in
                 guard let self else { throw GRPCStatus(.unavailable, "the DRA plugin is stopping") }
-                return unprepare(request)
+                let response = unprepare(request)
+                claimsChanged?()
+                return response
             }
         }
         for method in [DRAResourceHealthService.nodeWatchResourcesV1alpha1, DRAResourceHealthService.nodeWatchResourcesV1] {

@@ -22,12 +22,19 @@ public final class DRAService: Sendable {
         public var pluginDirectory: String
         /// Where claim CDI specs go (`/var/run/cdi`).
         public var cdiDirectory: String
+        /// Our CNI's state directory (its `stateDir`, `/var/lib/cni/sriov-rdma` unless a
+        /// network sets another): its records give the claims' `networkData`. Nil: none.
+        public var cniStateDirectory: String?
 
-        public init(names: DRANames, pluginsRegistryDirectory: String, pluginDirectory: String, cdiDirectory: String) {
+        public static let defaultCNIStateDirectory = "/var/lib/cni/sriov-rdma"
+
+        public init(names: DRANames, pluginsRegistryDirectory: String, pluginDirectory: String, cdiDirectory: String,
+                    cniStateDirectory: String? = nil) {
             self.names = names
             self.pluginsRegistryDirectory = pluginsRegistryDirectory
             self.pluginDirectory = pluginDirectory
             self.cdiDirectory = cdiDirectory
+            self.cniStateDirectory = cniStateDirectory
         }
 
         public var checkpointPath: String { pluginDirectory + "/checkpoint.json" }
@@ -36,39 +43,40 @@ public final class DRAService: Sendable {
     public let configuration: Configuration
     public let plugin: DRAKubeletPlugin
     let publisher: SlicePublisher
-    let statusWriter: ClaimStatusWriter?
+    /// Claim status on the API server; nil when a test gives no store.
+    public let statusReporter: ClaimStatusReporter?
     let log: @Sendable (String) -> Void
     private let inventory: InventoryBox
     private let published = Mutex<[String: [JSON]]?>(nil)
 
-    /// `store` takes the slices and `client` reads claims and writes their status (the
-    /// same `KubeClient` in the daemon; tests may give a recorder and a table).
+    /// `client` takes the slices, reads claims and writes their status.
     public convenience init(configuration: Configuration, client: KubeClient, log: @escaping @Sendable (String) -> Void,
                 pfSettings: any PFSettingsApplier = NetlinkPFSettings()) throws(DRAError) {
         try self.init(configuration: configuration, reader: KubeClaimReader(client: client), store: client,
-                      statusWriter: ClaimStatusWriter(client: client, names: configuration.names), log: log, pfSettings: pfSettings)
+                      statusStore: client, log: log, pfSettings: pfSettings)
     }
 
-    public init(configuration: Configuration, reader: any ClaimReader, store: any SliceStore, statusWriter: ClaimStatusWriter?,
+    public init(configuration: Configuration, reader: any ClaimReader, store: any SliceStore, statusStore: (any ClaimStatusStore)?,
                 log: @escaping @Sendable (String) -> Void, pfSettings: any PFSettingsApplier = NetlinkPFSettings()) throws(DRAError) {
         self.configuration = configuration
         self.log = log
-        self.statusWriter = statusWriter
         let preparer = try ClaimPreparer(names: configuration.names, checkpointPath: configuration.checkpointPath,
                                          cdiDirectory: configuration.cdiDirectory, reader: reader, pfSettings: pfSettings)
         let inventory = InventoryBox()
         self.inventory = inventory
         let publisher = SlicePublisher(names: configuration.names, store: store, log: log)
         self.publisher = publisher
-        let writer = statusWriter
-        let names = configuration.names
+        let reporter = statusStore.map {
+            ClaimStatusReporter(names: configuration.names, store: $0, claims: { preparer.prepared },
+                                cniStateDirectory: configuration.cniStateDirectory, log: log)
+        }
+        statusReporter = reporter
         plugin = DRAKubeletPlugin(preparer: preparer, pluginsRegistryDirectory: configuration.pluginsRegistryDirectory,
                                   pluginDirectory: configuration.pluginDirectory,
                                   inventory: { inventory.current.withLock { $0 } },
-                                  afterPrepare: { claims in
-                                      guard let writer, !claims.isEmpty else { return }
-                                      Self.writeStatus(claims, writer: writer, names: names, inventory: inventory, log: log)
-                                  },
+                                  // Status is written after kubelet has its answer: a slow API
+                                  // server must not hold up the pod.
+                                  claimsChanged: { reporter?.claimsChanged() },
                                   // kubelet deletes every slice of its node when it starts, before plugins register again.
                                   onRegistered: { publisher.resync() })
     }
@@ -76,6 +84,7 @@ public final class DRAService: Sendable {
     /// Serves kubelet and starts publishing; `update` then gives the pools.
     public func start() throws {
         try publisher.start()
+        try statusReporter?.start()
         try plugin.start()
         log("DRA driver \(configuration.names.driver) serving \(plugin.endpoint), registration \(plugin.registrationSocket)")
     }
@@ -85,6 +94,7 @@ public final class DRAService: Sendable {
     /// `deleteSlices`.
     public func stop(deleteSlices: Bool = false) {
         plugin.stop()
+        statusReporter?.stop()
         publisher.stop(deleteSlices: deleteSlices)
     }
 
@@ -111,36 +121,6 @@ public final class DRAService: Sendable {
 
     /// kubelet's verdict on the registration (registered, or its error): nil before it has answered.
     public var registration: RegistrationStatus? { plugin.registration.withLock { $0 } }
-
-    /// Claim status is written after Prepare has answered, off kubelet's call: a slow API
-    /// server must not hold up the pod, and a claim whose status cannot be written is
-    /// still prepared (the status is for people and for Multus, not for kubelet).
-    static func writeStatus(_ claims: [ClaimCheckpoint.PreparedClaim], writer: ClaimStatusWriter, names: DRANames,
-                            inventory: InventoryBox, log: @escaping @Sendable (String) -> Void) {
-        let now = inventory.current.withLock { $0 }
-        let builder = ResourceSlices(names: names)
-        var attributes: [String: JSON] = [:]
-        for pool in now.pools {
-            for device in pool.devices {
-                attributes[DRANames.device(device.id)] = builder.device(pool: pool, device: device, snapshot: now.snapshot)["attributes"]
-            }
-        }
-        let stamp = rfc3339(time(nil))
-        let ownAttributes = attributes
-        do {
-            try OSThread.start(name: "dra-status", detached: true) {
-                for claim in claims {
-                    do throws(KubeAPIError) {
-                        try writer.write(claim, attributes: ownAttributes, now: stamp)
-                    } catch {
-                        log("claim \(claim.namespace)/\(claim.name): status.devices not written: \(error)")
-                    }
-                }
-            }
-        } catch {
-            log("claim status not written: \(error)")
-        }
-    }
 }
 
 /// What the kubelet plugin serves from: the last rescan's DRA pools.

@@ -70,6 +70,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "The DRA driver's directory for its endpoint and checkpoint (default: plugins/<driver> beside --kubelet-dir).")
     var draPluginDir: String?
 
+    @Option(help: "Our CNI's state directory, whose records give DRA claims their networkData (interface name, IPs); \"none\" for no network data beyond the claim's MAC (default: \(DRAService.Configuration.defaultCNIStateDirectory)).")
+    var cniStateDir: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical, or a glog verbosity (0: info, 1-4: debug, 5 and more: trace).")
     var logLevel = "info"
 
@@ -90,10 +93,14 @@ struct Run: AsyncParsableCommand {
         guard pollInterval >= 0.1 else { throw ValidationError("--poll-interval must be at least 0.1 seconds") }
         if draPools == nil {
             let given = [("--dra-driver-name", draDriverName != DRANames.defaultDriver), ("--node-name", nodeName != nil),
-                         ("--kubeconfig", kubeconfig != nil), ("--dra-plugin-dir", draPluginDir != nil)].filter(\.1).map(\.0)
+                         ("--kubeconfig", kubeconfig != nil), ("--dra-plugin-dir", draPluginDir != nil),
+                         ("--cni-state-dir", cniStateDir != nil)].filter(\.1).map(\.0)
             if !given.isEmpty {
                 throw ValidationError("\(given.joined(separator: ", ")) only applies with --dra-pools, which is not given")
             }
+        }
+        if let cniStateDir, cniStateDir != "none", !cniStateDir.hasPrefix("/") {
+            throw ValidationError("--cni-state-dir \(cniStateDir): give an absolute path, or none")
         }
         if let draPools {
             let entries = draPools.split(separator: ",").map { $0.filter { $0 != " " } }.filter { !$0.isEmpty }
@@ -188,7 +195,9 @@ extension Run {
         }
         let pluginDirectory = draPluginDir ?? kubeletDir.deletingLastPathComponent + "/plugins/" + names.driver
         let service = DRAService.Configuration(names: names, pluginsRegistryDirectory: pluginsRegistry,
-                                               pluginDirectory: pluginDirectory, cdiDirectory: stateDir + "/cdi")
+                                               pluginDirectory: pluginDirectory, cdiDirectory: stateDir + "/cdi",
+                                               cniStateDirectory: cniStateDir == "none" ? nil
+                                                   : cniStateDir ?? DRAService.Configuration.defaultCNIStateDirectory)
         logger.info("DRA: pools \(list) through driver \(names.driver) on node \(node), API server \(config.server)")
         // kubelet gives NodePrepareResources 45 s in all: a claim GET must end well within it.
         var options = KubeClient.Options(version: productVersion)

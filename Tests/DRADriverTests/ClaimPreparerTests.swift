@@ -82,6 +82,11 @@ final class ClaimPreparerTests: XCTestCase {
         XCTAssertEqual(restarted.prepared.devices(ofPod: "pod-uid").map(\.device.id), ["0000:10:01.1", "0000:10:01.2"])
         reader.claims = [:]  // not read again
         XCTAssertEqual(try restarted.prepare([reference], pools: pools, snapshot: snapshot)["uid-1"]!.get(), devices)
+        // The status's Ready time and data, kept from the first Prepare: the same body after a restart.
+        XCTAssertEqual(restarted.prepared.claims["uid-1"], preparer.prepared.claims["uid-1"])
+        let since = try XCTUnwrap(restarted.prepared.claims["uid-1"]?.preparedAt)
+        XCTAssertNotNil(since.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/), since)
+        XCTAssertEqual(devices.first?.attributes?["resource.kubernetes.io/pciBusID"], .object([("string", .string("0000:10:01.1"))]))
 
         XCTAssertEqual(restarted.unprepare([reference])["uid-1"], .some(nil))
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/cdi/sriov-rdma.io-uid-1.json"))

@@ -11,7 +11,8 @@ Not authenticated, logged or faulted, for the tests to steer it:
   GET  /_control/requests       {"requests": [...]}: what was asked, in order
   POST /_control/faults         {"faults": [{"status": 503, "retryAfter": 1}, {"drop": true}]}:
                                 answers for the next requests, in order (drop: the
-                                connection is closed without an answer)
+                                connection is closed without an answer; "path": only
+                                for requests to that path)
   POST /_control/tokens         {"tokens": ["..."]}: the accepted bearer tokens
   POST /_control/compact        watches from an older resourceVersion get 410 Gone
 
@@ -248,6 +249,8 @@ class Store:
         self.changed = threading.Condition()
         self.collections = {}  # collection path -> {name: object}
         self.resource_version = 0
+        # Claim path -> {status.devices key: field manager}, for server-side apply.
+        self.status_owners = {}
         self.events = []  # (resourceVersion, collection, type, object)
         self.compacted = 0
         self.tokens = set(tokens)
@@ -403,7 +406,9 @@ class Handler(BaseHTTPRequestHandler):
                  "body": raw_body.decode(errors="replace")}
         with self.store.changed:
             self.store.requests.append(entry)
-            fault = self.store.faults.pop(0) if self.store.faults else None
+            fault = next((f for f in self.store.faults if f.get("path", url.path) == url.path), None)
+            if fault is not None:
+                self.store.faults.remove(fault)
         if fault is not None:
             if fault.get("drop"):
                 self.close_connection = True
@@ -563,7 +568,10 @@ class Handler(BaseHTTPRequestHandler):
             if current is None:
                 patch.setdefault("metadata", {})["name"] = location.name
                 return 201, self.create(location, objects, patch)
-            updated = merge_patch(current, patch)
+            if location.resource == "resourceclaims" and location.subresource == "status":
+                updated = self.apply_claim_status(location, current, patch, query["fieldManager"])
+            else:
+                updated = merge_patch(current, patch)
         elif current is None:
             raise APIError(404, "NotFound", '%s "%s" not found' % (location.resource, location.name))
         elif content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
@@ -582,6 +590,34 @@ class Handler(BaseHTTPRequestHandler):
         objects[location.name] = updated
         self.store.record(location, "MODIFIED", updated)
         return 200, updated
+
+    def apply_claim_status(self, location, current, patch, manager):
+        """Server-side apply to a claim's status.devices, a list map keyed by driver, pool,
+        device and shareID: the applied entries replace theirs and are owned by the field
+        manager; entries the manager applied before and leaves out now are removed, other
+        managers' entries stay (kube-apiserver's structured merge for that list)."""
+        status = dict(patch.get("status") or {})
+        applied = status.pop("devices", None)
+        updated = merge_patch(current, dict(patch, status=status))
+        if applied is None:
+            return updated
+        key = lambda entry: (entry.get("driver"), entry.get("pool"), entry.get("device"), entry.get("shareID"))
+        owners = self.store.status_owners.setdefault((location.collection, location.name), {})
+        wanted = {key(entry) for entry in applied}
+        kept = []
+        for entry in ((current.get("status") or {}).get("devices") or []):
+            if key(entry) in wanted:
+                continue
+            if owners.get(key(entry)) == manager:
+                del owners[key(entry)]
+                continue
+            kept.append(entry)
+        for entry in applied:
+            owners[key(entry)] = manager
+        updated.setdefault("status", {})["devices"] = kept + applied
+        if not updated["status"]["devices"]:
+            del updated["status"]["devices"]
+        return updated
 
     def watch(self, location, query):
         store = self.store

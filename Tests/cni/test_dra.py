@@ -62,6 +62,17 @@ def test_the_pods_prepared_vfs_are_attached_after_the_primary_and_detached(rig2)
     assert rig.link(rig.pod, "net1")["mtu"] == 1400
     assert rig.link(rig.pod, "net2")["mtu"] == 1500
     assert rig.link(rig.host, "vf0") is None and rig.link(rig.host, "vf1") is None
+    # What the DRA driver reads for the claims' networkData (Sources/DRADriver/
+    # ClaimStatusReporter.swift, NetworkAttachment): one record per VF, phase added, its
+    # PCI address, and in its result the interface by name in a sandbox and its addresses.
+    records = {r["deviceID"]: r for r in (json.loads(p.read_text()) for p in (rig.state_dir / "attachments").glob("*.json"))}
+    for index, ifname, address in [(0, "net1", "10.56.0.2/24"), (1, "net2", "10.56.0.3/24")]:
+        record = records[rig.address(index)]
+        assert (record["phase"], record["ifname"]) == ("added", ifname)
+        interfaces = record["result"]["interfaces"]
+        own = [n for n, i in enumerate(interfaces) if i["name"] == ifname and i.get("sandbox")]
+        assert len(own) == 1 and interfaces[own[0]]["mac"] == rig.link(rig.pod, ifname)["address"]
+        assert [ip["address"] for ip in record["result"]["ips"] if ip.get("interface", 0) == own[0]] == [address]
     check = dict(conf, prevResult=result)
     assert rig.cni("CHECK", check, ifname="eth0", env=env()).status == 0
     assert rig.cni("DEL", conf, ifname="eth0", env=env()).status == 0

@@ -109,6 +109,7 @@ class Node:
         self.kubelet_dir.mkdir(parents=True)
         self.registry.mkdir(parents=True)
         self.state = base / "state"
+        self.cni_state = base / "cni-state"
         self.config = base / "config.json"
         self.write_config(config)
         self.process = None
@@ -125,7 +126,8 @@ class Node:
             [dp_binary(), "run", "--config", str(self.config), "--kubelet-dir", str(self.kubelet_dir),
              "--plugins-registry-dir", str(self.registry), "--sys-root", str(self.base / "sys"),
              "--dev-root", str(self.base / "dev"), "--state-dir", str(self.state), "--poll-interval", "0.2",
-             "--log-level", "debug", "--dra-pools", dra_pools, "--node-name", NODE, "--kubeconfig", str(self.api.kubeconfig)],
+             "--log-level", "debug", "--dra-pools", dra_pools, "--node-name", NODE, "--kubeconfig", str(self.api.kubeconfig),
+             "--cni-state-dir", str(self.cni_state)],
             stdout=self.log, stderr=subprocess.STDOUT)
 
     def stop(self):
@@ -227,24 +229,34 @@ def test_slices_deleted_by_kubelet_come_back_when_it_registers_the_driver(cluste
     assert again[0]["spec"]["pool"]["generation"] == 1
 
 
+def allocate_claim(api, name, parameters=None, gpu=False):
+    """A claim for one VF (and with `gpu` a GPU of another driver), allocated as the
+    scheduler does it (a device of the published slice, the claim's opaque config),
+    reserved for pod `pod-uid-1`: its UID."""
+    requests = [{"name": "vf", "exactly": {"deviceClassName": "igb-vfs", "count": 1}}]
+    results = [{"request": "vf", "driver": DRIVER, "pool": POOL, "device": "0000-01-10-2"}]
+    if gpu:
+        requests.append({"name": "gpu", "exactly": {"deviceClassName": "gpus", "count": 1}})
+        results.append({"request": "gpu", "driver": "gpu.example.com", "pool": NODE, "device": "gpu-0"})
+    claim = {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim",
+             "metadata": {"namespace": "team", "name": name}, "spec": {"devices": {"requests": requests}}}
+    created = api.call("POST", "/apis/resource.k8s.io/v1/namespaces/team/resourceclaims", claim)
+    allocated = api.call("PUT", f"/apis/resource.k8s.io/v1/namespaces/team/resourceclaims/{name}/status", dict(created, status={
+        "allocation": {"devices": {
+            "results": results,
+            "config": [{"source": "FromClaim", "requests": ["vf"],
+                        "opaque": {"driver": DRIVER, "parameters": parameters or {}}}]},
+            "nodeSelector": {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [NODE]}]}]}},
+        "reservedFor": [{"resource": "pods", "name": "trainer", "uid": "pod-uid-1"}]}))
+    assert allocated["kind"] == "ResourceClaim", allocated
+    return created["metadata"]["uid"]
+
+
 def test_claim_prepared_from_the_api_with_status_then_unprepared(cluster, protos):
     api, node = cluster
     node.start()
     wait_for(lambda: api.slices() or None, "the pool's ResourceSlice")
-    claim = {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim",
-             "metadata": {"namespace": "team", "name": "vf-claim"},
-             "spec": {"devices": {"requests": [{"name": "vf", "exactly": {"deviceClassName": "igb-vfs", "count": 1}}]}}}
-    created = api.call("POST", "/apis/resource.k8s.io/v1/namespaces/team/resourceclaims", claim)
-    uid = created["metadata"]["uid"]
-    # The scheduler's allocation: a device from the published slice, the claim's opaque config.
-    allocated = api.call("PUT", "/apis/resource.k8s.io/v1/namespaces/team/resourceclaims/vf-claim/status", dict(created, status={
-        "allocation": {"devices": {
-            "results": [{"request": "vf", "driver": DRIVER, "pool": POOL, "device": "0000-01-10-2"}],
-            "config": [{"source": "FromClaim", "requests": ["vf"],
-                        "opaque": {"driver": DRIVER, "parameters": {"mtu": 9000, "rdmaIsolation": True}}}]},
-            "nodeSelector": {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [NODE]}]}]}},
-        "reservedFor": [{"resource": "pods", "name": "trainer", "uid": "pod-uid-1"}]}))
-    assert allocated["kind"] == "ResourceClaim", allocated
+    uid = allocate_claim(api, "vf-claim", {"mtu": 9000, "rdmaIsolation": True}, gpu=True)
 
     info = register(node, protos)
     assert info.endpoint == str(node.plugin_dir / "dra.sock")
@@ -256,25 +268,92 @@ def test_claim_prepared_from_the_api_with_status_then_unprepared(cluster, protos
         spec = json.loads((node.state / "cdi" / f"{DRIVER}-{uid}.json").read_text())
         assert spec["containerEdits"]["env"] == ["PCIDEVICE_OPENSHIFT_IO_IGB_VFS=0000:01:10.2"]
 
+        claim_path = "/apis/resource.k8s.io/v1/namespaces/team/resourceclaims/vf-claim"
+
         def status_devices():
-            claim = api.call("GET", "/apis/resource.k8s.io/v1/namespaces/team/resourceclaims/vf-claim")
-            return (claim.get("status") or {}).get("devices")
-        devices = wait_for(status_devices, "status.devices written")
+            return (api.call("GET", claim_path).get("status") or {}).get("devices")
+        devices = wait_for(status_devices, "status.devices written", node=node)
         assert [(d["driver"], d["pool"], d["device"]) for d in devices] == [(DRIVER, POOL, "0000-01-10-2")]
-        assert devices[0]["conditions"][0]["type"] == "Ready" and devices[0]["conditions"][0]["status"] == "True"
+        ready = devices[0]["conditions"][0]
+        assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "True", "Prepared")
         assert devices[0]["data"]["pciAddress"] == "0000:01:10.2"
         assert devices[0]["data"]["parameters"] == {"rdmaIsolation": True, "mtu": 9000}
-        applies = [r for r in api.requests() if r["method"] == "PATCH" and r["path"].endswith("/vf-claim/status")]
-        assert applies and applies[0]["contentType"] == "application/apply-patch+yaml"
-        assert applies[0]["query"] == {"fieldManager": DRIVER, "force": "true"}
+        assert devices[0]["data"]["attributes"]["resource.kubernetes.io/pciBusID"] == {"string": "0000:01:10.2"}
+        assert "networkData" not in devices[0]
+        def applies():
+            return [r for r in api.requests() if r["method"] == "PATCH" and r["path"] == claim_path + "/status"]
+        assert applies()[0]["contentType"] == "application/apply-patch+yaml"
+        assert applies()[0]["query"] == {"fieldManager": DRIVER, "force": "true"}
+
+        # Another driver's entry in the same claim is left alone throughout.
+        other = {"driver": "gpu.example.com", "pool": NODE, "device": "gpu-0",
+                 "conditions": [{"type": "Ready", "status": "True", "reason": "Prepared", "message": "",
+                                 "lastTransitionTime": "2026-12-06T00:00:00Z"}]}
+        api.call("PATCH", claim_path + "/status?fieldManager=gpu.example.com&force=true",
+                 {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim", "metadata": {"name": "vf-claim", "namespace": "team"},
+                  "status": {"devices": [other]}}, content_type="application/apply-patch+yaml")
+
+        # Our CNI attached the VF (its state record, as Tests/cni/test_dra.py shows our CNI
+        # writes it): the entry gets the pod's interface, addresses and MAC.
+        records = node.cni_state / "attachments"
+        records.mkdir(parents=True)
+        (records / "c0ffee-net1.json").write_text(json.dumps({
+            "version": 1, "phase": "added", "network": "dra-vfs", "containerID": "c0ffee", "ifname": "net1",
+            "netns": "/var/run/netns/p", "deviceID": "0000:01:10.2",
+            "result": {"cniVersion": "1.0.0",
+                       "interfaces": [{"name": "eth0", "sandbox": "/var/run/netns/p"},
+                                      {"name": "net1", "mac": "02:00:00:00:10:02", "sandbox": "/var/run/netns/p"}],
+                       "ips": [{"address": "10.244.1.5/24", "interface": 0}, {"address": "10.56.0.2/24", "interface": 1}]}}))
+        mine = lambda: [d for d in status_devices() or [] if d["driver"] == DRIVER]
+        attached = wait_for(lambda: [d for d in mine() if "networkData" in d], "networkData from the CNI record", node=node)
+        assert attached[0]["networkData"] == {"interfaceName": "net1", "ips": ["10.56.0.2/24"], "hardwareAddress": "02:00:00:00:10:02"}
+        assert attached[0]["conditions"] == devices[0]["conditions"]
+
+        # A retried Prepare and a restarted daemon: the same answer, the same status,
+        # nothing applied that changes it (lastTransitionTime stays).
+        count = len(applies())
+        assert prepare(channel, protos["dra_v1"], [("team", "vf-claim", uid)]).claims[uid].devices == response.devices
+    node.stop()
+    node.start()
+    wait_for(lambda: (node.registry / f"{DRIVER}-reg.sock").exists(), "the restarted daemon's registration socket", node=node)
+    info = register(node, protos)
+    with grpc.insecure_channel(f"unix://{info.endpoint}") as channel:
+        assert prepare(channel, protos["dra_v1"], [("team", "vf-claim", uid)]).claims[uid].devices == response.devices
+        wait_for(lambda: len(applies()) > count, "the restarted daemon's apply", node=node)
+        assert mine() == attached
+
+        # The CNI detached the VF: the interface and addresses go.
+        (records / "c0ffee-net1.json").unlink()
+        wait_for(lambda: all("networkData" not in d for d in mine()), "networkData removed", node=node)
 
         # The checkpoint the CNI reads names the pod the claim is reserved for.
         checkpoint = json.loads((node.plugin_dir / "checkpoint.json").read_text())
         assert [(c["uid"], c["pods"]) for c in checkpoint["claims"]] == [(uid, ["pod-uid-1"])]
 
+        # Unprepared while the claim stays allocated: our entries go, the GPU driver's stay.
         assert prepare(channel, protos["dra_v1"], [("team", "vf-claim", uid)], unprepare=True).claims[uid].error == ""
         assert not (node.state / "cdi" / f"{DRIVER}-{uid}.json").exists()
+        wait_for(lambda: status_devices() == [other], "our status.devices entries removed", node=node)
     assert api.rejected() == []
+
+
+def test_claim_status_is_retried_until_the_api_server_takes_it(cluster, protos):
+    api, node = cluster
+    node.start()
+    wait_for(lambda: api.slices() or None, "the pool's ResourceSlice")
+    uid = allocate_claim(api, "retried")
+    info = register(node, protos)
+    # The API server fails the claim's first three status applies.
+    path = "/apis/resource.k8s.io/v1/namespaces/team/resourceclaims/retried"
+    api.call("POST", "/_control/faults", {"faults": [{"status": 503, "path": path + "/status"}] * 3})
+    with grpc.insecure_channel(f"unix://{info.endpoint}") as channel:
+        assert prepare(channel, protos["dra_v1"], [("team", "retried", uid)]).claims[uid].error == ""
+    devices = wait_for(lambda: (api.call("GET", path).get("status") or {}).get("devices"), "status.devices after 503s",
+                       timeout=30, node=node)
+    assert devices[0]["conditions"][0]["status"] == "True"
+    answers = [r.get("answer") for r in api.requests() if r["method"] == "PATCH" and r["path"] == path + "/status"]
+    assert answers[:3] == [503, 503, 503] and answers[-1] == 200, answers
+    assert "status.devices not written (again in" in node.logs()
 
 
 def test_device_plugin_and_dra_pools_side_by_side(cluster):
