@@ -22,6 +22,9 @@ let executableLinking: [LinkerSetting] = [.unsafeFlags([
 /// no interpreter and no shared library at all. Nothing on its paths dlopens. The Swift
 /// runtime reads /proc/self at start, which every CNI caller's host has. Debug builds
 /// stay dynamic and position-dependent (-no-pie).
+/// The modules only the CNI links are optimized for size: its binary is copied to every
+/// node and kept under 8 MiB stripped (issue #19); most of its time is in the kernel.
+let cniOnly: [SwiftSetting] = [.unsafeFlags(["-Osize", "-Xfrontend", "-prespecialize-generic-metadata"], .when(configuration: .release))]
 let cniLinking: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-L", Context.packageDirectory + "/scripts/static-libstdc++"]),
     .unsafeFlags(["-static-executable"], .when(configuration: .release)),
@@ -110,11 +113,12 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["CNL", "HostDevices", "SystemSupport"], swiftSettings: libnlHeaders),
         // A JSON value, parser and printer: the CNI config and results, the device plugin's config and files.
         .target(name: "JSONValue"),
-        .target(name: "CNI", dependencies: ["JSONValue", "SystemSupport"]),
-        .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices", "DeviceInfoSpec", "DRACheckpoint", "SystemSupport"]),
+        .target(name: "CNI", dependencies: ["JSONValue", "SystemSupport"], swiftSettings: cniOnly),
+        .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices", "DeviceInfoSpec", "DRACheckpoint", "SystemSupport"],
+                swiftSettings: cniOnly),
 
-        .executableTarget(name: "sriov-rdma-cni", dependencies: ["CNI", "VFAttach", "SystemSupport"],
-                          linkerSettings: cniLinking),
+        .executableTarget(name: "sriov-rdma-cni", dependencies: ["CNI", "VFAttach", "Netlink", "SystemSupport", "CLinux"],
+                          swiftSettings: cniOnly, linkerSettings: cniLinking),
         // The latency benchmark engine behind rdma-lat: verbs ping-pong, exchange, statistics, report.
         .target(name: "RDMAPerf", dependencies: ["CIBVerbs", "CRDMACM", "CRDMAPerfSupport", "JSONValue", "SystemSupport"]),
 
