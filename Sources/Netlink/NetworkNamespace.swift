@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 import SystemSupport
 
 /// A network namespace held open by a file descriptor: a CNI_NETNS path, the calling
@@ -71,14 +72,51 @@ public final class NetworkNamespace: @unchecked Sendable, CustomStringConvertibl
     }
 
     /// Runs `body` on a thread of its own that has entered this namespace, so sockets
-    /// it opens and /proc/sys/net files it writes belong to this namespace.
+    /// it opens and /proc/sys/net files it writes belong to this namespace. When the
+    /// calling thread is in this namespace already, `body` runs on it: entering the
+    /// namespace it is in would change nothing, and a thread costs a CNI call more than
+    /// all of its own work on this side (issue #19). `body` must not change the
+    /// thread's namespace itself.
     public func run<T>(_ body: () throws -> T) throws -> T {
-        try onDedicatedThread {
+        if isCallingThreadsNamespace { return try body() }
+        if Self.entersOnCallingThread.load(ordering: .relaxed) { return try runOnCallingThread(body) }
+        return try onDedicatedThread {
             guard setns(descriptor, CLONE_NEWNET) == 0 else {
                 throw NetlinkError(operation: "enter network namespace", device: name, errno: errno)
             }
             return try body()
         }
+    }
+
+    /// Set by a single-threaded process (the CNI plugin) before it opens a namespace:
+    /// `run` then enters the namespace on the calling thread and returns to the
+    /// thread's own before it returns, instead of starting a thread (a clone, a stack
+    /// and its teardown were a tenth of a CNI call's CPU, issue #19). Never in the
+    /// daemon: another thread must not see this one in a foreign namespace.
+    public static let entersOnCallingThread = Atomic<Bool>(false)
+
+    private func runOnCallingThread<T>(_ body: () throws -> T) throws -> T {
+        let home = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        guard home >= 0 else {
+            throw NetlinkError(operation: "open network namespace", device: "this thread's netns", errno: errno)
+        }
+        defer { close(home) }
+        guard setns(descriptor, CLONE_NEWNET) == 0 else {
+            throw NetlinkError(operation: "enter network namespace", device: name, errno: errno)
+        }
+        defer {
+            // Going on in the pod's namespace would act on the wrong interfaces; setns to
+            // a namespace held open, with the privilege just used, does not fail.
+            if setns(home, CLONE_NEWNET) != 0 { fatalError("cannot return from network namespace \(name): errno \(errno)") }
+        }
+        return try body()
+    }
+
+    /// The calling thread is in this namespace.
+    public var isCallingThreadsNamespace: Bool {
+        var info = stat()
+        guard let mine = identity, stat("/proc/thread-self/ns/net", &info) == 0 else { return false }
+        return mine == [UInt64(info.st_dev), UInt64(info.st_ino)]
     }
 
     /// Two descriptors name the same namespace when their nsfs inodes match.

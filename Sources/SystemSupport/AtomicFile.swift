@@ -49,7 +49,8 @@ public func writeFileAtomically(_ bytes: some Collection<UInt8>, to path: String
     if case .failure(let error) = Result(catching: { () throws(Errno) in try file.writeAll(bytes) }) {
         failure = FileOperationError(operation: "writing", path: temporary, errno: error)
     }
-    if failure == nil && fchmod(fd, mode) != 0 {
+    // mkostemp(3) created it 0600.
+    if failure == nil && mode != 0o600 && fchmod(fd, mode) != 0 {
         failure = FileOperationError(operation: "setting the mode of", path: temporary, errno: .current)
     }
     file.close()
@@ -65,6 +66,8 @@ public func writeFileAtomically(_ bytes: some Collection<UInt8>, to path: String
 /// Creates `path` with `mode`, and any missing parent with `parentMode` (nil: `mode`
 /// too); an existing directory is fine. A failure names the directory it stopped at.
 public func createDirectories(_ path: String, mode: mode_t = 0o755, parentMode: mode_t? = nil) throws(FileOperationError) {
+    // Usually there already, or only the last is missing: one mkdir, not one per component.
+    if mkdir(path, mode) == 0 || errno == EEXIST { return }
     let components = path.split(separator: "/")
     var built = path.hasPrefix("/") ? "" : "."
     for (index, component) in components.enumerated() {

@@ -30,32 +30,42 @@ public struct FileDescriptor: Hashable, Sendable {
     }
 
     /// Everything up to the end of the file.
-    public func readAll(chunkSize: Int = 64 * 1024) throws(Errno) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: chunkSize)
-        while true {
-            let count = try chunk.withUnsafeMutableBytes { raw in Result { () throws(Errno) in try read(into: raw) } }.get()
-            if count == 0 { return bytes }
-            bytes += chunk[0..<count]
-        }
+    public func readAll(chunkSize: Int = 4096) throws(Errno) -> [UInt8] {
+        try readToEnd(limit: nil, initialCapacity: chunkSize)!
     }
 
     /// Everything up to the end of the file when that is at most `limit` bytes; nil when
     /// there is more. Reading stops at `limit` + 1 bytes, so an endless source (a
     /// pipe that is never closed on a writer that keeps writing, /dev/zero) costs
     /// `limit` bytes of memory and no more.
-    public func readAll(limit: Int, chunkSize: Int = 64 * 1024) throws(Errno) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: min(chunkSize, limit + 1))
-        while bytes.count <= limit {
-            let wanted = min(chunk.count, limit + 1 - bytes.count)
-            let count = try chunk.withUnsafeMutableBytes { raw in
-                Result { () throws(Errno) in try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[..<wanted])) }
-            }.get()
-            if count == 0 { return bytes }
-            bytes += chunk[0..<count]
+    public func readAll(limit: Int, chunkSize: Int = 4096) throws(Errno) -> [UInt8]? {
+        try readToEnd(limit: limit, initialCapacity: chunkSize)
+    }
+
+    /// Reads into an uninitialized buffer that starts at `initialCapacity` and doubles
+    /// when full: a small file (sysfs, a state record) costs one buffer of a page and
+    /// no zeroing (a zeroed 64 KiB chunk per read was 16 page faults and a memset in
+    /// every CNI call, issue #19).
+    private func readToEnd(limit: Int?, initialCapacity: Int) throws(Errno) -> [UInt8]? {
+        let ceiling = limit.map { $0 + 1 } ?? Int.max
+        var capacity = max(1, min(initialCapacity, ceiling))
+        var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+        defer { buffer.deallocate() }
+        var count = 0
+        while true {
+            if count == capacity {
+                if count >= ceiling { return nil }
+                let larger = min(capacity * 2, ceiling)
+                let grown = UnsafeMutableRawPointer.allocate(byteCount: larger, alignment: 1)
+                grown.copyMemory(from: buffer, byteCount: count)
+                buffer.deallocate()
+                buffer = grown
+                capacity = larger
+            }
+            let read = try read(into: UnsafeMutableRawBufferPointer(start: buffer + count, count: capacity - count))
+            if read == 0 { return Array(UnsafeRawBufferPointer(start: buffer, count: count)) }
+            count += read
         }
-        return nil
     }
 
     /// One write(2): the count written.

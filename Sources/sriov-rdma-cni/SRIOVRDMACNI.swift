@@ -1,4 +1,6 @@
+import CLinux
 import CNI
+import Netlink
 import VFAttach
 #if canImport(Glibc)
 import Glibc
@@ -39,6 +41,12 @@ enum SRIOVRDMACNI {
         """
 
     static func main() {
+        // One malloc arena: the short-lived thread that opens a socket inside the pod's
+        // namespace would otherwise get an arena of its own (a 64 MiB reservation,
+        // trimmed and torn down) for a few allocations.
+        _ = mallopt(M_ARENA_MAX, 1)
+        // Single-threaded: namespaces are entered on this thread (NetworkNamespace.run).
+        NetworkNamespace.entersOnCallingThread.store(true, ordering: .relaxed)
         let variables = processEnvironment()
         if variables["CNI_COMMAND"] != nil {
             let output = CNISkeleton.run(SRIOVRDMAPlugin(host: AttachHost.fromEnvironment(variables)),

@@ -22,6 +22,20 @@ final class LoggerAndInputTests: XCTestCase {
         do { _ = try logger(path); return nil } catch { return error }
     }
 
+    /// The timestamp's date is computed without gmtime_r: it agrees with it from before
+    /// 1970 to past 2100, leap years and centuries included.
+    func testTimestampDatesAgreeWithGmtime() {
+        for days in stride(from: -800_000, through: 800_000, by: 97) + [-1, 0, 59, 60, 11_016, 11_017, 47_540] {
+            var seconds = time_t(days * 86_400)
+            var parts = tm()
+            gmtime_r(&seconds, &parts)
+            let date = CNILogger.civilDate(daysSinceEpoch: days)
+            XCTAssertEqual([date.year, date.month, date.day],
+                           [Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday)], "day \(days)")
+        }
+        XCTAssertNotNil(CNILogger.timestamp().wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/))
+    }
+
     func testAMissingLogFileIsCreatedPrivateAndWrittenTo() throws {
         let path = directory + "/sub.log"
         let log = try logger(path)

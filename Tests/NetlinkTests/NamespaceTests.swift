@@ -22,6 +22,32 @@ final class NamespaceTests: XCTestCase {
         XCTAssertFalse(try NetworkNamespace.current().isSame(as: namespace))
     }
 
+    /// The calling thread's own namespace needs no thread; a single-threaded process (the
+    /// CNI) enters a foreign one on its own thread and is back in its own afterwards.
+    func testRunStaysOnTheCallingThreadWhenItCan() throws {
+        let own = try NetworkNamespace.current()
+        let me = pthread_self()
+        XCTAssertTrue(own.isCallingThreadsNamespace)
+        XCTAssertEqual(try own.run { pthread_self() }, me)
+
+        let scratch = try ScratchNamespace("runhere")
+        defer { scratch.remove() }
+        let namespace = try NetworkNamespace.open(path: scratch.path)
+        XCTAssertFalse(namespace.isCallingThreadsNamespace)
+        XCTAssertNotEqual(try namespace.run { pthread_self() }, me)
+        NetworkNamespace.entersOnCallingThread.store(true, ordering: .relaxed)
+        defer { NetworkNamespace.entersOnCallingThread.store(false, ordering: .relaxed) }
+        let (thread, inside) = try namespace.run { (pthread_self(), try NetworkNamespace.current()) }
+        XCTAssertEqual(thread, me)
+        XCTAssertTrue(inside.isSame(as: namespace))
+        XCTAssertTrue(try NetworkNamespace.current().isSame(as: own))
+        // A failing body leaves the thread at home too.
+        XCTAssertThrowsError(try namespace.run { throw NetlinkError(operation: "test", device: "x", errno: EIO) })
+        XCTAssertTrue(try NetworkNamespace.current().isSame(as: own))
+        XCTAssertEqual(try RouteNetlink(in: namespace).links().map(\.name), ["lo"])
+        XCTAssertTrue(try NetworkNamespace.current().isSame(as: own))
+    }
+
     func testOpenRejectsMissingPathsAndNonNamespaceFiles() {
         XCTAssertThrowsError(try NetworkNamespace.open(path: "/var/run/netns/no-such-netns-here")) { error in
             XCTAssertEqual((error as! NetlinkError).errno, ENOENT)
