@@ -15,9 +15,15 @@ public final class NetworkNamespace: @unchecked Sendable, CustomStringConvertibl
     /// The path it was opened from, or what it is ("temporary netns"), for messages.
     public let name: String
 
+    /// The nsfs inode (device, inode number), read once: a descriptor names one
+    /// namespace for its whole life.
+    let identity: [UInt64]?
+
     init(descriptor: Int32, name: String) {
         self.descriptor = descriptor
         self.name = name
+        var info = stat()
+        identity = fstat(descriptor, &info) == 0 ? [UInt64(info.st_dev), UInt64(info.st_ino)] : nil
     }
 
     deinit { close(descriptor) }
@@ -56,9 +62,14 @@ public final class NetworkNamespace: @unchecked Sendable, CustomStringConvertibl
         return NetworkNamespace(descriptor: file.rawValue, name: name)
     }
 
-    /// The namespace the calling thread is in.
+    /// The namespace the calling thread is in. The kernel's own path: opened as it is,
+    /// without the checks a path from the runtime gets.
     public static func current() throws -> NetworkNamespace {
-        try open(path: "/proc/thread-self/ns/net", name: "this process's netns")
+        let descriptor = openFile("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw NetlinkError(operation: "open network namespace", device: "this process's netns", errno: errno)
+        }
+        return NetworkNamespace(descriptor: descriptor, name: "this process's netns")
     }
 
     /// A new, empty namespace (only `lo`, down), alive while the returned object is.
@@ -96,7 +107,7 @@ public final class NetworkNamespace: @unchecked Sendable, CustomStringConvertibl
     public static let entersOnCallingThread = Atomic<Bool>(false)
 
     private func runOnCallingThread<T>(_ body: () throws -> T) throws -> T {
-        let home = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        let home = openFile("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
         guard home >= 0 else {
             throw NetlinkError(operation: "open network namespace", device: "this thread's netns", errno: errno)
         }
@@ -125,9 +136,7 @@ public final class NetworkNamespace: @unchecked Sendable, CustomStringConvertibl
         return mine == theirs
     }
 
-    var identity: [UInt64]? {
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { return nil }
-        return [UInt64(info.st_dev), UInt64(info.st_ino)]
-    }
 }
+
+/// open(2), which `NetworkNamespace.open` hides inside the type.
+private func openFile(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
