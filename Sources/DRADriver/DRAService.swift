@@ -22,11 +22,11 @@ public final class DRAService: Sendable {
         public var pluginDirectory: String
         /// Where claim CDI specs go (`/var/run/cdi`).
         public var cdiDirectory: String
-        /// Our CNI's state directory (its `stateDir`, `/var/lib/cni/sriov-rdma` unless a
+        /// Our CNI's state directory (its `stateDir`, `/run/sriov-rdma/cni` unless a
         /// network sets another): its records give the claims' `networkData`. Nil: none.
         public var cniStateDirectory: String?
 
-        public static let defaultCNIStateDirectory = "/var/lib/cni/sriov-rdma"
+        public static let defaultCNIStateDirectory = "/run/sriov-rdma/cni"
 
         public init(names: DRANames, pluginsRegistryDirectory: String, pluginDirectory: String, cdiDirectory: String,
                     cniStateDirectory: String? = nil) {

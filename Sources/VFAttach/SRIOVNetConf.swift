@@ -32,7 +32,13 @@ public struct SRIOVNetConf: Sendable {
     /// The InfiniBand keys of a `"type": "ib-sriov"` network; nil for Ethernet types.
     public var infiniBand: InfiniBandConf?
 
-    public static let defaultStateDir = "/var/lib/cni/sriov-rdma"
+    /// On /run (tmpfs): the records describe kernel objects (pod namespaces, VFs in
+    /// them, PF settings) that a reboot ends, so they end with it, and a stale record
+    /// never outlives a reboot to claim a VF; and a record costs a tmpfs inode, not a
+    /// journaled ext4 one (a tenth of an ADD+DEL's CPU, issue #19).
+    public static let defaultStateDir = "/run/sriov-rdma/cni"
+    /// Earlier builds' default: its records are moved to `defaultStateDir` (`LegacyState`).
+    public static let legacyStateDir = "/var/lib/cni/sriov-rdma"
 
     /// Whether any setting needs the PF (the device must be a VF).
     public var needsPF: Bool {

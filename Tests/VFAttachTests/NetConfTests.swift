@@ -36,7 +36,7 @@ final class NetConfTests: XCTestCase {
         XCTAssertEqual(conf.maxTxRate, 100)
         XCTAssertEqual(conf.mtu, 9000)
         XCTAssertTrue(conf.rdmaIsolation)
-        XCTAssertEqual(conf.stateDir, "/var/lib/cni/sriov-rdma")
+        XCTAssertEqual(conf.stateDir, "/run/sriov-rdma/cni")
         XCTAssertEqual(conf.vfSettings, [.vlan, .mac, .rate, .spoofCheck, .trust, .linkState])
     }
 

@@ -96,7 +96,7 @@ def test_flags_are_ones_run_accepts_and_paths_are_kubelets(dra):
     # The CNI's records on the host (its default stateDir), read for the claims' networkData.
     mount, volume = mount_for(dra, given["--cni-state-dir"])
     assert (mount["mountPath"], volume["hostPath"]["path"], mount.get("readOnly")) == (
-        "/var/lib/cni/sriov-rdma", "/var/lib/cni/sriov-rdma", True)
+        "/run/sriov-rdma/cni", "/run/sriov-rdma/cni", True)
     env = {e["name"]: e for e in container(dra)["env"]}
     assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
 
@@ -211,4 +211,4 @@ def test_example_claim_is_valid_and_asks_what_the_driver_publishes(dra, examples
     netconf = json.loads(network["spec"]["config"])
     checkpoint = posixpath.join(flags(dra)["--dra-plugin-dir"], "checkpoint.json")
     assert (netconf["type"], netconf["dra"]["checkpoint"]) == ("sriov-rdma", checkpoint)
-    assert netconf.get("stateDir", "/var/lib/cni/sriov-rdma") == flags(dra)["--cni-state-dir"]
+    assert netconf.get("stateDir", "/run/sriov-rdma/cni") == flags(dra)["--cni-state-dir"]

@@ -72,7 +72,7 @@ def inner(args) -> None:
     plugins = {
         "ours": (args.ours, dict(base_env, SRIOV_RDMA_SYSFS_ROOT=str(work / "sys")),
                  {"cniVersion": "1.0.0", "name": "bench", "type": "sriov-rdma", "deviceID": VF_ADDRESS,
-                  "stateDir": str(work / "state")}),
+                  "stateDir": args.state}),
         "peer": (str(PEER), dict(base_env),
                  {"cniVersion": "1.0.0", "name": "bench", "type": "host-device", "device": "vf0"}),
     }
@@ -133,6 +133,8 @@ def outer(args) -> None:
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:4]}"
     host, pod = f"cnib-h{tag}", f"cnib-p{tag}"
     work = Path(tempfile.mkdtemp(prefix="cni-bench-"))
+    # The plugin's state where its default stateDir is: tmpfs (/run).
+    state = Path(tempfile.mkdtemp(prefix="cni-bench-state-", dir="/run"))
     load_start = os.getloadavg()[0]
     started = time.time()
     try:
@@ -141,7 +143,7 @@ def outer(args) -> None:
         ip("-n", host, "link", "add", "name", "vf0", "address", "02:56:0a:00:00:00", "type", "veth", "peer", "name", "vf0peer")
         ip("-n", host, "link", "set", "vf0", "up")
         make_sysfs(work / "sys", "vf0", "02:56:0a:00:00:00")
-        command = ["ip", "netns", "exec", host, sys.executable, __file__, "--inner", "--work", str(work), "--pod", pod,
+        command = ["ip", "netns", "exec", host, sys.executable, __file__, "--inner", "--work", str(work), "--state", str(state), "--pod", pod,
                    "--ours", str(ours), "--iterations", str(args.iterations), "--warmup", str(args.warmup),
                    "--version-calls", str(args.version_calls)] + (["--ipam"] if args.ipam else [])
         result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
@@ -152,6 +154,7 @@ def outer(args) -> None:
         ip("netns", "del", pod, check=False)
         ip("netns", "del", host, check=False)
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
     report = render(args, samples, load_start, os.getloadavg()[0], time.time() - started)
     print(report)
     if args.record:
@@ -186,6 +189,7 @@ def render(args, samples, load_start, load_end, seconds) -> str:
         f"1-min load average {load_start:.2f} at start, {load_end:.2f} at the end; {seconds:.0f} s in all",
         f"- ours: `{os.path.relpath(args.ours, Path(__file__).resolve().parents[2])}` (release, fully static); peer: `{PEER}` (containernetworking-plugins {peer_version})",
         f"- Work: one veth end (VF stand-in) from a scratch host netns into a scratch pod netns and back; "
+        f"our state records on tmpfs under /run, as the default stateDir; "
         f"{'host-local IPAM for both' if args.ipam else 'no IPAM'}; {args.warmup} warm-up pairs each, "
         f"then {args.iterations} timed ADD+DEL pairs per plugin alternating call by call; {args.version_calls} VERSION calls each, alternating",
         "",
@@ -221,6 +225,7 @@ def main() -> None:
     parser.add_argument("--record", help="append the report to this file")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
+    parser.add_argument("--state", help=argparse.SUPPRESS)
     parser.add_argument("--pod", help=argparse.SUPPRESS)
     args = parser.parse_args()
     inner(args) if args.inner else outer(args)
