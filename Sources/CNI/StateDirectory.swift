@@ -16,7 +16,9 @@ public struct StateDirectory: Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// Creates the directory and `subdirectories` (mode 0700) when missing.
+    /// Creates the directory and `subdirectories` (mode 0700) when missing. `write` and
+    /// `lock` create what they need themselves; this is for callers that must know the
+    /// directory is usable (STATUS).
     public func prepare(_ subdirectories: [String] = []) throws(CNIError) {
         try Self.makeDirectories(path)
         for name in subdirectories { try Self.makeDirectories(path + "/" + name) }
@@ -32,15 +34,34 @@ public struct StateDirectory: Sendable {
 
     func file(_ name: String) -> String { path + "/" + name }
 
+    /// Runs `attempt` once more after creating the directory of `name` (mode 0700) when
+    /// it failed with ENOENT: the directories are made when first needed, not checked
+    /// at every call (a mkdir each is a system call per subdirectory per CNI call).
+    private func withDirectory<T>(of name: String, _ attempt: () throws(CNIError) -> T,
+                                  missing: (CNIError) -> Bool) throws(CNIError) -> T {
+        do {
+            return try attempt()
+        } catch where missing(error) {
+            let directory = file(name).split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            try Self.makeDirectories(directory)
+            return try attempt()
+        }
+    }
+
     /// Replaces `name` with `json` so that a reader sees the old or the new record,
     /// never a torn one.
     public func write(_ name: String, _ json: JSON) throws(CNIError) {
         let target = file(name)
-        do throws(FileOperationError) {
-            try writeFileAtomically((json.prettyPrinted + "\n").utf8, to: target, mode: 0o600)
-        } catch {
-            throw CNIError(.stateFailed, "cannot write state file \(target)", details: error.errno.description)
-        }
+        let text = json.prettyPrinted + "\n"
+        var directoryMissing = false
+        try withDirectory(of: name, { () throws(CNIError) in
+            do throws(FileOperationError) {
+                try writeFileAtomically(text.utf8, to: target, mode: 0o600)
+            } catch {
+                directoryMissing = error.errno == .noSuchFile
+                throw CNIError(.stateFailed, "cannot write state file \(target)", details: error.errno.description)
+            }
+        }, missing: { _ in directoryMissing })
     }
 
     /// The record `name`, nil when there is none. A record that is not JSON is an error.
@@ -90,10 +111,15 @@ public struct StateDirectory: Sendable {
     /// `timeout`. A timeout is error 11: the runtime should try again later.
     public func lock(_ name: String, timeout: Duration, purpose: String) throws(CNIError) -> FileLock {
         let target = file(name)
-        let fd = open(target, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw CNIError(.stateFailed, "cannot open lock file \(target)", details: String(cString: strerror(errno)))
-        }
+        var directoryMissing = false
+        let fd = try withDirectory(of: name, { () throws(CNIError) -> Int32 in
+            let fd = open(target, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                directoryMissing = errno == ENOENT
+                throw CNIError(.stateFailed, "cannot open lock file \(target)", details: String(cString: strerror(errno)))
+            }
+            return fd
+        }, missing: { _ in directoryMissing })
         let deadline = MonotonicInstant.now + timeout
         var pause = Duration.milliseconds(1)  // doubling to 32 ms
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {

@@ -40,7 +40,7 @@ public func readFile(_ path: String) throws(FileOperationError) -> [UInt8] {
 /// a writer killed before the rename can be told from a live writer's and removed
 /// (`removeAbandonedTemporaryFiles`).
 public func writeFileAtomically(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644) throws(FileOperationError) {
-    var template = Array(temporaryFileTemplate(for: path, writer: getpid()).utf8CString)
+    var template = Array(temporaryFileTemplate(for: path, writer: processID).utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkostemp($0.baseAddress!, O_CLOEXEC) }
     guard fd >= 0 else { throw FileOperationError(operation: "creating a file next to", path: path, errno: .current) }
     let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }

@@ -4,6 +4,10 @@ import Glibc
 import Musl
 #endif
 
+/// This process's pid, asked once (glibc no longer caches getpid(2)). A forked child
+/// that writes files execs first (ChildProcess), so it never sees its parent's.
+let processID = getpid()
+
 /// The mkostemp(3) template of `writeFileAtomically`'s temporary for `path`:
 /// `<path>.tmp<pid>.XXXXXX`.
 func temporaryFileTemplate(for path: String, writer: pid_t) -> String {

@@ -37,11 +37,10 @@ struct AttachVF {
         var ipam: PluginDelegate?
         if let type = call.config.ipamType { ipam = try PluginDelegate(type: type, environment: environment) }
         let state = StateDirectory(path: conf.stateDir)
-        try state.prepare(["attachments", "allocations", "locks"])
-
+        // A temporary left by a killed call is swept by DEL and GC, not here: two
+        // directory listings in every ADD for a file that is rarely there.
         let lock = try state.lock("locks/\(address).lock", timeout: host.lockTimeout, purpose: "VF \(address)")
         defer { withExtendedLifetime(lock) {} }
-        state.removeAbandonedTemporaries(in: ["attachments", "allocations"], logger: logger)
 
         var rollback = Rollback(faultInjection: faultInjection)
         do {

@@ -40,7 +40,6 @@ struct DetachVF {
         var lock: FileLock?
         if let deviceID {
             do {
-                try state.prepare(["attachments", "allocations", "locks"])
                 lock = try state.lock("locks/\(deviceID).lock", timeout: host.lockTimeout, purpose: "VF \(deviceID)")
             } catch let error where error.code == CNIError.Code.tryAgainLater.rawValue {
                 throw error

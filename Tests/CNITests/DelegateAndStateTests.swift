@@ -116,6 +116,24 @@ final class DelegateAndStateTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: log, encoding: .utf8).contains("removed \(work.path)/state/\(dead), left by a call that has ended"))
     }
 
+    /// No mkdir per call: a record or lock whose directory is missing makes it (0700).
+    func testWriteAndLockMakeTheirDirectoriesWhenMissing() throws {
+        let state = StateDirectory(path: work.path + "/fresh/state")
+        try state.write("attachments/c1-net1.json", .object([("phase", .string("adding"))]))
+        XCTAssertEqual(try state.read("attachments/c1-net1.json")?["phase"], .string("adding"))
+        let lock = try state.lock("locks/0000:00:0a.0.lock", timeout: .seconds(1), purpose: "test")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: lock.path))
+        for directory in ["fresh/state", "fresh/state/attachments", "fresh/state/locks"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: work.path + "/" + directory)[.posixPermissions] as? Int
+            XCTAssertEqual(mode, 0o700, directory)
+        }
+        // A path that cannot be a directory still fails, naming the file.
+        FileManager.default.createFile(atPath: work.path + "/plain", contents: Data())
+        XCTAssertThrowsError(try StateDirectory(path: work.path + "/plain").write("a/b.json", .null)) { error in
+            XCTAssertTrue("\(error)".contains("plain"), "\(error)")
+        }
+    }
+
     func testALockHeldElsewhereTimesOutAsTryAgainLater() throws {
         let state = StateDirectory(path: work.path)
         do {
