@@ -117,6 +117,11 @@ public final class RouteNetlink {
         socket = try NetlinkSocket(protocol: NETLINK_ROUTE, namespace: namespace)
     }
 
+    /// Tests: a socket whose receive buffer starts at `bufferSize` bytes.
+    init(in namespace: NetworkNamespace?, bufferSize: Int) throws {
+        socket = try NetlinkSocket(protocol: NETLINK_ROUTE, namespace: namespace, bufferSize: bufferSize)
+    }
+
     /// Where this socket acts, for messages.
     public var namespaceName: String { socket.namespaceName }
 

@@ -1,4 +1,5 @@
 internal import CNL
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,41 +13,39 @@ struct NetlinkReply {
 }
 
 /// A netlink socket of one protocol (NETLINK_ROUTE, NETLINK_RDMA) bound to one
-/// network namespace: the socket is created by a thread inside that namespace, and
-/// afterwards every request on it, from any thread, acts in that namespace. libnl
-/// owns the socket (nl_socket_set_fd) and numbers and sends the messages.
+/// network namespace: the socket is created inside that namespace (NetworkNamespace.run),
+/// and afterwards every request on it, from any thread, acts in that namespace. libnl
+/// builds the messages; this type numbers, sends and receives them on its descriptor
+/// itself: one send(2) per request and one recv(2) per reply datagram (libnl's peeking
+/// receive read every datagram twice, and adopting a descriptor cost it three more
+/// system calls; the CNI counts them, issue #19).
 final class NetlinkSocket {
-    private let handle: OpaquePointer
+    private let descriptor: Int32
     /// Where the socket lives, for error messages.
     let namespaceName: String
+    private var nextSequence: UInt32
+    /// Reply datagrams are received here; it grows when one did not fit (a PF with
+    /// hundreds of VFs), and the request is sent again.
+    private var buffer: UnsafeMutableRawBufferPointer
 
-    init(protocol netlinkProtocol: Int32, namespace: NetworkNamespace?) throws {
-        let fd: Int32
+    static let initialBufferSize = 64 * 1024
+
+    init(protocol netlinkProtocol: Int32, namespace: NetworkNamespace?, bufferSize: Int = initialBufferSize) throws {
         if let namespace {
-            fd = try namespace.run { try Self.openBound(netlinkProtocol) }
+            descriptor = try namespace.run { try Self.openBound(netlinkProtocol) }
             namespaceName = namespace.name
         } else {
-            fd = try Self.openBound(netlinkProtocol)
+            descriptor = try Self.openBound(netlinkProtocol)
             namespaceName = "this process's netns"
         }
-        guard let socket = nl_socket_alloc() else {
-            close(fd)
-            throw NetlinkError(operation: "allocate a libnl socket", device: "libnl", errno: ENOMEM)
-        }
-        let result = nl_socket_set_fd(socket, netlinkProtocol, fd)
-        guard result >= 0 else {
-            nl_socket_free(socket)
-            close(fd)
-            throw NetlinkError(operation: "adopt a netlink socket", device: "libnl", errno: EINVAL,
-                               kernelMessage: String(cString: nl_geterror(result)))
-        }
-        // Replies to dumps (a PF with many VFs) can exceed one page: let libnl peek at
-        // the size first.
-        nl_socket_enable_msg_peek(socket)
-        handle = socket
+        nextSequence = UInt32(truncatingIfNeeded: time(nil))
+        buffer = .allocate(byteCount: bufferSize, alignment: 8)
     }
 
-    deinit { nl_socket_free(handle) }  // closes the descriptor
+    deinit {
+        close(descriptor)
+        buffer.deallocate()
+    }
 
     private static func openBound(_ netlinkProtocol: Int32) throws -> Int32 {
         let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), netlinkProtocol)
@@ -87,28 +86,68 @@ final class NetlinkSocket {
     }
 
     private func exchange(_ message: NetlinkMessage, dump: Bool, operation: String, device: String) throws -> [NetlinkReply] {
-        let sent = nl_send_auto(handle, message.pointer)
-        guard sent >= 0 else {
-            throw NetlinkError(operation: operation, device: device, errno: EIO,
-                               kernelMessage: "send: " + String(cString: nl_geterror(sent)))
+        let header = nlmsg_hdr(message.pointer)!
+        var resent = false
+        while true {
+            nextSequence &+= 1
+            let sequence = nextSequence
+            header.pointee.nlmsg_seq = sequence
+            header.pointee.nlmsg_pid = 0
+            header.pointee.nlmsg_flags |= UInt16(NLM_F_REQUEST)
+            let length = Int(header.pointee.nlmsg_len)
+            let sent = retryingOnInterrupt { send(descriptor, UnsafeRawPointer(header), length, 0) }
+            guard sent == length else {
+                throw NetlinkError(operation: operation, device: device, errno: sent < 0 ? errno : EIO,
+                                   kernelMessage: sent < 0 ? nil : "send: \(sent) of \(length) bytes sent")
+            }
+            var replies: [NetlinkReply] = []
+            var truncatedAt: Int?
+            var finished = false
+            while !finished {
+                // MSG_TRUNC: the datagram's real length even when it did not fit. After a
+                // datagram was lost, what is left of the exchange is drained without
+                // waiting: the kernel queues the next part of a dump as this one is read.
+                let count = receive(waiting: truncatedAt == nil)
+                guard count >= 0 else {
+                    if truncatedAt != nil && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
+                    throw NetlinkError(operation: operation, device: device, errno: errno)
+                }
+                guard count > 0 else {
+                    throw NetlinkError(operation: operation, device: device, errno: EIO, kernelMessage: "receive: the socket was closed")
+                }
+                if count > buffer.count || truncatedAt != nil {
+                    truncatedAt = max(truncatedAt ?? 0, count)
+                    continue
+                }
+                let bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                finished = try Self.parse(bytes[...], sequence: sequence, dump: dump, into: &replies,
+                                          operation: operation, device: device) ?? false
+            }
+            guard let needed = truncatedAt else { return replies }
+            guard !resent else {
+                throw NetlinkError(operation: operation, device: device, errno: EMSGSIZE,
+                                   kernelMessage: "a reply of \(needed) bytes did not fit in \(buffer.count)")
+            }
+            resent = true
+            buffer.deallocate()
+            buffer = .allocate(byteCount: max(needed, buffer.count) * 2, alignment: 8)
         }
-        let sequence = message.sequence
-        var replies: [NetlinkReply] = []
+    }
+
+    /// One datagram from the kernel into `buffer`: its full length (which may exceed the
+    /// buffer), or -1 with errno set.
+    private func receive(waiting: Bool) -> Int {
         while true {
             var peer = sockaddr_nl()
-            var buffer: UnsafeMutablePointer<UInt8>?
-            let count = nl_recv(handle, &peer, &buffer, nil)
-            guard count > 0, let buffer else {
-                free(buffer)
-                throw NetlinkError(operation: operation, device: device, errno: EIO,
-                                   kernelMessage: "receive: " + String(cString: nl_geterror(count)))
+            var peerLength = socklen_t(MemoryLayout<sockaddr_nl>.size)
+            let flags = Int32(MSG_TRUNC) | (waiting ? 0 : Int32(MSG_DONTWAIT))
+            let count = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                    retryingOnInterrupt { recvfrom(descriptor, buffer.baseAddress, buffer.count, flags, address, &peerLength) }
+                }
             }
-            let bytes = Array(UnsafeBufferPointer(start: buffer, count: Int(count)))
-            free(buffer)
-            if let finished = try Self.parse(bytes[...], sequence: sequence, dump: dump, into: &replies,
-                                             operation: operation, device: device), finished {
-                return replies
-            }
+            if count >= 0 && peer.nl_pid != 0 { continue }  // only the kernel answers
+            return count
         }
     }
 
