@@ -16,17 +16,9 @@ let executableLinking: [LinkerSetting] = [.unsafeFlags([
     "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
     "-L", Context.packageDirectory + "/scripts/static-libstdc++",
 ])]
-/// Modules on the CNI's path that the daemon shares: concrete generic types (an array
-/// of a struct, a dictionary of strings) by direct metadata accessors rather than by
-/// mangled names, which the runtime demangles, and whose conformances it looks up by
-/// scanning every conformance record, at first use in each process: a third of the
-/// CNI's user time in a call was that (issue #19). The code is a little larger.
-let directMetadataFlags = ["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]
-let cniPath: [SwiftSetting] = [.unsafeFlags(directMetadataFlags, .when(configuration: .release))]
-/// The modules only the CNI links are optimized for size as well: its binary is copied
-/// to every node and kept under 8 MiB stripped (issue #19); most of its time is in the kernel.
-let cniOnly: [SwiftSetting] = [.unsafeFlags(["-Osize", "-Xfrontend", "-prespecialize-generic-metadata"] + directMetadataFlags,
-                                              .when(configuration: .release))]
+/// The modules only the CNI links are optimized for size: its binary is copied to every
+/// node and kept under 8 MiB stripped (issue #19); most of its time is in the kernel.
+let cniOnly: [SwiftSetting] = [.unsafeFlags(["-Osize", "-Xfrontend", "-prespecialize-generic-metadata"], .when(configuration: .release))]
 /// sriov-rdma-cni runs on every node's host, whatever its distribution (RHEL 8/9,
 /// RHCOS, Amazon Linux, Ubuntu 20.04 have older glibc than this machine): the release
 /// build is a fully static executable, linked against glibc's static libraries, with
@@ -72,15 +64,15 @@ let package = Package(
 
         // The POSIX layer: file descriptors with EINTR retried in one place, atomic file
         // writes, named threads.
-        .target(name: "SystemSupport", dependencies: ["CLinux"], swiftSettings: cniPath),
-        .target(name: "HostDevices", dependencies: ["CLinux", "SystemSupport"], swiftSettings: cniPath),
+        .target(name: "SystemSupport", dependencies: ["CLinux"]),
+        .target(name: "HostDevices", dependencies: ["CLinux", "SystemSupport"]),
         // libpci's pci.ids names for `discover`, apart so that nothing else links libpci.
         .target(name: "PCIDatabase", dependencies: ["CPCI", "HostDevices"]),
         // libibverbs's port facts and GID tables for `discover`, apart so that the CNI plugin
         // (through HostDevices) links no libibverbs.
         .target(name: "RDMAVerbs", dependencies: ["CIBVerbs", "HostDevices"]),
         // Multus's device-info file, written by the daemon and read by the CNI.
-        .target(name: "DeviceInfoSpec", dependencies: ["JSONValue"], swiftSettings: cniPath),
+        .target(name: "DeviceInfoSpec", dependencies: ["JSONValue"]),
         // The config file, selectors, pool membership and what Allocate returns.
         .target(name: "ResourcePools", dependencies: ["HostDevices", "JSONValue", "DeviceInfoSpec"]),
         // Protobuf wire format (encoding spec), written by hand: no protobuf library.
@@ -99,7 +91,7 @@ let package = Package(
         // get, list, watch, create, update, patch, delete, retries.
         .target(name: "KubeAPI", dependencies: ["CCurl", "JSONValue", "SystemSupport"]),
         // What the DRA driver and the CNI share: the claim checkpoint.
-        .target(name: "DRACheckpoint", dependencies: ["HostDevices", "JSONValue", "SystemSupport"], swiftSettings: cniPath),
+        .target(name: "DRACheckpoint", dependencies: ["HostDevices", "JSONValue", "SystemSupport"]),
         // The DRA driver's node side: claims prepared from the pools, checkpointed, CDI per claim.
         .target(name: "DRADriver", dependencies: [
             "DRACheckpoint", "DRAAPI", "DevicePluginAPI", "GRPC", "ResourcePools", "HostDevices", "Netlink", "JSONValue", "SystemSupport",
@@ -118,9 +110,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: executableLinking),
         // The CNI plugin: the CNI spec, netlink, and the VF attach logic.
-        .target(name: "Netlink", dependencies: ["CNL", "HostDevices", "SystemSupport"], swiftSettings: libnlHeaders + cniPath),
+        .target(name: "Netlink", dependencies: ["CNL", "HostDevices", "SystemSupport"], swiftSettings: libnlHeaders),
         // A JSON value, parser and printer: the CNI config and results, the device plugin's config and files.
-        .target(name: "JSONValue", swiftSettings: cniPath),
+        .target(name: "JSONValue"),
         .target(name: "CNI", dependencies: ["JSONValue", "SystemSupport"], swiftSettings: cniOnly),
         .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices", "DeviceInfoSpec", "DRACheckpoint", "SystemSupport"],
                 swiftSettings: cniOnly),
