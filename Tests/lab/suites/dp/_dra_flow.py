@@ -65,7 +65,8 @@ config.write_text(json.dumps({"resourceList": [{"resourceName": "igb_vfs", "reso
 log = open(out / "dp.log", "w")
 dp = subprocess.Popen([str(bin_dir / "sriov-rdma-dp"), "run", "--config", str(config), "--kubelet-dir", str(work / "device-plugins"),
                        "--plugins-registry-dir", str(registry), "--dra-plugin-dir", str(plugin_dir), "--state-dir", str(state),
-                       "--dra-pools", "all", "--node-name", NODE, "--kubeconfig", str(api.kubeconfig), "--log-level", "debug"],
+                       "--dra-pools", "all", "--node-name", NODE, "--kubeconfig", str(api.kubeconfig), "--log-level", "debug",
+                       "--cni-state-dir", str(work / "cni-state")],
                       stdout=log, stderr=subprocess.STDOUT)
 try:
     slices = wait_for(lambda: api.slices() or None, "the pool's ResourceSlice", timeout=60)
@@ -126,10 +127,22 @@ try:
     assert [i["name"] for i in result["interfaces"]][-1] == "net1", result
     moved = subprocess.run(["ip", "netns", "exec", "pod-a", "readlink", "-f", "/sys/class/net/net1/device"], capture_output=True, text=True)
     assert moved.stdout.strip().endswith(vf), moved
+    # The claim's status follows the attach: the pod's interface, its address and the MAC set at Prepare.
+    claim_path = "/apis/resource.k8s.io/v1/namespaces/team/resourceclaims/vlan-100"
+    network = wait_for(lambda: ((api.call("GET", claim_path).get("status") or {}).get("devices") or [{}])[0].get("networkData", {})
+                       .get("interfaceName") and api.call("GET", claim_path)["status"]["devices"][0]["networkData"],
+                       "networkData from the CNI's record", timeout=30)
+    print("status networkData after ADD:", network)
+    assert network["interfaceName"] == "net1" and network["hardwareAddress"] == "02:56:00:00:64:01", network
+    assert [ip for ip in network["ips"]] == [ip["address"] for ip in result["ips"] if ip.get("interface") == len(result["interfaces"]) - 1], (network, result)
     assert cni("DEL", "/run/netns/pod-a", conf, "pod-a")[0] == 0
+    wait_for(lambda: "interfaceName" not in api.call("GET", claim_path)["status"]["devices"][0].get("networkData", {}),
+             "networkData without the interface after DEL", timeout=30)
     assert pathlib.Path(f"/sys/class/net/{vf_netdev}").exists(), "VF netdev back under its name"
     subprocess.run(["ip", "netns", "delete", "pod-a"], check=True)
     assert prepare("vlan-100", uid, unprepare=True).error == ""
+    wait_for(lambda: not (api.call("GET", claim_path).get("status") or {}).get("devices"), "status.devices removed at Unprepare",
+             timeout=30)
     assert vf_entry() == before, (vf_entry(), before)
     assert not (state / "cdi" / f"{DRIVER}-{uid}.json").exists()
     print("claim A: prepared (VLAN 100, MAC), attached, detached, unprepared; VF table restored:", before)
