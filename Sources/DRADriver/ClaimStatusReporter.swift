@@ -171,6 +171,9 @@ public final class ClaimStatusReporter: Sendable {
             var pending = 0
             let now = MonotonicInstant.now
             for (uid, want) in wanted.sorted(by: { $0.key < $1.key }) where applied[uid] != want {
+                // A dead API server costs each apply its timeouts: the daemon stopping
+                // does not wait for the rest.
+                if shared.withLock({ $0.stopping }) { return }
                 if refused[uid] == want.body { continue }
                 if let next = retry[uid], next.at > now { pending += 1; continue }
                 do throws(KubeAPIError) {

@@ -128,7 +128,7 @@ final class DelegateAndStateTests: XCTestCase {
             XCTAssertEqual(mode, 0o700, directory)
         }
         // A path that cannot be a directory still fails, naming the file.
-        FileManager.default.createFile(atPath: work.path + "/plain", contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: work.path + "/plain", contents: Data()))
         XCTAssertThrowsError(try StateDirectory(path: work.path + "/plain").write("a/b.json", .null)) { error in
             XCTAssertTrue("\(error)".contains("plain"), "\(error)")
         }
