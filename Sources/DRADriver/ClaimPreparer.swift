@@ -46,7 +46,16 @@ public final class ClaimPreparer: Sendable {
         self.cdiDirectory = cdiDirectory
         self.reader = reader
         self.pfSettings = pfSettings
-        checkpoint = Mutex(try ClaimCheckpoint.load(checkpointPath))
+        var loaded = try ClaimCheckpoint.load(checkpointPath)
+        // Claims prepared by a daemon that did not record when: the Ready condition needs
+        // a time (kube-apiserver refuses a condition without lastTransitionTime), and it
+        // must stay the same from now on.
+        let undated = loaded.claims.values.filter { $0.state == .prepared && $0.preparedAt == nil }.map(\.uid)
+        if !undated.isEmpty {
+            for uid in undated { loaded.claims[uid]?.preparedAt = rfc3339(time(nil)) }
+            try loaded.save(checkpointPath)
+        }
+        checkpoint = Mutex(loaded)
     }
 
     /// The checkpoint as it is now.

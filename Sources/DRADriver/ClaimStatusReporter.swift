@@ -143,6 +143,9 @@ public final class ClaimStatusReporter: Sendable {
     /// Claims whose status is not (yet) what is wanted.
     public var pending: Int { shared.withLock { $0.pending } }
 
+    /// Passes made so far (tests).
+    var passCount: Int { shared.withLock { $0.passes } }
+
     // MARK: The status thread
 
     private func run() {
@@ -151,6 +154,9 @@ public final class ClaimStatusReporter: Sendable {
         var retry: [String: (at: MonotonicInstant, delay: Duration)] = [:]
         /// Bodies the server refused as invalid: not sent again until they change.
         var refused: [String: JSON] = [:]
+        /// Claims whose apply failed before any succeeded: the server may have stored it
+        /// (a timeout), so an Unprepare clears them too.
+        var attempted: [String: Applied] = [:]
         while true {
             let wait = retry.values.map { $0.at }.min().map { min(max($0 - MonotonicInstant.now, .zero), interval) } ?? interval
             _ = wake.wait(timeout: .now() + dispatchInterval(wait))
@@ -163,7 +169,7 @@ public final class ClaimStatusReporter: Sendable {
                                             body: ClaimStatus.prepared(claim, names: names, network: network))
             }
             var clearing: Set<String> = []
-            for (uid, old) in applied where wanted[uid] == nil {
+            for (uid, old) in attempted.merging(applied, uniquingKeysWith: { $1 }) where wanted[uid] == nil {
                 clearing.insert(uid)
                 wanted[uid] = Applied(namespace: old.namespace, name: old.name,
                                       body: ClaimStatus.unprepared(namespace: old.namespace, name: old.name, uid: uid))
@@ -181,6 +187,7 @@ public final class ClaimStatusReporter: Sendable {
                     applied[uid] = want
                     retry[uid] = nil
                     refused[uid] = nil
+                    attempted[uid] = nil
                 } catch where error.httpStatus == 404 {
                     applied[uid] = want  // the claim is gone, and its status with it
                     retry[uid] = nil
@@ -192,13 +199,19 @@ public final class ClaimStatusReporter: Sendable {
                     let delay = retry[uid].map { min($0.delay * 2, backoff.limit) } ?? backoff.first
                     log("claim \(want.namespace)/\(want.name): status.devices not written (again in \(delay)): \(error)")
                     retry[uid] = (MonotonicInstant.now + delay, delay)
+                    if applied[uid] == nil && !clearing.contains(uid) { attempted[uid] = want }
                     pending += 1
                 }
             }
             // Claims unprepared and cleared (or gone, or refused): nothing more to apply.
-            for uid in clearing where applied[uid] == wanted[uid] { applied[uid] = nil }
-            for uid in retry.keys where wanted[uid] == nil { retry[uid] = nil }
-            for uid in refused.keys where wanted[uid] == nil { refused[uid] = nil }
+            for uid in clearing where applied[uid] == wanted[uid] {
+                applied[uid] = nil
+                attempted[uid] = nil
+            }
+            // Nothing left to do for a claim whose wanted body is the one applied (it went
+            // back while a retry waited): its retry must not keep the thread from sleeping.
+            for uid in Array(retry.keys) where wanted[uid] == nil || applied[uid] == wanted[uid] { retry[uid] = nil }
+            for uid in Array(refused.keys) where wanted[uid] == nil || applied[uid] == wanted[uid] { refused[uid] = nil }
             shared.withLock { state in
                 state.passes += 1
                 state.pending = pending

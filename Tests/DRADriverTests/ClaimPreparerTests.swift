@@ -57,6 +57,17 @@ final class ClaimPreparerTests: XCTestCase {
 
     let reference = ClaimReference(namespace: "team", name: "claim-a", uid: "uid-1")
 
+    /// A checkpoint of a daemon that did not record when claims were prepared: they get
+    /// a time once, kept from then on (the Ready condition cannot go without one).
+    func testClaimsPreparedWithoutATimeGetOneOnce() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Data(#"{"version": 1, "claims": [{"uid": "old", "namespace": "team", "name": "a", "state": "prepared", "pods": ["p"], "devices": []}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: directory + "/checkpoint.json"))
+        let since = try XCTUnwrap(try preparer().prepared.claims["old"]?.preparedAt)
+        XCTAssertEqual(try ClaimCheckpoint.load(directory + "/checkpoint.json").claims["old"]?.preparedAt, since)
+        XCTAssertEqual(try preparer().prepared.claims["old"]?.preparedAt, since)
+    }
+
     func testAClaimIsPreparedWithACDISpecAndCheckpointAndUnprepared() throws {
         reader.claims["team/claim-a"] = claim(devices: ["0000-10-01-1", "0000-10-01-2"])
         let preparer = try preparer()

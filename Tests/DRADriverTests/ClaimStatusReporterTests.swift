@@ -116,6 +116,55 @@ final class PreparedClaims: Sendable {
         #expect(store.applies.filter { $0 == "team/b" }.count == 1)
     }
 
+    /// The server may have stored an apply that timed out: an Unprepare before any apply
+    /// succeeded still removes the entries.
+    @Test func aClaimWhoseAppliesFailedIsStillClearedAtUnprepare() throws {
+        let store = MemoryClaimStatusStore()
+        store.state.withLock { $0.failNext = Array(repeating: .transport(curlCode: 28, text: "timed out"), count: 2) }
+        let checkpoint = PreparedClaims()
+        checkpoint.withLock { $0.claims["u1"] = claim("u1", name: "a") }
+        let reporter = try reporter(store, checkpoint: checkpoint)
+        defer { reporter.stop() }
+        #expect(eventually { store.applies.count == 2 })
+        checkpoint.withLock { $0.claims["u1"] = nil }
+        reporter.claimsChanged()
+        #expect(eventually { store.devices("team/a") == [] })
+        #expect(reporter.waitUntilReported(timeout: .seconds(10)))
+        #expect(store.devices("team/a") == [])
+    }
+
+    /// A retry waiting for a body that is no longer wanted (it went back to the applied
+    /// one) is dropped: the thread sleeps again instead of passing without pause.
+    @Test func aRetryForABodyNoLongerWantedDoesNotKeepTheThreadAwake() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("status-spin-\(getpid())-\(UUID())")
+        let attachments = directory.appendingPathComponent("attachments")
+        try FileManager.default.createDirectory(at: attachments, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = MemoryClaimStatusStore()
+        let checkpoint = PreparedClaims()
+        checkpoint.withLock { $0.claims["u1"] = claim("u1", name: "a") }
+        let reporter = ClaimStatusReporter(names: names, store: store, claims: { checkpoint.checkpoint.withLock { $0 } },
+                                           cniStateDirectory: directory.path, interval: .milliseconds(200),
+                                           backoff: (.milliseconds(20), .milliseconds(20)), log: { _ in })
+        try reporter.start()
+        defer { reporter.stop() }
+        #expect(eventually { store.applies.count == 1 })
+        // The record appears, its apply fails, and the record goes before the retry.
+        store.state.withLock { $0.failNext = [.status(code: 503, reason: nil, message: nil)] }
+        let record = attachments.appendingPathComponent("c1-net1.json")
+        try Data(#"{"phase": "added", "ifname": "net1", "deviceID": "0000:01:10.2", "result": {"interfaces": [{"name": "net1", "sandbox": "/x"}]}}"#.utf8).write(to: record)
+        reporter.claimsChanged()
+        #expect(eventually { store.applies.count == 2 })
+        try FileManager.default.removeItem(at: record)
+        let passes = { reporter.passCount }
+        #expect(reporter.waitUntilReported(timeout: .seconds(10)))
+        let before = passes()
+        usleep(600_000)
+        // About three passes in 0.6 s at a 0.2 s interval; a spinning thread makes thousands.
+        #expect(passes() - before < 20)
+        #expect(store.applies.count == 2)
+    }
+
     @Test func aGoneClaimIsNotRetried() throws {
         let store = MemoryClaimStatusStore()
         store.state.withLock { $0.missing = ["team/a"] }
