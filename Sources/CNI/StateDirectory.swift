@@ -51,12 +51,16 @@ public struct StateDirectory: Sendable {
     /// Replaces `name` with `json` so that a reader sees the old or the new record,
     /// never a torn one.
     public func write(_ name: String, _ json: JSON) throws(CNIError) {
+        try write(name, raw: Array((json.prettyPrinted + "\n").utf8))
+    }
+
+    /// `bytes` as the record `name`, as `write` writes JSON.
+    public func write(_ name: String, raw bytes: [UInt8]) throws(CNIError) {
         let target = file(name)
-        let text = json.prettyPrinted + "\n"
         var directoryMissing = false
         try withDirectory(of: name, { () throws(CNIError) in
             do throws(FileOperationError) {
-                try writeFileAtomically(text.utf8, to: target, mode: 0o600)
+                try writeFileAtomically(bytes, to: target, mode: 0o600)
             } catch {
                 directoryMissing = error.errno == .noSuchFile
                 throw CNIError(.stateFailed, "cannot write state file \(target)", details: error.errno.description)

@@ -13,7 +13,7 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
     }
 
     public func add(_ call: CNICall) throws -> CNIResult {
-        LegacyState.migrate(into: SRIOVNetConf.stateDir(call.config.json), logger: call.logger)
+        try LegacyState.migrate(into: SRIOVNetConf.stateDir(call.config.json), logger: call.logger)
         switch PluginType(call.config.type) {
         case .rdmaChained: return try ChainedRDMA(call: call, host: host).add()
         case .ibSRIOV, .sriovRDMA, .sriov: break
@@ -24,14 +24,14 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
     }
 
     public func delete(_ call: CNICall) throws {
-        LegacyState.migrate(into: SRIOVNetConf.stateDir(call.config.json), logger: call.logger)
+        try LegacyState.migrate(into: SRIOVNetConf.stateDir(call.config.json), logger: call.logger)
         if PluginType(call.config.type) == .rdmaChained { return try ChainedRDMA(call: call, host: host).delete() }
         if AttachDRA.isDRA(call.config) { return try AttachDRA(call: call, host: host).delete() }
         try DetachVF(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).run()
     }
 
     public func check(_ call: CNICall) throws {
-        LegacyState.migrate(into: SRIOVNetConf.stateDir(call.config.json), logger: call.logger)
+        try LegacyState.migrate(into: SRIOVNetConf.stateDir(call.config.json), logger: call.logger)
         switch PluginType(call.config.type) {
         case .rdmaChained: return try ChainedRDMA(call: call, host: host).check()
         case .ibSRIOV, .sriovRDMA, .sriov: break
@@ -54,12 +54,12 @@ public struct SRIOVRDMAPlugin: CNIPlugin {
     }
 
     public func status(_ call: CNICall) throws {
-        LegacyState.migrate(into: SRIOVNetConf.stateDir(call.config.json), logger: call.logger)
+        try LegacyState.migrate(into: SRIOVNetConf.stateDir(call.config.json), logger: call.logger)
         try StatusAndGC(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).status()
     }
 
     public func garbageCollect(_ call: CNICall) throws {
-        LegacyState.migrate(into: SRIOVNetConf.stateDir(call.config.json), logger: call.logger)
+        try LegacyState.migrate(into: SRIOVNetConf.stateDir(call.config.json), logger: call.logger)
         try StatusAndGC(call: call, host: host, stateDir: SRIOVNetConf.stateDir(call.config.json)).garbageCollect()
     }
 }

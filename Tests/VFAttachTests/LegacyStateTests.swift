@@ -36,7 +36,7 @@ final class LegacyStateTests: XCTestCase {
         try write(current + "/attachments/c4-net1.json", #"{"new": 4}"#)
         try write(legacy + "/attachments/c4-net1.json", #"{"old": 4}"#, age: 60)
 
-        LegacyState.move(from: legacy, to: current, logger: CNILogger(level: .error))
+        try LegacyState.move(from: legacy, to: current, logger: CNILogger(level: .error))
 
         XCTAssertFalse(FileManager.default.fileExists(atPath: legacy))
         XCTAssertEqual(read(current + "/attachments/c1-net1.json"), #"{"old": 1}"#)
@@ -48,24 +48,30 @@ final class LegacyStateTests: XCTestCase {
         XCTAssertEqual(mode, 0o600)
 
         // Nothing there: nothing done, nothing created.
-        LegacyState.move(from: legacy, to: base + "/other", logger: CNILogger(level: .error))
+        try LegacyState.move(from: legacy, to: base + "/other", logger: CNILogger(level: .error))
         XCTAssertFalse(FileManager.default.fileExists(atPath: base + "/other"))
     }
 
     func testAnotherStateDirectoryIsNotAMigrationTarget() throws {
         XCTAssertEqual(SRIOVNetConf.defaultStateDir, "/run/sriov-rdma/cni")
         // A network with its own stateDir never takes the default's legacy records.
-        LegacyState.migrate(into: base + "/custom", logger: CNILogger(level: .error))
+        try LegacyState.migrate(into: base + "/custom", logger: CNILogger(level: .error))
         XCTAssertFalse(FileManager.default.fileExists(atPath: base + "/custom"))
     }
 
-    func testUnknownFilesKeepTheOldDirectory() throws {
+    /// Someone else's file is set aside with the directory once, so that later calls
+    /// find nothing to move; a temporary of an ended call is swept, not moved.
+    func testUnknownFilesAreSetAsideOnceAndTemporariesSwept() throws {
         let legacy = base + "/var-lib", current = base + "/run"
         try write(legacy + "/attachments/c1-net1.json", "{}")
+        try write(legacy + "/attachments/c2-net1.json.tmp999999.Ab12Cd", "{")
         try write(legacy + "/notes.txt", "mine")
-        LegacyState.move(from: legacy, to: current, logger: CNILogger(level: .error))
+        try LegacyState.move(from: legacy, to: current, logger: CNILogger(level: .error))
         XCTAssertEqual(read(current + "/attachments/c1-net1.json"), "{}")
-        XCTAssertEqual(read(legacy + "/notes.txt"), "mine")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: legacy + "/attachments"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: legacy))
+        let aside = try FileManager.default.contentsOfDirectory(atPath: base).filter { $0.hasPrefix("var-lib.left-") }
+        XCTAssertEqual(aside.count, 1)
+        XCTAssertEqual(read(base + "/" + aside[0] + "/notes.txt"), "mine")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: current + "/attachments"), ["c1-net1.json"])
     }
 }
