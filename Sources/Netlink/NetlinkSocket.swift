@@ -14,7 +14,8 @@ struct NetlinkReply {
 
 /// A netlink socket of one protocol (NETLINK_ROUTE, NETLINK_RDMA) bound to one
 /// network namespace: the socket is created inside that namespace (NetworkNamespace.run),
-/// and afterwards every request on it, from any thread, acts in that namespace. libnl
+/// and afterwards every request on it acts in that namespace. One thread at a time
+/// (the sequence counter and the buffer are not shared safely). libnl
 /// builds the messages; this type numbers, sends and receives them on its descriptor
 /// itself: one send(2) per request and one recv(2) per reply datagram (libnl's peeking
 /// receive read every datagram twice, and adopting a descriptor cost it three more
@@ -116,6 +117,9 @@ final class NetlinkSocket {
                     throw NetlinkError(operation: operation, device: device, errno: EIO, kernelMessage: "receive: the socket was closed")
                 }
                 if count > buffer.count || truncatedAt != nil {
+                    // The header survives truncation: a stale reply of an earlier exchange
+                    // that did not fit is dropped, not a reason to send this request again.
+                    if truncatedAt == nil && buffer.loadUnaligned(as: nlmsghdr.self).nlmsg_seq != sequence { continue }
                     truncatedAt = max(truncatedAt ?? 0, count)
                     continue
                 }

@@ -41,8 +41,8 @@ enum SRIOVRDMACNI {
         """
 
     static func main() {
-        // One malloc arena: the short-lived thread that opens a socket inside the pod's
-        // namespace would otherwise get an arena of its own (a 64 MiB reservation,
+        // One malloc arena: a thread (an IPAM delegate's reader, anything on a thread of
+        // its own) would otherwise get an arena of its own (a 64 MiB reservation,
         // trimmed and torn down) for a few allocations.
         _ = mallopt(M_ARENA_MAX, 1)
         // Single-threaded: namespaces are entered on this thread (NetworkNamespace.run).
