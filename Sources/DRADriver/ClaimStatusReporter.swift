@@ -38,7 +38,9 @@ public struct NetworkAttachment: Equatable, Sendable {
     /// From one record: its interface in the result (by name, in a sandbox) and that
     /// interface's addresses.
     init?(record: JSON) {
-        guard record["phase"]?.stringValue == "added", let ifname = record["ifname"]?.stringValue, !ifname.isEmpty else { return nil }
+        // A VF on a userspace driver (DPDK) has no interface in the pod to report.
+        guard record["phase"]?.stringValue == "added", record["userspaceDriver"] == nil,
+              let ifname = record["ifname"]?.stringValue, !ifname.isEmpty else { return nil }
         let interfaces = record["result"]?["interfaces"]?.arrayValue ?? []
         let index = interfaces.firstIndex { $0["name"]?.stringValue == ifname && $0["sandbox"]?.stringValue?.isEmpty == false }
         interfaceName = ifname

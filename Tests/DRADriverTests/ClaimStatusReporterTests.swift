@@ -165,6 +165,22 @@ final class PreparedClaims: Sendable {
         #expect(store.applies.count == 2)
     }
 
+    @Test func onlyAnAttachedNetdevIsANetworkAttachment() throws {
+        let attached = try JSON.parse(Array(#"""
+            {"phase": "added", "ifname": "net1", "deviceID": "0000:01:10.2",
+             "result": {"interfaces": [{"name": "net1", "mac": "02:00:00:00:00:01", "sandbox": "/x"}],
+                        "ips": [{"address": "10.0.0.2/24"}]}}
+            """#.utf8))
+        #expect(NetworkAttachment(record: attached) == NetworkAttachment(interfaceName: "net1", ips: ["10.0.0.2/24"],
+                                                                         hardwareAddress: "02:00:00:00:00:01"))
+        var userspace = attached
+        userspace.set("userspaceDriver", .string("vfio-pci"))
+        #expect(NetworkAttachment(record: userspace) == nil)
+        var adding = attached
+        adding.set("phase", .string("adding"))
+        #expect(NetworkAttachment(record: adding) == nil)
+    }
+
     @Test func aGoneClaimIsNotRetried() throws {
         let store = MemoryClaimStatusStore()
         store.state.withLock { $0.missing = ["team/a"] }
