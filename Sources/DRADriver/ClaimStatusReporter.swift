@@ -227,8 +227,9 @@ public final class ClaimStatusReporter: Sendable {
     static func isRefusal(_ error: KubeAPIError) -> Bool {
         error.httpStatus == 400 || error.httpStatus == 422
     }
+}
 
-    private func dispatchInterval(_ duration: Duration) -> DispatchTimeInterval {
-        .milliseconds(Int(duration.components.seconds) * 1000 + Int(duration.components.attoseconds / 1_000_000_000_000_000))
-    }
+/// A Duration as DispatchSemaphore.wait takes it (the DRA driver's threads sleep on one).
+func dispatchInterval(_ duration: Duration) -> DispatchTimeInterval {
+    .milliseconds(Int(duration.components.seconds) * 1000 + Int(duration.components.attoseconds / 1_000_000_000_000_000))
 }

@@ -181,10 +181,6 @@ public final class SlicePublisher: Sendable {
         }
     }
 
-    private func dispatchInterval(_ duration: Duration) -> DispatchTimeInterval {
-        .milliseconds(Int(duration.components.seconds) * 1000 + Int(duration.components.attoseconds / 1_000_000_000_000_000))
-    }
-
     /// Stops a pass between requests when the daemon is stopping.
     private func checkStopping(_ verb: KubeVerb, _ path: String) throws(KubeAPIError) {
         if shared.withLock({ $0.stopping && !($0.wanted?.isEmpty ?? false) }) {

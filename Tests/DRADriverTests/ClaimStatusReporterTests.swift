@@ -60,6 +60,14 @@ final class PreparedClaims: Sendable {
             cdiSpecPath: nil, preparedAt: preparedAt)
     }
 
+    /// A CNI state directory with its `attachments/`, removed by the caller.
+    func scratchCNIStateDirectory(_ tag: String) throws -> (directory: URL, attachments: URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(tag)-\(getpid())-\(UUID())")
+        let attachments = directory.appendingPathComponent("attachments")
+        try FileManager.default.createDirectory(at: attachments, withIntermediateDirectories: true)
+        return (directory, attachments)
+    }
+
     func reporter(_ store: MemoryClaimStatusStore, checkpoint: PreparedClaims, cni: String? = nil,
                   log: @escaping @Sendable (String) -> Void = { _ in }) throws -> ClaimStatusReporter {
         let reporter = ClaimStatusReporter(names: names, store: store, claims: { checkpoint.checkpoint.withLock { $0 } },
@@ -136,9 +144,7 @@ final class PreparedClaims: Sendable {
     /// A retry waiting for a body that is no longer wanted (it went back to the applied
     /// one) is dropped: the thread sleeps again instead of passing without pause.
     @Test func aRetryForABodyNoLongerWantedDoesNotKeepTheThreadAwake() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("status-spin-\(getpid())-\(UUID())")
-        let attachments = directory.appendingPathComponent("attachments")
-        try FileManager.default.createDirectory(at: attachments, withIntermediateDirectories: true)
+        let (directory, attachments) = try scratchCNIStateDirectory("status-spin")
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = MemoryClaimStatusStore()
         let checkpoint = PreparedClaims()
@@ -195,9 +201,7 @@ final class PreparedClaims: Sendable {
     }
 
     @Test func theCNIRecordGivesNetworkDataUntilItGoes() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("status-cni-\(getpid())-\(UUID())")
-        let attachments = directory.appendingPathComponent("attachments")
-        try FileManager.default.createDirectory(at: attachments, withIntermediateDirectories: true)
+        let (directory, attachments) = try scratchCNIStateDirectory("status-cni")
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = MemoryClaimStatusStore()
         let checkpoint = PreparedClaims()
