@@ -358,7 +358,8 @@ def test_accept_backs_off_instead_of_spinning_when_descriptors_run_out(api, star
     # Connections beyond the server's descriptors are accepted through its spare
     # descriptor and closed at once, not left hanging.
     shed = [c for c in held if closed_within(c, 0.05)]
-    deadline = time.monotonic() + 3
+    # A loaded CI machine once shed only 1 in 3 s (stop 26, 1 of 5 runs): up to 10 s.
+    deadline = time.monotonic() + 10
     while len(shed) < 8 and time.monotonic() < deadline:
         shed += [c for c in held if c not in shed and closed_within(c, 0.05)]
     assert len(shed) >= 8, f"{len(shed)} connections closed"
