@@ -16,9 +16,14 @@ let executableLinking: [LinkerSetting] = [.unsafeFlags([
     "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
     "-L", Context.packageDirectory + "/scripts/static-libstdc++",
 ])]
+/// Each function in a section of its own, so that the CNI's link can order them
+/// (cniLinking) and drop the unused ones; for every module the CNI links.
+let functionSections: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-function-sections"], .when(configuration: .release))]
 /// The modules only the CNI links are optimized for size: its binary is copied to every
 /// node and kept under 8 MiB stripped (issue #19); most of its time is in the kernel.
-let cniOnly: [SwiftSetting] = [.unsafeFlags(["-Osize", "-Xfrontend", "-prespecialize-generic-metadata"], .when(configuration: .release))]
+let cniOnly: [SwiftSetting] = [
+    .unsafeFlags(["-Osize", "-Xfrontend", "-prespecialize-generic-metadata"], .when(configuration: .release)),
+] + functionSections
 /// sriov-rdma-cni runs on every node's host, whatever its distribution (RHEL 8/9,
 /// RHCOS, Amazon Linux, Ubuntu 20.04 have older glibc than this machine): the release
 /// build is a fully static executable, linked against glibc's static libraries, with
@@ -28,6 +33,11 @@ let cniOnly: [SwiftSetting] = [.unsafeFlags(["-Osize", "-Xfrontend", "-prespecia
 let cniLinking: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-L", Context.packageDirectory + "/scripts/static-libstdc++"]),
     .unsafeFlags(["-static-executable"], .when(configuration: .release)),
+    // The functions a CNI call runs, first and together (scripts/cni-symbol-order says
+    // how the list is made): a call faults in a few dozen code pages instead of touching
+    // most of the text. Names a later build lacks are skipped.
+    .unsafeFlags(["-Xlinker", "--symbol-ordering-file=" + Context.packageDirectory + "/scripts/cni-symbol-order/symbols.txt",
+                  "-Xlinker", "--no-warn-symbol-ordering"], .when(configuration: .release)),
     .unsafeFlags(["-Xclang-linker", "-no-pie"], .when(configuration: .debug)),
 ]
 let package = Package(
@@ -64,15 +74,15 @@ let package = Package(
 
         // The POSIX layer: file descriptors with EINTR retried in one place, atomic file
         // writes, named threads.
-        .target(name: "SystemSupport", dependencies: ["CLinux"]),
-        .target(name: "HostDevices", dependencies: ["CLinux", "SystemSupport"]),
+        .target(name: "SystemSupport", dependencies: ["CLinux"], swiftSettings: functionSections),
+        .target(name: "HostDevices", dependencies: ["CLinux", "SystemSupport"], swiftSettings: functionSections),
         // libpci's pci.ids names for `discover`, apart so that nothing else links libpci.
         .target(name: "PCIDatabase", dependencies: ["CPCI", "HostDevices"]),
         // libibverbs's port facts and GID tables for `discover`, apart so that the CNI plugin
         // (through HostDevices) links no libibverbs.
         .target(name: "RDMAVerbs", dependencies: ["CIBVerbs", "HostDevices"]),
         // Multus's device-info file, written by the daemon and read by the CNI.
-        .target(name: "DeviceInfoSpec", dependencies: ["JSONValue"]),
+        .target(name: "DeviceInfoSpec", dependencies: ["JSONValue"], swiftSettings: functionSections),
         // The config file, selectors, pool membership and what Allocate returns.
         .target(name: "ResourcePools", dependencies: ["HostDevices", "JSONValue", "DeviceInfoSpec"]),
         // Protobuf wire format (encoding spec), written by hand: no protobuf library.
@@ -91,7 +101,7 @@ let package = Package(
         // get, list, watch, create, update, patch, delete, retries.
         .target(name: "KubeAPI", dependencies: ["CCurl", "JSONValue", "SystemSupport"]),
         // What the DRA driver and the CNI share: the claim checkpoint.
-        .target(name: "DRACheckpoint", dependencies: ["HostDevices", "JSONValue", "SystemSupport"]),
+        .target(name: "DRACheckpoint", dependencies: ["HostDevices", "JSONValue", "SystemSupport"], swiftSettings: functionSections),
         // The DRA driver's node side: claims prepared from the pools, checkpointed, CDI per claim.
         .target(name: "DRADriver", dependencies: [
             "DRACheckpoint", "DRAAPI", "DevicePluginAPI", "GRPC", "ResourcePools", "HostDevices", "Netlink", "JSONValue", "SystemSupport",
@@ -110,9 +120,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: executableLinking),
         // The CNI plugin: the CNI spec, netlink, and the VF attach logic.
-        .target(name: "Netlink", dependencies: ["CNL", "HostDevices", "SystemSupport"], swiftSettings: libnlHeaders),
+        .target(name: "Netlink", dependencies: ["CNL", "HostDevices", "SystemSupport"], swiftSettings: libnlHeaders + functionSections),
         // A JSON value, parser and printer: the CNI config and results, the device plugin's config and files.
-        .target(name: "JSONValue"),
+        .target(name: "JSONValue", swiftSettings: functionSections),
         .target(name: "CNI", dependencies: ["JSONValue", "SystemSupport"], swiftSettings: cniOnly),
         .target(name: "VFAttach", dependencies: ["CNI", "JSONValue", "Netlink", "HostDevices", "DeviceInfoSpec", "DRACheckpoint", "SystemSupport"],
                 swiftSettings: cniOnly),

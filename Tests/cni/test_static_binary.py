@@ -11,6 +11,8 @@ import subprocess
 
 import pytest
 
+from conftest import REPO
+
 pytestmark = pytest.mark.skipif(shutil.which("readelf") is None, reason="needs binutils' readelf")
 
 
@@ -70,3 +72,31 @@ def test_version_add_and_del_in_an_empty_chroot(rig):
     delete, _ = chrooted(rig, "DEL", text)
     assert delete.returncode == 0, delete
     assert rig.snapshot() == before
+
+
+OUR_MODULES = ("$s3CNI", "$s8VFAttach", "$s7Netlink", "$s11HostDevices", "$s13SystemSupport", "$s9JSONValue",
+               "$s14DeviceInfoSpec", "$s13DRACheckpoint", "$s14sriov_rdma_cni")
+
+
+def test_the_code_a_call_runs_is_linked_first_in_the_order_calls_run_it(rig):
+    """The release link orders the functions a call runs as scripts/cni-symbol-order/
+    symbols.txt lists them (issue #19: a call faults in fewer code pages). Ours are each
+    in a section of their own, so they must appear in the binary in the list's order;
+    and the list must still name what the binary has, else it needs regenerating."""
+    if rig.binary.parent.name != "release":
+        pytest.skip("the ordering is the release link's")
+    names = (REPO / "scripts/cni-symbol-order/symbols.txt").read_text().split()
+    symbols = {}
+    listing = subprocess.run(["nm", "--defined-only", str(rig.binary)], capture_output=True, text=True, check=True).stdout
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1] in "TtWw":
+            symbols.setdefault(fields[2], int(fields[0], 16))
+    found = [name for name in names if name in symbols]
+    assert len(found) >= 0.9 * len(names), (
+        f"{len(names) - len(found)} of the {len(names)} functions in symbols.txt are gone from the binary: "
+        "run scripts/cni-symbol-order/generate")
+    ours = [symbols[name] for name in found if name.startswith(OUR_MODULES)]
+    assert len(ours) > 200
+    out_of_order = [(a, b) for a, b in zip(ours, ours[1:]) if b < a]
+    assert len(out_of_order) <= 0.02 * len(ours), f"{len(out_of_order)} of {len(ours)} out of order: the list was not used"
