@@ -97,3 +97,16 @@ def test_cni_plugin_needs_nothing_on_the_node_as_the_install_guide_says():
     assert "INTERP" not in headers
     guide = (REPO / "docs" / "install.md").read_text()
     assert "The release `sriov-rdma-cni` is a fully static executable" in guide
+
+
+def test_the_build_stage_copies_every_file_the_manifest_names():
+    """Package.swift hands the compiler and linker paths under the package directory
+    (a -L directory, lld's --symbol-ordering-file): each must be in the build stage's
+    context, or the image's link fails where this machine's does not."""
+    manifest = (REPO / "Package.swift").read_text()
+    named = set(re.findall(r'Context\.packageDirectory \+ "/([^/"]+)', manifest))
+    assert named, "Package.swift names no file under the package directory any more: drop this test"
+    copied = set(re.findall(r"^COPY (?!--)(\S+) ", CONTAINERFILE, flags=re.M))
+    for top in sorted(named):
+        assert top in copied, f"Package.swift uses {top}/, which deploy/Containerfile does not COPY"
+        assert (REPO / top).exists()
