@@ -9,6 +9,9 @@
 // Used by ./generate to find the functions a CNI call runs, for the linker's
 // --symbol-ordering-file. One trap per function, so a call takes milliseconds.
 #define _GNU_SOURCE
+#if !defined(__x86_64__)
+#error "entries.c reads rip and writes int3 (0xcc): x86-64 only"
+#endif
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,8 +62,8 @@ int main(int argc, char **argv) {
     }
     int status;
     if (waitpid(pid, &status, 0) < 0 || !WIFSTOPPED(status)) { fprintf(stderr, "entries: %s did not start\n", argv[3]); return 2; }
-    // Breakpoints in address order: a word read back after an earlier poke has that
-    // poke's int3 in it, so only the first byte of each read is the original.
+    // One read-modify-write of a word per breakpoint, so a word holding several entries
+    // keeps the int3s already written in it; the original byte is the word's first.
     for (size_t i = 0; i < count; i++) {
         errno = 0;
         long word = ptrace(PTRACE_PEEKTEXT, pid, address[i], 0);
@@ -68,7 +71,12 @@ int main(int argc, char **argv) {
         original[i] = word & 0xff;
         if (ptrace(PTRACE_POKETEXT, pid, address[i], (word & ~0xffL) | 0xcc) < 0) { perror("entries: poke"); return 2; }
     }
-    ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC);
+    // EXITKILL: a tracer that dies leaves no program running with int3s in it.
+    if (ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+                                           PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL) < 0) {
+        perror("entries: options");
+        return 2;
+    }
     ptrace(PTRACE_CONT, pid, 0, 0);
 
     long entered = 0;
@@ -89,7 +97,7 @@ int main(int argc, char **argv) {
         if (event || signal == SIGSTOP) { ptrace(PTRACE_CONT, who, 0, 0); continue; }
         if (signal != SIGTRAP) { ptrace(PTRACE_CONT, who, 0, signal); continue; }
         struct user_regs_struct registers;
-        ptrace(PTRACE_GETREGS, who, 0, &registers);
+        if (ptrace(PTRACE_GETREGS, who, 0, &registers) < 0) { perror("entries: registers"); return 2; }
         uint64_t at = registers.rip - 1;
         uint64_t *found = bsearch(&at, address, count, sizeof *address, compare);
         if (!found) { ptrace(PTRACE_CONT, who, 0, SIGTRAP); continue; }
