@@ -292,7 +292,7 @@ struct DetachVF {
                            details: "ifindex \(holder.index) (\(holder.name)) holds that name in the host namespace")
         }
         // Down first, as ADD does before its move: the kernel closes an up link inside the
-        // move anyway, and there it costs the call about 2 ms more (issue #19).
+        // move anyway, and there it cost DEL about 1 ms more on average (issue #19).
         if link.isUp { try podNetlink.setLink(index: link.index, device: link.name, LinkChange(up: false)) }
         var change = LinkChange(name: original.name, namespace: hostNamespace)
         if link.mtu != original.mtu { change.mtu = original.mtu }
