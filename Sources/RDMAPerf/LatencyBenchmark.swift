@@ -171,7 +171,14 @@ public struct LatencyBenchmark {
         var lastError = "no attempt"
         var pause: Int32 = 10
         repeat {
-            try connection.resolve(source: source, destination: destination, deadline: deadline)
+            do {
+                try connection.resolve(source: source, destination: destination, deadline: deadline)
+            } catch let timeout as RDMAPerfError.PeerTimeout {
+                // The address or route did not resolve before the deadline: nothing answered.
+                connection.resetForRetry()
+                lastError = "rdma_cm: no answer while waiting for \(timeout.waitingFor)"
+                break
+            }
             let (resources, control, myHello) = try makeResources(on: connection)
             let reads = UInt8(clamping: try outstandingReads(resources.device))
             let outcome = try connection.connect(privateData: myHello, responderResources: reads, initiatorDepth: reads,

@@ -150,7 +150,14 @@ final class RDMACMConnection {
                                      retryCount: 7) {
             guard rdma_connect(id, &$0) == 0 else { throw RDMAPerfError.CallFailed("rdma_connect") }
         }
-        let event = try nextEvent(deadline: deadline, waitingFor: "the rdma_cm connect reply")
+        let event: ConnectionManagerEvent
+        do {
+            event = try nextEvent(deadline: deadline, waitingFor: "the rdma_cm connect reply")
+        } catch is RDMAPerfError.PeerTimeout {
+            // The deadline came before any answer (a REJECT from a host without a listener
+            // can take a while under emulation): nobody answered in time.
+            return .unreachable("no reply to the connect request before the deadline")
+        }
         switch event.type {
         case RDMA_CM_EVENT_ESTABLISHED: return .established(peerPrivateData: event.privateData)
         case RDMA_CM_EVENT_REJECTED: return .rejected(status: event.status, peerPrivateData: event.privateData)
