@@ -13,6 +13,7 @@ What a plugin must survive is modelled too:
   there itself (GetInfo, connect, NotifyRegistrationStatus), at every start too, and
   deregisters a plugin by name when its socket goes."""
 import concurrent.futures
+import itertools
 import os
 import socket
 import stat
@@ -45,6 +46,9 @@ class Resource:
     def disconnect(self):
         if self.channel is not None:
             self.channel.close()
+
+
+_servers = itertools.count()   # every server a socket path of its own
 
 
 class Kubelet:
@@ -81,8 +85,15 @@ class Kubelet:
                 pass
         self.server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=8))
         self.pb2_grpc.add_RegistrationServicer_to_server(Registration(), self.server)
-        self.server.add_insecure_port(f"unix://{os.path.join(self.directory, 'kubelet.sock')}")
+        # grpcio unlinks a server's socket path when it tears the server down, which can be
+        # well after stop() returned: a dead kubelet's server would remove the next one's
+        # kubelet.sock (a real kubelet leaves its file behind). So each server binds a path
+        # of its own, and that file becomes kubelet.sock once it listens, as grpc-go's
+        # net.Listen makes it appear.
+        private = os.path.join(self.directory, f".kubelet-{os.getpid()}-{next(_servers)}.sock")
+        self.server.add_insecure_port(f"unix://{private}")
         self.server.start()
+        os.rename(private, os.path.join(self.directory, "kubelet.sock"))
         if self.registry:
             self.watched = {}
             threading.Thread(target=self._watch_registry, args=(self.generation,), daemon=True).start()

@@ -266,8 +266,10 @@ def test_one_hundred_kubelet_restarts_with_random_timing_every_pool_watched_agai
         except AssertionError as error:
             # What the daemon and the stand-in saw, for the one who reads the failure.
             log = open(os.path.join(node.base, "dp.log")).read().splitlines()
+            sockets = sorted(entry for entry in os.listdir(kubelet.directory) if entry.endswith(".sock"))
             raise AssertionError(f"{error}\nregistrations since: {kubelet.registrations[registrations:]}\n"
-                                 f"devices: {kubelet.devices}\ndaemon log, last 60 lines:\n" + "\n".join(log[-60:])) from None
+                                 f"devices: {kubelet.devices}\nsockets in the kubelet directory: {sockets}\n"
+                                 f"daemon log, last 40 lines:\n" + "\n".join(log[-40:])) from None
         back = time.monotonic() - started
         slow.append(back)
         # Stay watched: a late teardown of a superseded client would drop a pool to 0 here.
