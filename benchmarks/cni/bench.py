@@ -147,7 +147,9 @@ def outer(args) -> None:
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:4]}"
     host, pod = f"cnib-h{tag}", f"cnib-p{tag}"
     work = Path(tempfile.mkdtemp(prefix="cni-bench-"))
-    # The plugin's state where its default stateDir is: tmpfs (/run).
+    # The plugin's state where its default stateDir (/run/sriov-rdma/cni) is on a node:
+    # tmpfs, which systemd mounts on /run. This machine's /run is on its root file
+    # system, so the records go to a tmpfs of their own.
     state = Path(tempfile.mkdtemp(prefix="cni-bench-state-", dir="/run"))
     load_start = os.getloadavg()[0]
     started = time.time()
@@ -158,6 +160,7 @@ def outer(args) -> None:
     spinners = [subprocess.Popen([sys.executable, "-c", "import os\nos.nice(19)\nwhile True: pass"])
                 for _ in range(args.busy_cpus)]
     try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(state)], check=True)
         ip("netns", "add", host)
         ip("netns", "add", pod)
         ip("-n", host, "link", "add", "name", "vf0", "address", "02:56:0a:00:00:00", "type", "veth", "peer", "name", "vf0peer")
@@ -177,6 +180,7 @@ def outer(args) -> None:
         ip("netns", "del", pod, check=False)
         ip("netns", "del", host, check=False)
         shutil.rmtree(work, ignore_errors=True)
+        subprocess.run(["umount", str(state)], check=False)
         shutil.rmtree(state, ignore_errors=True)
     report = render(args, samples, load_start, os.getloadavg()[0], time.time() - started)
     print(report)
@@ -213,7 +217,7 @@ def render(args, samples, load_start, load_end, seconds) -> str:
         f"1-min load average {load_start:.2f} at start, {load_end:.2f} at the end; {seconds:.0f} s in all",
         f"- ours: `{os.path.relpath(args.ours, Path(__file__).resolve().parents[2])}` (release, fully static); peer: `{PEER}` (containernetworking-plugins {peer_version})",
         f"- Work: one veth end (VF stand-in) from a scratch host netns into a scratch pod netns and back; "
-        f"our state records on tmpfs under /run, as the default stateDir; both executables evicted from the page cache first; "
+        f"our state records on a tmpfs, as in the default stateDir under a node's /run; both executables evicted from the page cache first; "
         f"{'host-local IPAM for both' if args.ipam else 'no IPAM'}; {args.warmup} warm-up pairs each, "
         f"then {args.iterations} timed ADD+DEL pairs per plugin alternating call by call; {args.version_calls} VERSION calls each, alternating",
         f"- Node: {f'{args.busy_cpus} CPU(s) kept busy by a spinning process of nice 19 throughout (a node running workloads)' if args.busy_cpus else 'nothing else running (an idle node)'}",
