@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -86,6 +87,8 @@ def inner(args) -> None:
         binary, env, conf = plugins[name]
         env = dict(env, CNI_COMMAND=command)
         stdin = json.dumps(conf if command != "VERSION" else {"cniVersion": "1.0.0"}).encode()
+        if args.jitter_ms:
+            time.sleep(random.uniform(0, args.jitter_ms) / 1e3)
         start = time.perf_counter_ns()
         process = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         process.stdin.write(stdin)
@@ -168,7 +171,7 @@ def outer(args) -> None:
         make_sysfs(work / "sys", "vf0", "02:56:0a:00:00:00")
         command = ["ip", "netns", "exec", host, sys.executable, __file__, "--inner", "--work", str(work), "--state", str(state), "--pod", pod,
                    "--ours", str(ours), "--iterations", str(args.iterations), "--warmup", str(args.warmup),
-                   "--version-calls", str(args.version_calls)] + (["--ipam"] if args.ipam else [])
+                   "--version-calls", str(args.version_calls), "--jitter-ms", str(args.jitter_ms)] + (["--ipam"] if args.ipam else [])
         result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
         if result.returncode != 0:
             raise SystemExit(f"benchmark failed: {result.stdout} {result.stderr}")
@@ -220,7 +223,8 @@ def render(args, samples, load_start, load_end, seconds) -> str:
         f"our state records on a tmpfs, as in the default stateDir under a node's /run; both executables evicted from the page cache first; "
         f"{'host-local IPAM for both' if args.ipam else 'no IPAM'}; {args.warmup} warm-up pairs each, "
         f"then {args.iterations} timed ADD+DEL pairs per plugin alternating call by call; {args.version_calls} VERSION calls each, alternating",
-        f"- Node: {f'{args.busy_cpus} CPU(s) kept busy by a spinning process of nice 19 throughout (a node running workloads)' if args.busy_cpus else 'nothing else running (an idle node)'}",
+        f"- Node: {f'{args.busy_cpus} CPU(s) kept busy by a spinning process of nice 19 throughout (a node running workloads)' if args.busy_cpus else 'nothing else running (an idle node)'}"
+        + (f"; each call starts after an untimed pause drawn evenly from 0–{args.jitter_ms:g} ms (calls arriving at random times)" if args.jitter_ms else ""),
         "",
         "| call (ms) | plugin | median | mean | p90 | min | n |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -240,9 +244,10 @@ def render(args, samples, load_start, load_end, seconds) -> str:
         f"{statistics.mean(samples['ours']['ADD+DEL']) / statistics.mean(samples['peer']['ADD+DEL']):.2f} | – |",
         "",
         "The kernel's move of a netdev between namespaces is most of either plugin's ADD and DEL.",
-        "How long the move waits for an RCU grace period depends on whether the other CPUs are",
-        "idle: on an idle node the Go peer's runtime threads keep a CPU busy and so shorten its",
-        "own moves; with a CPU busy anyway (`--busy-cpus`) both plugins get the short wait.",
+        "How long the move waits for RCU grace periods depends on what the CPUs do meanwhile:",
+        "on an idle node the Go peer's runtime (its sysmon thread wakes about every 0.1 ms while",
+        "the call waits) shortens its own moves; with a CPU busy anyway (`--busy-cpus`) both",
+        "plugins get the short wait.",
         "",
     ]
     return "\n".join(lines)
@@ -255,6 +260,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--version-calls", type=int, default=300)
     parser.add_argument("--ipam", action="store_true", help="give both plugins host-local IPAM")
+    parser.add_argument("--jitter-ms", type=float, default=0,
+                        help="pause each call by an untimed random 0..N ms first: calls at random times rather than in "
+                             "step with the previous call's end (which a move's grace period sets)")
     parser.add_argument("--busy-cpus", type=int, default=0,
                         help="keep this many CPUs busy with nice-19 spinning processes during the run (a node running workloads)")
     parser.add_argument("--record", help="append the report to this file")
