@@ -211,7 +211,7 @@ def test_containerd_runs_the_daemon_image_applies_its_cdi_spec_and_calls_our_cni
     bench = importlib.util.spec_from_file_location("cni_bench", REPO / "benchmarks" / "cni" / "bench.py")
     module = importlib.util.module_from_spec(bench)
     bench.loader.exec_module(module)
-    module.make_sysfs(cni_sys, "vf0", "02:56:0a:00:00:00")   # VF 0000:00:0a.0, igbvf
+    module.make_sysfs(cni_sys, [("0000:00:0a.0", "vf0", "02:56:0a:00:00:00")])   # igbvf
     ip("-n", runtime.netns, "link", "add", "name", "vf0", "address", "02:56:0a:00:00:00", "type", "veth", "peer", "name", "vf0peer")
     ip("-n", runtime.netns, "link", "set", "vf0", "up")
     shutil.copy(binary("sriov-rdma-cni"), os.path.join(runtime.work, "cni-bin", "sriov-rdma"))

@@ -2,10 +2,12 @@
 """CNI benchmark (issue #7): sriov-rdma-cni against Debian's host-device plugin.
 
 Both plugins move the same kind of netdev (one end of a veth pair, standing in for
-a VF netdev) from a scratch "host" namespace into a scratch "pod" namespace and
-back: ADD then DEL, timed as wall time from spawn to exit, alternating the plugins
-call by call so load changes hit both alike. VERSION start-up is timed the same
-way. Nothing of this machine's own network is touched.
+a VF netdev) from a scratch "host" namespace into a pod namespace and back, each
+call timed as wall time from spawn to exit, the plugins taking turns call by call
+so load changes hit both alike. In rounds of pods (20 per plugin): ADD for every
+pod, then DEL for every pod, so a pod lives about a second before its DEL, as pods
+do; `--back-to-back` is the earlier pattern, each DEL right after its ADD. VERSION
+start-up is timed the same way. Nothing of this machine's own network is touched.
 
 The driver re-executes itself inside the host namespace (`ip netns exec`), so the
 plugins are spawned there directly, as a runtime would spawn them.
@@ -30,7 +32,29 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PEER = Path("/usr/lib/cni/host-device")
-VF_ADDRESS = "0000:00:0a.0"
+
+
+def vf_address(index: int) -> str:
+    """The PCI address of the index-th VF stand-in in our plugin's sysfs fixture."""
+    return f"0000:01:{index // 8:02x}.{index % 8}"
+
+
+def netdev(args, name: str, index: int) -> str:
+    """Each plugin's own VF stand-ins, vf0, vf1, ... for ours and hd0, hd1, ... for the
+    peer; back to back, both plugins take turns with vf0."""
+    return "vf0" if args.back_to_back else f"{'vf' if name == 'ours' else 'hd'}{index}"
+
+
+def pod(args, name: str, index: int) -> str:
+    """The pod namespace of one plugin's index-th VF stand-in (one for all, back to back)."""
+    return f"{args.pod}-0" if args.back_to_back else f"{args.pod}-{name}{index}"
+
+
+def stand_ins(args) -> list[tuple[str, str, int]]:
+    """(plugin, netdev, index) of every VF stand-in and pod the run needs."""
+    if args.back_to_back:
+        return [("ours", "vf0", 0)]
+    return [(name, netdev(args, name, index), index) for name in ("ours", "peer") for index in range(args.pods)]
 
 
 def ip(*args: str, check: bool = True) -> str:
@@ -40,21 +64,23 @@ def ip(*args: str, check: bool = True) -> str:
     return result.stdout
 
 
-def make_sysfs(root: Path, netdev: str, mac: str) -> None:
-    """The VF stand-in's PCI function, so our plugin finds the netdev by deviceID."""
-    directory = root / "devices/pci0000:00" / VF_ADDRESS
-    for name, value in (("vendor", "0x8086"), ("device", "0x10ca"), ("class", "0x020000")):
-        (directory / name).parent.mkdir(parents=True, exist_ok=True)
-        (directory / name).write_text(value + "\n")
-    net = directory / "net" / netdev
-    net.mkdir(parents=True)
-    for name, value in (("address", mac), ("mtu", "1500"), ("ifindex", "2"), ("type", "1")):
-        (net / name).write_text(value + "\n")
-    os.symlink("../..", net / "device")
+def make_sysfs(root: Path, functions: list[tuple[str, str, str]]) -> None:
+    """The VF stand-ins' PCI functions (address, netdev, MAC), so our plugin finds each
+    netdev by its deviceID."""
     (root / "bus/pci/devices").mkdir(parents=True)
-    os.symlink(f"../../../devices/pci0000:00/{VF_ADDRESS}", root / "bus/pci/devices" / VF_ADDRESS)
     (root / "class/net").mkdir(parents=True)
-    os.symlink(f"../../devices/pci0000:00/{VF_ADDRESS}/net/{netdev}", root / "class/net" / netdev)
+    for address, name, mac in functions:
+        directory = root / "devices/pci0000:00" / address
+        directory.mkdir(parents=True)
+        for attribute, value in (("vendor", "0x8086"), ("device", "0x10ca"), ("class", "0x020000")):
+            (directory / attribute).write_text(value + "\n")
+        net = directory / "net" / name
+        net.mkdir(parents=True)
+        for attribute, value in (("address", mac), ("mtu", "1500"), ("ifindex", "2"), ("type", "1")):
+            (net / attribute).write_text(value + "\n")
+        os.symlink("../..", net / "device")
+        os.symlink(f"../../../devices/pci0000:00/{address}", root / "bus/pci/devices" / address)
+        os.symlink(f"../../devices/pci0000:00/{address}/net/{name}", root / "class/net" / name)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -66,25 +92,34 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def inner(args) -> None:
     work = Path(args.work)
-    pod_path = f"/var/run/netns/{args.pod}"
-    base_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CNI_CONTAINERID": "bench1", "CNI_NETNS": pod_path,
-                "CNI_IFNAME": "net1", "CNI_PATH": "/usr/lib/cni"}
+    base_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CNI_IFNAME": "net1", "CNI_PATH": "/usr/lib/cni"}
     ipam = {"type": "host-local", "subnet": "10.56.0.0/24", "dataDir": str(work / "ipam")} if args.ipam else None
-    plugins = {
-        "ours": (args.ours, dict(base_env, SRIOV_RDMA_SYSFS_ROOT=str(work / "sys")),
-                 {"cniVersion": "1.0.0", "name": "bench", "type": "sriov-rdma", "deviceID": VF_ADDRESS,
-                  "stateDir": args.state}),
-        "peer": (str(PEER), dict(base_env),
-                 {"cniVersion": "1.0.0", "name": "bench", "type": "host-device", "device": "vf0"}),
-    }
-    for _, _, conf in plugins.values():
+    binaries = {"ours": args.ours, "peer": str(PEER)}
+
+    def plugin(name: str, index: int) -> tuple[str, dict, dict]:
+        """Binary, environment and network config of one plugin's call for its
+        index-th VF stand-in, which goes into a pod namespace of its own."""
+        env = dict(base_env, CNI_CONTAINERID=f"{name}{index}", CNI_NETNS=f"/var/run/netns/{pod(args, name, index)}")
+        if name == "ours":
+            env["SRIOV_RDMA_SYSFS_ROOT"] = str(work / "sys")
+            conf = {"cniVersion": "1.0.0", "name": "bench", "type": "sriov-rdma", "deviceID": vf_address(index),
+                    "stateDir": args.state}
+        else:
+            conf = {"cniVersion": "1.0.0", "name": "bench", "type": "host-device", "device": netdev(args, name, index)}
         if ipam:
             conf["ipam"] = ipam
+        return binaries[name], env, conf
 
-    def call(name: str, command: str) -> tuple[float, float]:
+    def set_host_links(up: bool) -> None:
+        """Every VF stand-in up (or down) in the host before a round's ADDs, as a host
+        may leave a VF netdev either way: the same for both plugins."""
+        lines = "".join(f"link set {device} {'up' if up else 'down'}\n" for _, device, _ in stand_ins(args))
+        subprocess.run(["ip", "-batch", "-"], input=lines, text=True, check=True)
+
+    def call(name: str, command: str, index: int = 0) -> tuple[float, float]:
         """Wall time and the process's user + system CPU (wait4's rusage, which
         counts the descendants it reaped, such as an IPAM plugin), both in ms."""
-        binary, env, conf = plugins[name]
+        binary, env, conf = plugin(name, index)
         env = dict(env, CNI_COMMAND=command)
         stdin = json.dumps(conf if command != "VERSION" else {"cniVersion": "1.0.0"}).encode()
         if args.jitter_ms:
@@ -103,22 +138,41 @@ def inner(args) -> None:
             raise SystemExit(f"{name} {command} failed ({process.returncode}): {stdout.decode()} {stderr.decode()}")
         return elapsed, (usage.ru_utime + usage.ru_stime) * 1e3
 
-    samples = {name: {"ADD": [], "DEL": [], "ADD+DEL": [], "VERSION": [], "CPU ADD+DEL": []} for name in plugins}
+    samples = {name: {"ADD": [], "DEL": [], "ADD+DEL": [], "VERSION": [], "CPU ADD+DEL": []} for name in binaries}
     # Warm-up: page cache, first-touch costs of both binaries.
-    for name in plugins:
+    for name in binaries:
         for _ in range(args.warmup):
             call(name, "ADD")
             call(name, "DEL")
             call(name, "VERSION")
     order = ["ours", "peer"]
-    for iteration in range(args.iterations):
-        for name in (order if iteration % 2 == 0 else order[::-1]):
-            add, add_cpu = call(name, "ADD")
-            delete, delete_cpu = call(name, "DEL")
-            samples[name]["ADD"].append(add)
-            samples[name]["DEL"].append(delete)
-            samples[name]["ADD+DEL"].append(add + delete)
-            samples[name]["CPU ADD+DEL"].append(add_cpu + delete_cpu)
+
+    def record(name: str, add: tuple[float, float], delete: tuple[float, float]) -> None:
+        samples[name]["ADD"].append(add[0])
+        samples[name]["DEL"].append(delete[0])
+        samples[name]["ADD+DEL"].append(add[0] + delete[0])
+        samples[name]["CPU ADD+DEL"].append(add[1] + delete[1])
+
+    if args.back_to_back:
+        # Each DEL right after its ADD, on one VF stand-in per plugin.
+        for iteration in range(args.iterations):
+            for name in (order if iteration % 2 == 0 else order[::-1]):
+                add = call(name, "ADD")
+                record(name, add, call(name, "DEL"))
+    else:
+        # Rounds of pods: ADD for each plugin's VF stand-ins in turn, then DEL for each in
+        # the same turn, so a pod lives for the round's other calls (about a second with
+        # 20 pods) before its DEL, as pods do; the host links up in every other round.
+        done = 0
+        while done < args.iterations:
+            count = min(args.pods, args.iterations - done)
+            set_host_links(up=(done // args.pods) % 2 == 0)
+            turns = [(index, order if index % 2 == 0 else order[::-1]) for index in range(count)]
+            adds = {(name, index): call(name, "ADD", index) for index, names in turns for name in names}
+            for index, names in turns:
+                for name in names:
+                    record(name, adds[(name, index)], call(name, "DEL", index))
+            done += count
     for iteration in range(args.version_calls):
         for name in (order if iteration % 2 == 0 else order[::-1]):
             samples[name]["VERSION"].append(call(name, "VERSION")[0])
@@ -148,7 +202,9 @@ def outer(args) -> None:
     for binary in (ours, PEER):
         evict_from_page_cache(binary)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:4]}"
-    host, pod = f"cnib-h{tag}", f"cnib-p{tag}"
+    host = f"cnib-h{tag}"
+    args.pod = f"cnib-p{tag}"
+    pods = sorted({pod(args, name, index) for name, _, index in stand_ins(args)})
     work = Path(tempfile.mkdtemp(prefix="cni-bench-"))
     # The plugin's state where its default stateDir (/run/sriov-rdma/cni) is on a node:
     # tmpfs, which systemd mounts on /run. This machine's /run is on its root file
@@ -165,13 +221,20 @@ def outer(args) -> None:
     try:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(state)], check=True)
         ip("netns", "add", host)
-        ip("netns", "add", pod)
-        ip("-n", host, "link", "add", "name", "vf0", "address", "02:56:0a:00:00:00", "type", "veth", "peer", "name", "vf0peer")
-        ip("-n", host, "link", "set", "vf0", "up")
-        make_sysfs(work / "sys", "vf0", "02:56:0a:00:00:00")
-        command = ["ip", "netns", "exec", host, sys.executable, __file__, "--inner", "--work", str(work), "--state", str(state), "--pod", pod,
-                   "--ours", str(ours), "--iterations", str(args.iterations), "--warmup", str(args.warmup),
-                   "--version-calls", str(args.version_calls), "--jitter-ms", str(args.jitter_ms)] + (["--ipam"] if args.ipam else [])
+        for name in pods:
+            ip("netns", "add", name)
+        fixture = []
+        for number, (name, device, index) in enumerate(stand_ins(args)):
+            mac = f"02:56:0a:00:{number // 256:02x}:{number % 256:02x}"
+            ip("-n", host, "link", "add", "name", device, "address", mac, "type", "veth", "peer", "name", device + "peer")
+            ip("-n", host, "link", "set", device, "up")
+            if name == "ours":
+                fixture.append((vf_address(index), device, mac))
+        make_sysfs(work / "sys", fixture)
+        command = ["ip", "netns", "exec", host, sys.executable, __file__, "--inner", "--work", str(work), "--state", str(state), "--pod", args.pod,
+                   "--ours", str(ours), "--iterations", str(args.iterations), "--warmup", str(args.warmup), "--pods", str(args.pods),
+                   "--version-calls", str(args.version_calls), "--jitter-ms", str(args.jitter_ms)]
+        command += (["--ipam"] if args.ipam else []) + (["--back-to-back"] if args.back_to_back else [])
         result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
         if result.returncode != 0:
             raise SystemExit(f"benchmark failed: {result.stdout} {result.stderr}")
@@ -180,7 +243,8 @@ def outer(args) -> None:
         for spinner in spinners:
             spinner.kill()
             spinner.wait()
-        ip("netns", "del", pod, check=False)
+        for name in pods:
+            ip("netns", "del", name, check=False)
         ip("netns", "del", host, check=False)
         shutil.rmtree(work, ignore_errors=True)
         subprocess.run(["umount", str(state)], check=False)
@@ -219,10 +283,14 @@ def render(args, samples, load_start, load_end, seconds) -> str:
         f"- Machine: {platform.node() or 'unknown host'}, nproc {os.cpu_count()}, CPU {cpu}, kernel {platform.release()}; "
         f"1-min load average {load_start:.2f} at start, {load_end:.2f} at the end; {seconds:.0f} s in all",
         f"- ours: `{os.path.relpath(args.ours, Path(__file__).resolve().parents[2])}` (release, fully static); peer: `{PEER}` (containernetworking-plugins {peer_version})",
-        f"- Work: one veth end (VF stand-in) from a scratch host netns into a scratch pod netns and back; "
+        f"- Work: veth ends (VF stand-ins) from a scratch host netns into pod netns and back; "
         f"our state records on a tmpfs, as in the default stateDir under a node's /run; both executables evicted from the page cache first; "
         f"{'host-local IPAM for both' if args.ipam else 'no IPAM'}; {args.warmup} warm-up pairs each, "
-        f"then {args.iterations} timed ADD+DEL pairs per plugin alternating call by call; {args.version_calls} VERSION calls each, alternating",
+        + (f"then {args.iterations} timed ADD+DEL pairs per plugin back to back (each DEL right after its ADD, one veth end both take turns with), "
+           f"alternating call by call; " if args.back_to_back else
+           f"then {args.iterations} timed ADD+DEL pairs per plugin in rounds of {args.pods} pods each: ADD for every pod, the plugins taking turns, "
+           f"then DEL for every pod in the same turns (a pod lives about {2 * args.pods * 0.022:.1f} s), the host links up before every other round; ")
+        + f"{args.version_calls} VERSION calls each, alternating",
         f"- Node: {f'{args.busy_cpus} CPU(s) kept busy by a spinning process of nice 19 throughout (a node running workloads)' if args.busy_cpus else 'nothing else running (an idle node)'}"
         + (f"; each call starts after an untimed pause drawn evenly from 0–{args.jitter_ms:g} ms (calls arriving at random times)" if args.jitter_ms else ""),
         "",
@@ -260,6 +328,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--version-calls", type=int, default=300)
     parser.add_argument("--ipam", action="store_true", help="give both plugins host-local IPAM")
+    parser.add_argument("--pods", type=int, default=20,
+                        help="VF stand-ins (and pods) per plugin in a round: ADD for each, then DEL for each, "
+                             "so each pod lives for the round's other calls")
+    parser.add_argument("--back-to-back", action="store_true",
+                        help="each DEL right after its ADD on one VF stand-in that the plugins take turns with "
+                             "(this benchmark's pattern before December 2026)")
     parser.add_argument("--jitter-ms", type=float, default=0,
                         help="pause each call by an untimed random 0..N ms first: calls at random times rather than in "
                              "step with the previous call's end (which a move's grace period sets)")
