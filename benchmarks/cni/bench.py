@@ -312,10 +312,10 @@ def render(args, samples, load_start, load_end, seconds) -> str:
         f"{statistics.mean(samples['ours']['ADD+DEL']) / statistics.mean(samples['peer']['ADD+DEL']):.2f} | – |",
         "",
         "The kernel's move of a netdev between namespaces is most of either plugin's ADD and DEL.",
-        "How long the move waits for RCU grace periods depends on what the CPUs do meanwhile:",
-        "on an idle node the Go peer's runtime (its sysmon thread wakes about every 0.1 ms while",
-        "the call waits) shortens its own moves; with a CPU busy anyway (`--busy-cpus`) both",
-        "plugins get the short wait.",
+        "How long a move waits for RCU grace periods depends on what the CPUs do meanwhile (a",
+        "CPU kept busy, `--busy-cpus`, shortens it for both plugins) and on what came just",
+        "before it: a DEL within a few ms of its ADD waits longer after our ADD than after the",
+        "peer's (RESULTS.md, \"Pods that live\"), which is why pods live a while here.",
         "",
     ]
     return "\n".join(lines)
