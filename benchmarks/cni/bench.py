@@ -154,7 +154,7 @@ def inner(args) -> None:
         samples[name]["CPU ADD+DEL"].append(add[1] + delete[1])
 
     if args.back_to_back:
-        # Each DEL right after its ADD, on one VF stand-in per plugin.
+        # Each DEL right after its ADD, on the one VF stand-in both plugins take turns with.
         for iteration in range(args.iterations):
             for name in (order if iteration % 2 == 0 else order[::-1]):
                 add = call(name, "ADD")
@@ -213,9 +213,8 @@ def outer(args) -> None:
     load_start = os.getloadavg()[0]
     started = time.time()
     # A node running workloads: CPUs kept busy by processes of nice 19, which take CPU
-    # from neither plugin but keep those CPUs from idling. An idle CPU holds up the end
-    # of the RCU grace period that each namespace move waits for (rcu_barrier) until the
-    # grace-period kthread's next scan, a busy one reports at its next tick.
+    # from neither plugin but keep those CPUs from idling; each namespace move waits for
+    # RCU grace periods, and those end sooner then (RESULTS.md).
     spinners = [subprocess.Popen([sys.executable, "-c", "import os\nos.nice(19)\nwhile True: pass"])
                 for _ in range(args.busy_cpus)]
     try:
@@ -275,6 +274,11 @@ def render(args, samples, load_start, load_end, seconds) -> str:
     ratio_cpu = median["ours"]["CPU ADD+DEL"] / median["peer"]["CPU ADD+DEL"]
     ratio_version = median["ours"]["VERSION"] / median["peer"]["VERSION"]
 
+    # A pod lives for the calls between its ADD and its DEL: of a round's 2 × pods ADDs
+    # and as many DELs, the 2 × pods − 1 that come between.
+    calls = [value for name in samples for metric in ("ADD", "DEL") for value in samples[name][metric]]
+    pod_life = (2 * min(args.pods, args.iterations) - 1) * statistics.mean(calls) / 1e3
+
     def verdict(ratio, target):
         return f"≤ {target} ({'meets' if ratio <= target else 'misses'})"
     lines = [
@@ -289,7 +293,7 @@ def render(args, samples, load_start, load_end, seconds) -> str:
         + (f"then {args.iterations} timed ADD+DEL pairs per plugin back to back (each DEL right after its ADD, one veth end both take turns with), "
            f"alternating call by call; " if args.back_to_back else
            f"then {args.iterations} timed ADD+DEL pairs per plugin in rounds of {args.pods} pods each: ADD for every pod, the plugins taking turns, "
-           f"then DEL for every pod in the same turns (a pod lives about {2 * args.pods * 0.022:.1f} s), the host links up before every other round; ")
+           f"then DEL for every pod in the same turns (a pod lives about {pod_life:.1f} s), the host links up before every other round; ")
         + f"{args.version_calls} VERSION calls each, alternating",
         f"- Node: {f'{args.busy_cpus} CPU(s) kept busy by a spinning process of nice 19 throughout (a node running workloads)' if args.busy_cpus else 'nothing else running (an idle node)'}"
         + (f"; each call starts after an untimed pause drawn evenly from 0–{args.jitter_ms:g} ms (calls arriving at random times)" if args.jitter_ms else ""),
